@@ -1,0 +1,75 @@
+"""Project exceptions of the layout package.
+
+Every exception subclasses :class:`ValueError`, so callers that only know the standard library can
+still catch bad input. Problems with input data are collected and raised together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in one place of the input.
+
+    Parameters
+    ----------
+    file : str
+        File (or layer) name, e.g. ``schools.csv``.
+    row : str
+        Row identifier (the record id where it exists, else ``line N``), or ``""`` for the file.
+    column : str
+        Column name, or ``""`` when the problem is about the whole row or file.
+    value : str
+        The offending value as text (``""`` when missing).
+    message : str
+        What is wrong, in plain words.
+    """
+
+    file: str
+    row: str
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        """Return ``file, row, column = value: message``."""
+        where = self.file
+        if self.row:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        value = f" = {self.value!r}" if self.value != "" else ""
+        return f"{where}{value}: {self.message}"
+
+
+class SchoolPlanError(ValueError):
+    """Base class of the project's exceptions."""
+
+
+class RegionDataError(SchoolPlanError):
+    """Region data failed validation; ``problems`` lists every problem found.
+
+    Examples
+    --------
+    >>> err = RegionDataError([Problem("schools.csv", "5108020001", "capacity", "-3", "must be >= 0")])
+    >>> print(err)
+    1 problem in region data:
+      - schools.csv, row 5108020001, column capacity = '-3': must be >= 0
+    """
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        n = len(self.problems)
+        lines = [f"{n} problem{'s' if n != 1 else ''} in region data:"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ScenarioError(SchoolPlanError):
+    """A scenario file is invalid (unknown key, impossible value); the message names key and file."""
+
+
+class LayoutError(SchoolPlanError):
+    """The layout model cannot be built from the given inputs."""
