@@ -1,0 +1,10 @@
+"""Generic optimisation core: facility location on plain arrays (knows nothing of schools).
+
+Public API: :class:`FacilityLocation`, :class:`SolveStatus`, :class:`CoreInputError`.
+"""
+
+from layout.core.errors import CoreInputError
+from layout.core.facility import FacilityLocation
+from layout.core.status import SolveStatus
+
+__all__ = ["CoreInputError", "FacilityLocation", "SolveStatus"]

@@ -1,0 +1,140 @@
+"""Run a :class:`~layout.core.formulation.MipModel` through an OR-Tools solver.
+
+The model is handed to OR-Tools' ``model_builder`` helper in one call from its sparse arrays, so
+building a model of a million pairs takes a fraction of a second. Supported back ends (OR-Tools
+names): ``"highs"`` (HiGHS MIP), ``"scip"`` (SCIP) and ``"sat"`` (CP-SAT with
+``linearization_level=2``). Each gets the relative gap tolerance, seed, thread count and time
+limit explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.linear_solver.python import model_builder_helper as mbh
+
+from layout.core.errors import CoreInputError
+from layout.core.formulation import MipModel
+from layout.core.status import SolveStatus
+
+#: Back ends accepted by ``solver=``; the first is the default (chosen by measurement,
+#: see benchmarks/orlib.py).
+SOLVERS = ("highs", "scip", "sat")
+
+_STATUS = {
+    mbh.SolveStatus.OPTIMAL: SolveStatus.OPTIMAL,
+    mbh.SolveStatus.FEASIBLE: SolveStatus.FEASIBLE,
+    mbh.SolveStatus.INFEASIBLE: SolveStatus.INFEASIBLE,
+}
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """Raw outcome of one solve.
+
+    Attributes
+    ----------
+    status : SolveStatus
+    values : ndarray of float or None
+        Variable values of the best plan, ``None`` without a plan.
+    objective, bound : float
+        Objective of the plan (``nan`` without one) and best proven lower bound.
+    wall_time : float
+        Solver wall time in seconds.
+    threads : int
+        Threads the solver was allowed to use.
+
+    """
+
+    status: SolveStatus
+    values: NDArray[np.float64] | None
+    objective: float
+    bound: float
+    wall_time: float
+    threads: int
+
+
+def default_threads() -> int:
+    """Threads used when the caller does not say: ``min(8, cpu count)``."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _parameters(solver: str, gap: float, threads: int, seed: int) -> tuple[str, int]:
+    if solver == "highs":
+        # HiGHS MIP search runs on one thread; more threads only help its LP solver.
+        return (f"mip_rel_gap={gap}\nmip_abs_gap=1e-9\nrandom_seed={seed}\nthreads={threads}\n"
+                "output_flag=false", threads)
+    if solver == "scip":
+        # SCIP as linked in OR-Tools is single-threaded.
+        return (f"limits/gap = {gap}\nlimits/absgap = 1e-9\n"
+                f"randomization/randomseedshift = {seed}", 1)
+    return (f"relative_gap_limit:{gap} absolute_gap_limit:1e-9 num_workers:{threads} "
+            f"random_seed:{seed} linearization_level:2", threads)
+
+
+def solve_mip(
+    model: MipModel, *, solver: str, time_limit: float, threads: int, seed: int, gap: float,
+    hint: NDArray[np.float64] | None = None, log: bool = False,
+) -> BackendResult:
+    """Solve ``model`` with ``solver`` and return the best plan found.
+
+    Parameters
+    ----------
+    model : MipModel
+        The formulation.
+    solver : {"highs", "scip", "sat"}
+        OR-Tools back end.
+    time_limit : float
+        Wall-clock limit in seconds; reaching it returns the best plan with status ``feasible``
+        (or ``no_solution``), never an exception.
+    threads, seed : int
+        Worker count and random seed passed to the solver.
+    gap : float
+        Relative optimality gap at which the solver stops.
+    hint : ndarray, optional
+        A full solution vector to start from (used by SCIP and CP-SAT; HiGHS ignores hints
+        given through OR-Tools).
+    log : bool
+        Print the solver log.
+
+    Returns
+    -------
+    BackendResult
+
+    """
+    if solver not in SOLVERS:
+        raise CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
+    helper = mbh.ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(
+        model.var_lb, model.var_ub, model.obj, model.row_lb, model.row_ub, model.matrix,
+    )
+    for idx in np.flatnonzero(model.integer):
+        helper.set_var_integrality(int(idx), True)
+    helper.set_objective_offset(model.offset)
+    if hint is not None and solver != "highs":
+        for idx in np.flatnonzero(model.integer):
+            helper.add_hint(int(idx), float(hint[idx]))
+    params, used_threads = _parameters(solver, gap, threads, seed)
+    runner = mbh.ModelSolverHelper(solver)
+    runner.set_solver_specific_parameters(params)
+    runner.set_time_limit_in_seconds(float(time_limit))
+    runner.enable_output(log)
+    runner.solve(helper)
+    raw = runner.status()
+    has = runner.has_solution()
+    status = _STATUS.get(raw, SolveStatus.NO_SOLUTION)
+    if raw == mbh.SolveStatus.MODEL_INVALID or raw == mbh.SolveStatus.INVALID_SOLVER_PARAMETERS:
+        raise RuntimeError(f"{solver} rejected the model: {runner.status_string()}")
+    if status is SolveStatus.NO_SOLUTION and has:
+        status = SolveStatus.FEASIBLE
+    if status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE) and not has:
+        status = SolveStatus.NO_SOLUTION
+    values = np.asarray(runner.variable_values(), dtype=np.float64) if has else None
+    objective = float(runner.objective_value()) if has else float("nan")
+    bound = float(runner.best_objective_bound()) if raw != mbh.SolveStatus.INFEASIBLE else float("nan")
+    if status is SolveStatus.OPTIMAL and not np.isfinite(bound):
+        bound = objective
+    return BackendResult(status, values, objective, bound, float(runner.wall_time()), used_threads)

@@ -1,0 +1,249 @@
+"""The facility-location model object (API modelled on PySAL spopt).
+
+Examples
+--------
+>>> import numpy as np
+>>> cost = np.array([[1.0, 4.0], [3.0, 1.0], [2.0, 5.0]])
+>>> m = FacilityLocation.from_cost_matrix(cost, np.ones(3), fixed_cost=[2.0, 3.0]).solve()
+>>> m.status, m.objective, m.open.tolist(), m.assignment.tolist()
+(<SolveStatus.OPTIMAL: 'optimal'>, 8.0, [True, False], [0, 0, 0])
+
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from layout.core import inputs
+from layout.core.backends import SOLVERS, default_threads, solve_mip
+from layout.core.formulation import MipModel, formulate
+from layout.core.status import SolveStatus
+
+
+class FacilityLocation:
+    """Facility location, p-median and capacitated variants on plain arrays.
+
+    Build with :meth:`from_cost_matrix` or :meth:`from_pairs`, then call :meth:`solve`.
+
+    Parameters (of both constructors)
+    ---------------------------------
+    demand : array_like, shape (n,)
+        Demand weight per demand point (>= 0); used by capacities and loads. Costs are NOT
+        multiplied by it: ``cost[i, j]`` is already the cost of serving all of demand i from j.
+    fixed_cost : array_like, shape (m,), optional
+        Cost incurred if facility j is open (facility location).
+    capacity : array_like, shape (m,), optional
+        Capacity per facility; demand may be split across facilities unless ``single_source``.
+    p : int, optional
+        Exactly ``p`` facilities open (p-median when no fixed cost). Linked facilities count
+        individually.
+    single_source : bool
+        Each demand point is served wholly by one facility.
+    allowed : bool array or sparse matrix, shape (n, m), optional
+        Permitted pairs (e.g. travel-time caps); only these enter the (sparse) model.
+    closed_cost : array_like, shape (m,), optional
+        Cost incurred if facility j is NOT open (e.g. closing an existing school).
+    force_open, force_closed : bool array_like, shape (m,), optional
+        Facilities that must be open / closed (applies to the whole link group).
+    link_group : int array_like, shape (m,), optional
+        Facilities sharing a group id >= 0 open and close together (one decision; each still pays
+        its own fixed cost and has its own capacity). -1 = not linked.
+    min_load, min_load_exempt : array_like, shape (m,), optional
+        If open, facility j must serve at least ``min_load[j]`` demand, unless exempt.
+    expansion_block, expansion_cost, max_blocks : array_like, shape (m,), optional
+        An open facility may add up to ``max_blocks[j]`` blocks of ``expansion_block[j]`` seats,
+        each costing ``expansion_cost[j]``. Needs ``capacity``.
+    unserved_cost : array_like, shape (n,), optional
+        If given, demand i may be left (partly) unserved at this cost (for all of it); lets an
+        otherwise infeasible instance still produce a plan that shows where capacity is short.
+
+    Attributes (after :meth:`solve`)
+    --------------------------------
+    open : ndarray of bool, shape (m,)
+    assignment : ndarray of int, shape (n,)
+        Facility serving the largest share of demand i; -1 when the unserved share is largest.
+    flows : pandas.DataFrame
+        Columns ``demand``, ``facility``, ``fraction`` (non-zero shares; exact split).
+    load : ndarray of float, shape (m,)
+        Demand served by each facility.
+    blocks_added : ndarray of int, shape (m,)
+    unserved : ndarray of float, shape (n,)
+        Share of demand i left unserved (0 or 1 with ``single_source``).
+    objective, bound, gap : float
+        Plan cost, best proven lower bound and relative gap ``(objective - bound) / |objective|``.
+    status : SolveStatus
+    wall_time : float
+        Seconds spent in :meth:`solve` (model building included).
+    solver : str
+    threads, seed : int
+    """
+
+    def __init__(self, data: inputs.CoreData) -> None:
+        """Wrap checked data; use :meth:`from_cost_matrix` or :meth:`from_pairs` instead."""
+        self.data = data
+        self.status: SolveStatus | None = None
+        self.objective = float("nan")
+        self.bound = float("nan")
+        self.gap = float("nan")
+        self.wall_time = float("nan")
+        self.solver: str | None = None
+        self.threads: int | None = None
+        self.seed: int | None = None
+        self._model: MipModel | None = None
+
+    @classmethod
+    def from_cost_matrix(
+        cls, cost: ArrayLike | sp.spmatrix | sp.sparray, demand: ArrayLike, *,
+        fixed_cost: ArrayLike | None = None, capacity: ArrayLike | None = None,
+        p: int | None = None, single_source: bool = False,
+        allowed: ArrayLike | sp.spmatrix | sp.sparray | None = None, **extensions: Any,
+    ) -> Self:
+        """Build from an (n, m) cost matrix, dense or scipy-sparse, and an optional mask.
+
+        A sparse ``cost`` without ``allowed`` permits exactly its stored entries. A dense
+        ``cost`` with ``allowed`` is read only at allowed pairs (others may be ``inf``).
+        See the class docstring for the other arguments.
+
+        Raises
+        ------
+        CoreInputError
+            On invalid input (the message names the argument and index).
+
+        """
+        n, m, rows, cols, costs = inputs.pairs_from_matrix(cost, allowed)
+        return cls(inputs.build(n, m, rows, cols, costs, demand, fixed_cost=fixed_cost,
+                                capacity=capacity, p=p, single_source=single_source,
+                                extensions=extensions))
+
+    @classmethod
+    def from_pairs(
+        cls, rows: ArrayLike, cols: ArrayLike, costs: ArrayLike, demand: ArrayLike,
+        n_facilities: int, *, fixed_cost: ArrayLike | None = None,
+        capacity: ArrayLike | None = None, p: int | None = None, single_source: bool = False,
+        **extensions: Any,
+    ) -> Self:
+        """Build from permitted pairs: demand ``rows[k]`` may use facility ``cols[k]`` at ``costs[k]``.
+
+        The number of demand points is ``len(demand)``. See the class docstring for the rest.
+        """
+        n = int(np.shape(demand)[0]) if np.ndim(demand) == 1 else -1
+        if n < 0:
+            raise inputs.CoreInputError(f"demand: expected a 1-D array, got shape {np.shape(demand)}")
+        return cls(inputs.build(n, int(n_facilities), rows, cols, costs, demand,
+                                fixed_cost=fixed_cost, capacity=capacity, p=p,
+                                single_source=single_source, extensions=extensions))
+
+    @property
+    def n_demand(self) -> int:
+        """Number of demand points."""
+        return self.data.n_demand
+
+    @property
+    def n_facilities(self) -> int:
+        """Number of candidate facilities."""
+        return self.data.n_facilities
+
+    def solve(
+        self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
+        solver: str = SOLVERS[0], gap: float = 1e-6, hint: ArrayLike | None = None,
+        log: bool = False,
+    ) -> Self:
+        """Solve and store the plan as attributes; returns ``self``.
+
+        Parameters
+        ----------
+        time_limit : float
+            Seconds; hitting it yields the best plan so far (status ``feasible``) or
+            ``no_solution``, never an exception.
+        threads : int, optional
+            Solver threads (default ``min(8, cpu count)``).
+        seed : int
+            Random seed; same inputs, seed and threads give the same plan.
+        solver : {"highs", "scip", "sat"}
+            OR-Tools back end; ``"highs"`` is the default (fastest in benchmarks/orlib.py).
+        gap : float
+            Relative gap tolerance at which the search stops.
+        hint : array_like of bool, shape (m,), optional
+            Facilities believed open, as a warm start (used by ``"scip"`` and ``"sat"``).
+        log : bool
+            Print the solver log.
+
+        """
+        import time
+
+        start = time.perf_counter()
+        threads = default_threads() if threads is None else int(threads)
+        if self._model is None:
+            self._model = formulate(self.data)
+        model = self._model
+        full_hint = None
+        if hint is not None:
+            full_hint = self._hint_vector(np.asarray(hint, dtype=bool))
+        res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                        gap=gap, hint=full_hint, log=log)
+        self.status, self.solver, self.threads, self.seed = res.status, solver, res.threads, seed
+        self.objective, self.bound = res.objective, res.bound
+        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
+                    if res.values is not None and np.isfinite(res.bound) else float("nan"))
+        self._store(res.values)
+        self.wall_time = time.perf_counter() - start
+        return self
+
+    def _hint_vector(self, open_hint: NDArray[np.bool_]) -> NDArray[np.float64]:
+        if open_hint.shape != (self.n_facilities,):
+            raise inputs.CoreInputError(f"hint: expected shape ({self.n_facilities},)")
+        model = self._model
+        assert model is not None
+        vec = np.zeros(model.obj.size)
+        g_open = np.bincount(self.data.group, weights=open_hint, minlength=self.data.n_groups) > 0
+        vec[model.y] = g_open
+        return vec
+
+    def _store(self, values: NDArray[np.float64] | None) -> None:
+        d, model = self.data, self._model
+        assert model is not None
+        n, m = d.n_demand, d.n_facilities
+        if values is None:
+            self.open = np.zeros(m, dtype=bool)
+            self.assignment = np.full(n, -1, dtype=np.int64)
+            self.flows = pd.DataFrame({"demand": pd.Series([], dtype="int64"),
+                                       "facility": pd.Series([], dtype="int64"),
+                                       "fraction": pd.Series([], dtype="float64")})
+            self.load = np.zeros(m)
+            self.blocks_added = np.zeros(m, dtype=np.int64)
+            self.unserved = np.ones(n)
+            return
+        x = np.clip(values[model.x], 0.0, 1.0)
+        x[x < 1e-7] = 0.0
+        self.open = (values[model.y] > 0.5)[d.group]
+        self.blocks_added = np.zeros(m, dtype=np.int64)
+        self.blocks_added[model.b_facilities] = np.round(values[model.b]).astype(np.int64)
+        self.unserved = np.zeros(n)
+        self.unserved[model.u_demands] = np.clip(values[model.u], 0.0, 1.0)
+        self.unserved[self.unserved < 1e-7] = 0.0
+        if d.single_source:
+            x = np.round(x)
+            self.unserved = np.round(self.unserved)
+        keep = x > 0
+        self.flows = pd.DataFrame({"demand": d.rows[keep], "facility": d.cols[keep],
+                                   "fraction": x[keep]})
+        self.load = np.bincount(d.cols, weights=x * d.demand[d.rows], minlength=m)
+        # Largest share per demand point (pairs are sorted by demand, then facility).
+        best_share = np.zeros(n)
+        np.maximum.at(best_share, d.rows, x)
+        self.assignment = np.full(n, -1, dtype=np.int64)
+        is_best = keep & (x >= best_share[d.rows])
+        first = np.flatnonzero(is_best)
+        dem, pos = np.unique(d.rows[first], return_index=True)
+        self.assignment[dem] = d.cols[first[pos]]
+        self.assignment[self.unserved > best_share] = -1
+
+    def __repr__(self) -> str:
+        """Short summary."""
+        return (f"FacilityLocation(n_demand={self.n_demand}, n_facilities={self.n_facilities}, "
+                f"pairs={self.data.rows.size}, status={self.status}, objective={self.objective})")
