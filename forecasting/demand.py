@@ -1,0 +1,303 @@
+"""School-place demand by level and grade band from projected population by single age.
+
+Ages map to grade bands (``GRADE_BANDS``): kindergarten 3-5 (K1-K3), primary_lower 6-8 (G1-G3),
+primary_upper 9-11 (G4-G6), junior 12-14 (G7-G9), and the senior stage 15-17, split into general
+``senior`` (G10-G12) and ``vocational`` (V1-V3). Demand of a band = residents of its ages times a
+participation rate (gross enrolment rate for kindergarten, 1 for compulsory school, senior-stage
+participation times the general / vocational split for ages 15-17).
+
+Demand here is counted where children *live*. Where they go to school (cross-boundary attendance)
+is :mod:`forecasting.attendance`; the split of township demand to villages (the demand points of
+the layout model) is :func:`to_villages`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.errors import ForecastInputError
+
+#: grade_band -> (level, first age, last age, grades)
+GRADE_BANDS: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
+    "kindergarten": ("kindergarten", 3, 5, ("K1", "K2", "K3")),
+    "primary_lower": ("primary", 6, 8, ("G1", "G2", "G3")),
+    "primary_upper": ("primary", 9, 11, ("G4", "G5", "G6")),
+    "junior": ("junior", 12, 14, ("G7", "G8", "G9")),
+    "senior": ("senior", 15, 17, ("G10", "G11", "G12")),
+    "vocational": ("vocational", 15, 17, ("V1", "V2", "V3")),
+}
+
+#: Chinese labels of the grade bands, for planners.
+BAND_LABELS_ZH: dict[str, str] = {
+    "kindergarten": "幼儿园",
+    "primary_lower": "小学低段(1-3年级)",
+    "primary_upper": "小学高段(4-6年级)",
+    "junior": "初中",
+    "senior": "普通高中",
+    "vocational": "中职",
+}
+
+QUANTILE_COLUMNS: tuple[str, ...] = ("p10", "p50", "p90")
+
+
+def band_ages() -> pd.DataFrame:
+    """One row per (grade_band, age): columns ``grade_band``, ``level``, ``age``."""
+    rows = [
+        (band, level, age)
+        for band, (level, lo, hi, _) in GRADE_BANDS.items()
+        for age in range(lo, hi + 1)
+    ]
+    return pd.DataFrame(rows, columns=["grade_band", "level", "age"]).astype({"age": "int64"})
+
+
+def grade_table() -> pd.DataFrame:
+    """One row per grade code: columns ``grade``, ``age`` (typical), ``grade_band``, ``level``."""
+    rows = [
+        (grade, lo + i, band, level)
+        for band, (level, lo, _hi, grades) in GRADE_BANDS.items()
+        for i, grade in enumerate(grades)
+    ]
+    return pd.DataFrame(rows, columns=["grade", "age", "grade_band", "level"]).astype(
+        {"age": "int64"}
+    )
+
+
+@dataclass(frozen=True)
+class LevelRates:
+    """Participation rates by level (scenario assumptions, not measured figures).
+
+    Parameters
+    ----------
+    kindergarten : float
+        Gross enrolment rate of ages 3-5.
+    primary, junior : float
+        Participation of ages 6-11 and 12-14 (compulsory: about 1).
+    senior_stage : float
+        Participation of ages 15-17 in the senior stage (general + vocational).
+    vocational_share : float
+        Share of the senior stage in secondary vocational school (0-1).
+
+    """
+
+    kindergarten: float = 0.90
+    primary: float = 1.0
+    junior: float = 1.0
+    senior_stage: float = 0.92
+    vocational_share: float = 0.40
+
+    def __post_init__(self) -> None:
+        """Check the values are plausible."""
+        for name in ("kindergarten", "primary", "junior", "senior_stage"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and 0 <= value <= 2):
+                raise ForecastInputError(f"rate {name} = {value!r} must be between 0 and 2")
+        if not (0 <= self.vocational_share <= 1):
+            raise ForecastInputError(
+                f"rate vocational_share = {self.vocational_share!r} must be between 0 and 1"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | Any) -> LevelRates:
+        """Build from a mapping or an object (e.g. a pydantic scenario) with matching fields."""
+        names = ("kindergarten", "primary", "junior", "senior_stage", "vocational_share")
+        if isinstance(values, Mapping):
+            got = {k: float(values[k]) for k in names if k in values}
+        else:
+            got = {k: float(getattr(values, k)) for k in names if hasattr(values, k)}
+        return cls(**got)
+
+    def band_rates(self) -> dict[str, float]:
+        """Rate applied to the residents of each grade band's ages."""
+        return {
+            "kindergarten": self.kindergarten,
+            "primary_lower": self.primary,
+            "primary_upper": self.primary,
+            "junior": self.junior,
+            "senior": self.senior_stage * (1.0 - self.vocational_share),
+            "vocational": self.senior_stage * self.vocational_share,
+        }
+
+
+def _area_column(df: pd.DataFrame, area_col: str | None) -> str:
+    if area_col is not None:
+        if area_col not in df.columns:
+            raise ForecastInputError(f"population table lacks the area column {area_col!r}")
+        return area_col
+    for candidate in ("area", "township_code", "village_id", "county_code"):
+        if candidate in df.columns:
+            return candidate
+    raise ForecastInputError(
+        "population table needs an area column (area, township_code, village_id or county_code)"
+    )
+
+
+def _value_columns(df: pd.DataFrame, value: str) -> list[str]:
+    cols = [value] + [q for q in QUANTILE_COLUMNS if q in df.columns]
+    return list(dict.fromkeys(cols))
+
+
+def compute_demand(
+    population: pd.DataFrame,
+    rates: LevelRates | pd.DataFrame | None = None,
+    *,
+    area_col: str | None = None,
+    value: str = "population",
+    county_of: Mapping[str, str] | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Demand by area, level, grade band and year.
+
+    Parameters
+    ----------
+    population : pandas.DataFrame
+        Columns: area (``area_col``), ``year``, ``age``, ``value``; optionally ``p10``, ``p50``,
+        ``p90`` (quantiles of the population of that age) and/or ``draw`` (Monte Carlo draw id).
+    rates : LevelRates or pandas.DataFrame, optional
+        Scalar rates (default :class:`LevelRates`) or a table ``county_code, grade_band, rate``
+        (e.g. :attr:`forecasting.attendance.AttendanceModel.rates`), which needs ``county_of``
+        (area -> county code) unless the area column is ``county_code``.
+    area_col : str, optional
+        Area column; default the first of ``area``, ``township_code``, ``village_id``,
+        ``county_code`` present.
+    value : str
+        Population column.
+    county_of : mapping or Series, optional
+        Area id -> county code, for per-county rates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area, level, grade_band, year, demand`` (float persons), plus ``p10, p50, p90`` when the
+        input has them or has draws. With draws, quantiles are taken over the draws of the band
+        total (exact); with only per-age quantile columns they are summed over ages, which assumes
+        the ages move together (a conservative, wider band).
+
+    """
+    area = _area_column(population, area_col)
+    need = [area, "year", "age", value]
+    missing = [c for c in need if c not in population.columns]
+    if missing:
+        raise ForecastInputError(f"population table lacks columns {missing}")
+    vals = _value_columns(population, value)
+    bad = population[vals].lt(0).any(axis=1) | population[vals].isna().any(axis=1)
+    if bad.any():
+        row = population.loc[bad].iloc[0]
+        raise ForecastInputError(
+            f"population table, area {row[area]!s}, year {row['year']}, age {row['age']}: "
+            f"negative or missing population {row[value]!r}"
+        )
+    keys = [area, "year", "age"] + (["draw"] if "draw" in population.columns else [])
+    pop = population.loc[:, [*keys, *vals]].copy()
+    pop[area] = pop[area].astype("str")
+    pop["age"] = pop["age"].astype("int64")
+    merged = pop.merge(band_ages(), on="age", how="inner")
+
+    if rates is None:
+        rates = LevelRates()
+    if isinstance(rates, LevelRates):
+        merged["rate"] = merged["grade_band"].map(rates.band_rates()).astype(float)
+    else:
+        need_r = {"county_code", "grade_band", "rate"}
+        if not need_r.issubset(rates.columns):
+            raise ForecastInputError(f"rates table needs columns {sorted(need_r)}")
+        if area == "county_code":
+            merged["county_code"] = merged[area]
+        else:
+            if county_of is None:
+                raise ForecastInputError("per-county rates need county_of (area -> county_code)")
+            merged["county_code"] = merged[area].map(pd.Series(county_of).astype("str"))
+        r = rates.loc[:, ["county_code", "grade_band", "rate"]].astype({"county_code": "str"})
+        merged = merged.merge(r, on=["county_code", "grade_band"], how="left")
+        lacking = merged["rate"].isna()
+        if lacking.any():
+            row = merged.loc[lacking].iloc[0]
+            raise ForecastInputError(
+                f"no rate for area {row[area]!s} (county {row['county_code']!s}), "
+                f"grade band {row['grade_band']}"
+            )
+    for col in vals:
+        merged[col] = merged[col].astype(float) * merged["rate"]
+
+    group = [area, "level", "grade_band", "year"]
+    if "draw" in merged.columns:
+        per_draw = merged.groupby([*group, "draw"], sort=True)[value].sum().reset_index()
+        g = per_draw.groupby(group, sort=True)[value]
+        out = g.mean().rename("demand").to_frame()
+        for q in QUANTILE_COLUMNS:
+            out[q] = g.quantile(int(q[1:]) / 100.0)
+        out = out.reset_index()
+    else:
+        out = merged.groupby(group, sort=True)[vals].sum().reset_index()
+        out = out.rename(columns={value: "demand"})
+    out = out.rename(columns={area: "area"})
+    order = {b: i for i, b in enumerate(GRADE_BANDS)}
+    return out.sort_values(
+        ["area", "year", "grade_band"], key=lambda s: s.map(order) if s.name == "grade_band" else s
+    ).reset_index(drop=True)
+
+
+def to_villages(
+    demand: pd.DataFrame,
+    children: pd.DataFrame,
+    villages: pd.DataFrame,
+) -> pd.DataFrame:
+    """Split township demand to villages in proportion to base-year children of the band's ages.
+
+    Parameters
+    ----------
+    demand : pandas.DataFrame
+        Township demand from :func:`compute_demand` (``area`` = township code).
+    children : pandas.DataFrame
+        Base-year ``village_id, age, persons``.
+    villages : pandas.DataFrame
+        ``village_id, township_code`` (other columns ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area`` (village_id), ``township_code``, ``level``, ``grade_band``, ``year``, ``demand``
+        (and the quantile columns present). Sums over the villages of a township equal the
+        township's demand. A township whose villages had no children of a band's ages splits
+        that band equally among its villages.
+
+    """
+    vil = villages.loc[:, ["village_id", "township_code"]].astype("str")
+    kids = children.loc[:, ["village_id", "age", "persons"]].copy()
+    kids["village_id"] = kids["village_id"].astype("str")
+    kids["age"] = kids["age"].astype("int64")
+    per_band = (
+        kids.merge(band_ages(), on="age")
+        .groupby(["village_id", "grade_band"], sort=False)["persons"]
+        .sum()
+        .reset_index()
+    )
+    grid = vil.merge(pd.DataFrame({"grade_band": list(GRADE_BANDS)}), how="cross")
+    w = grid.merge(per_band, on=["village_id", "grade_band"], how="left")
+    w["persons"] = w["persons"].fillna(0.0).astype(float)
+    tot = w.groupby(["township_code", "grade_band"])["persons"].transform("sum")
+    cnt = w.groupby(["township_code", "grade_band"])["persons"].transform("size")
+    w["weight"] = np.where(tot > 0, w["persons"] / tot.where(tot > 0, 1.0), 1.0 / cnt)
+
+    d = demand.copy()
+    d["area"] = d["area"].astype("str")
+    unknown = sorted(set(d["area"]) - set(vil["township_code"]))
+    if unknown:
+        raise ForecastInputError(
+            f"demand has townships without villages: {unknown[:5]}"
+            + (" ..." if len(unknown) > 5 else "")
+        )
+    vals = [c for c in ("demand", *QUANTILE_COLUMNS) if c in d.columns]
+    out = d.rename(columns={"area": "township_code"}).merge(
+        w.loc[:, ["village_id", "township_code", "grade_band", "weight"]],
+        on=["township_code", "grade_band"],
+        how="inner",
+    )
+    for col in vals:
+        out[col] = out[col] * out["weight"]
+    out = out.rename(columns={"village_id": "area"})
+    cols = ["area", "township_code", "level", "grade_band", "year", *vals]
+    return out.loc[:, cols].sort_values(["area", "year", "grade_band"]).reset_index(drop=True)
