@@ -1,0 +1,450 @@
+"""Generic cohort-component projection (single years of age, one-year steps).
+
+Timing convention
+-----------------
+A *stock* is the population of each completed age at the reference date of a calendar year (the
+census convention of the region data: completed years at mid-year). One step takes the stock of
+year ``t`` to the stock of year ``t + 1`` in this order:
+
+1. **survive and age**: persons of age ``a`` survive with probability ``survival[a]`` and become
+   age ``a + 1``; deaths are ``(1 - survival[a]) * P[a]``;
+2. **births enter**: the births of calendar year ``t + 1`` enter age 0, of whom a share
+   ``birth_survival`` is alive at the stock date (the others are counted as deaths);
+3. **migrate**: net migrants ``rate[a] * S[a]`` are added to each age ``a`` of the survived
+   population ``S`` (``rate`` is a net rate, negative for out-migration, ``>= -1``), plus any net
+   migrant *counts* the caller adds (used for transfers between areas).
+4. **top age**: with ``open_top=True`` (default) the highest age ``A`` is an open group ``A+``:
+   survivors of age ``A`` stay in it. With ``open_top=False`` they leave the table (``aged_out``).
+
+Accounting per area and year (checked by the tests, exact up to floating-point rounding)::
+
+    end = start + births - deaths + net_migration - aged_out
+
+The array function :func:`iter_project` works on any leading shape, e.g. a draws axis for Monte
+Carlo: population ``(draws, areas, ages)``; it never loops over areas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting import lifetable
+from forecasting.errors import ForecastInputError
+
+__all__ = ["StepComponents", "iter_project", "project_cohorts", "step"]
+
+MIN_TOP_AGE = 17
+
+
+@dataclass(frozen=True)
+class StepComponents:
+    """Demographic components of one step, each of shape ``pop.shape[:-1]`` (per area)."""
+
+    births: np.ndarray
+    deaths: np.ndarray
+    net_migration: np.ndarray
+    aged_out: np.ndarray
+
+
+def step(
+    pop: np.ndarray,
+    entrants: np.ndarray,
+    survival: np.ndarray,
+    entrant_survival: np.ndarray | float,
+    rate: np.ndarray | float = 0.0,
+    add: np.ndarray | None = None,
+    *,
+    open_top: bool = True,
+    components: bool = False,
+) -> tuple[np.ndarray, StepComponents | None]:
+    """Advance a stock by one year (see the module docstring for the order of events).
+
+    Parameters
+    ----------
+    pop : ndarray, shape (..., areas, ages)
+        Stock of year ``t``.
+    entrants : ndarray, shape (..., areas)
+        Births (or other entrants to the lowest age) during year ``t + 1``.
+    survival : ndarray, broadcastable to ``pop``
+        One-year survival by age.
+    entrant_survival : float or ndarray broadcastable to ``entrants``
+        Share of entrants alive at the stock date.
+    rate : float or ndarray broadcastable to ``pop``
+        Net migration rate applied to the survived stock, by age.
+    add : ndarray broadcastable to ``pop``, optional
+        Net migrant counts added after the rate (e.g. transfers between areas).
+    open_top : bool
+        Keep survivors of the highest age in an open group (default) or let them leave.
+    components : bool
+        Also return the :class:`StepComponents` of the step.
+
+    Returns
+    -------
+    new_pop : ndarray, same shape and dtype as ``pop``
+    components : StepComponents or None
+    """
+    survived = pop * survival
+    new = np.empty_like(pop)
+    new[..., 1:] = survived[..., :-1]
+    entrants = np.asarray(entrants, dtype=pop.dtype)
+    new[..., 0] = entrants * entrant_survival
+    top = survived[..., -1]
+    if open_top:
+        new[..., -1] += top
+    migrants = new * rate
+    if add is not None:
+        migrants += add
+    new += migrants
+    if not components:
+        return new, None
+    deaths = (pop.sum(axis=-1) - survived.sum(axis=-1)) + entrants * (
+        1.0 - np.asarray(entrant_survival, dtype=pop.dtype)
+    )
+    aged_out = np.zeros_like(top) if open_top else top
+    comp = StepComponents(
+        births=np.broadcast_to(entrants, top.shape).copy(),
+        deaths=np.broadcast_to(deaths, top.shape).copy(),
+        net_migration=migrants.sum(axis=-1),
+        aged_out=aged_out,
+    )
+    return new, comp
+
+
+def iter_project(
+    base: np.ndarray,
+    births: np.ndarray,
+    survival: np.ndarray,
+    birth_survival: np.ndarray | float,
+    rates: np.ndarray | float = 0.0,
+    *,
+    open_top: bool = True,
+    components: bool = False,
+) -> Iterator[tuple[int, np.ndarray, StepComponents | None]]:
+    """Yield ``(k, stock_k, components_k)`` for ``k = 1 .. T`` (array core of the engine).
+
+    Parameters
+    ----------
+    base : ndarray, shape (..., areas, ages)
+        Base-year stock; the leading ``...`` may hold a draws axis.
+    births : ndarray, shape (T, ..., areas)
+        Births of each projection year (year axis first).
+    survival : ndarray broadcastable to ``base``
+    birth_survival : float or ndarray broadcastable to ``base.shape[:-1]``
+    rates : float or ndarray of shape (T or 1, ...) broadcastable per year to ``base``
+        Net migration rates; the first axis is the projection year.
+    open_top, components : bool
+        See :func:`step`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> base = np.ones((2, 3, 18), dtype=np.float32)  # draws x areas x ages
+    >>> births = np.full((4, 2, 3), 2.0, dtype=np.float32)
+    >>> stocks = [p for _, p, _ in iter_project(base, births, np.ones(18), 1.0)]
+    >>> len(stocks), stocks[-1].shape, float(stocks[-1][0, 0, :5].sum())
+    (4, (2, 3, 18), 9.0)
+    """
+    survival = np.asarray(survival, dtype=base.dtype)
+    rates_arr = np.asarray(rates, dtype=base.dtype)
+    if rates_arr.ndim == 0:
+        rates_arr = rates_arr.reshape(1)
+    pop = base
+    for k in range(births.shape[0]):
+        rate_k = rates_arr[min(k, rates_arr.shape[0] - 1)]
+        pop, comp = step(
+            pop, births[k], survival, birth_survival, rate_k, open_top=open_top,
+            components=components,
+        )
+        yield k + 1, pop, comp
+
+
+def project_cohorts(
+    base: pd.DataFrame,
+    births: pd.DataFrame,
+    years: int,
+    *,
+    survival: pd.Series | pd.DataFrame | None = None,
+    net_migration: pd.Series | pd.DataFrame | None = None,
+    base_year: int | None = None,
+    birth_survival: float | None = None,
+    open_top: bool = True,
+    return_components: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Project a population by single year of age with the cohort-component method.
+
+    Parameters
+    ----------
+    base : DataFrame
+        Index: area ids; columns: integer single ages ``0..A`` (``A >= 17``, no gaps); values:
+        persons in the base year. ``A`` is an open group ``A+`` unless ``open_top=False``.
+    births : DataFrame
+        Index: the same area ids; columns: calendar years, covering at least
+        ``base_year + 1 .. base_year + years`` (extra years are ignored); values: births.
+    years : int
+        Horizon in years (>= 1).
+    survival : Series or DataFrame, optional
+        One-year survival by age (Series indexed by age) or by area x age (DataFrame indexed by
+        area, age columns). Default: :func:`forecasting.lifetable.survival` (approximate China
+        2020 life table, both sexes).
+    net_migration : Series or DataFrame, optional
+        Net migration **rates** (migrants / survived population, negative = out): a Series by
+        age; a DataFrame area x age; or a DataFrame indexed by (area, year) x age for rates that
+        change each year (every projection year must be present). Default: no migration.
+    base_year : int, optional
+        Year of ``base``; default ``base.attrs["year"]``. One of the two is required; if both
+        are given they must agree.
+    birth_survival : float, optional
+        Share of a year's births alive at age 0 in that year's stock. Default: from the
+        survival at age 0, ``1 - 0.7 * (1 - survival[0])`` (30 % of infant deaths after the
+        stock date); ``lifetable.birth_survival()`` with the default table.
+    open_top : bool
+        Keep the top age as an open group (default) or let survivors of age ``A`` leave.
+    return_components : bool
+        Also return the per area-year components (``area, year, start, births, deaths,
+        net_migration, aged_out, end``) with ``end = start + births - deaths + net_migration -
+        aged_out``.
+
+    Returns
+    -------
+    DataFrame or (DataFrame, DataFrame)
+        Long table ``area, year, age, population`` (float) for the base year and every
+        projection year; with ``return_components`` also the components table.
+
+    Raises
+    ------
+    ForecastInputError
+        Negative or missing counts (naming area and age or year), gaps in ages or birth years,
+        areas in ``births`` missing from ``base`` (or the reverse), survival outside [0, 1],
+        migration rates below -1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> base = pd.DataFrame([[100.0] * 18], index=["A"], columns=range(18))
+    >>> births = pd.DataFrame({2024: [90.0], 2025: [80.0]}, index=["A"])
+    >>> full = pd.Series(1.0, index=range(18))
+    >>> out = project_cohorts(base, births, 2, base_year=2023, survival=full)
+    >>> out[(out.year == 2025) & (out.age <= 2)]["population"].tolist()
+    [80.0, 90.0, 100.0]
+    >>> out.groupby("year")["population"].sum().tolist()
+    [1800.0, 1890.0, 1970.0]
+    """
+    if int(years) < 1:
+        raise ForecastInputError(f"years must be >= 1, got {years}")
+    years = int(years)
+    year0 = resolve_base_year(base, base_year)
+    areas, ages, base_arr = age_matrix(base, "base", min_top_age=MIN_TOP_AGE)
+    proj_years = np.arange(year0 + 1, year0 + years + 1)
+    births_arr = births_matrix(births, areas, proj_years, "births")  # (T, N)
+    if survival is None:
+        surv = lifetable.survival(lifetable.MAX_AGE).reindex(ages).to_numpy()
+        surv = np.broadcast_to(surv, base_arr.shape)
+        default_bs = lifetable.birth_survival()
+    else:
+        surv = survival_matrix(survival, areas, ages)
+        default_bs = None
+    if birth_survival is None:
+        bs = default_bs if default_bs is not None else 1.0 - 0.7 * (1.0 - surv[:, 0])
+    else:
+        if not 0.0 <= float(birth_survival) <= 1.0:
+            raise ForecastInputError(f"birth_survival must lie in [0, 1], got {birth_survival}")
+        bs = float(birth_survival)
+    rates = migration_array(net_migration, areas, ages, proj_years)  # (T or 1, N, A1)
+
+    n_area, n_age = base_arr.shape
+    stocks = [base_arr]
+    comps: list[StepComponents] = []
+    for _, pop, comp in iter_project(
+        base_arr, births_arr, surv, bs, rates, open_top=open_top, components=return_components
+    ):
+        stocks.append(pop)
+        if comp is not None:
+            comps.append(comp)
+    cube = np.stack(stocks)  # (T+1, N, A1)
+    all_years = np.arange(year0, year0 + years + 1)
+    out = pd.DataFrame(
+        {
+            "area": np.tile(np.repeat(areas.to_numpy(dtype=object), n_age), years + 1),
+            "year": np.repeat(all_years, n_area * n_age),
+            "age": np.tile(ages, n_area * (years + 1)),
+            "population": cube.reshape(-1).astype(float),
+        }
+    )
+    if not return_components:
+        return out
+    start = cube[:-1].sum(axis=-1)
+    table = pd.DataFrame(
+        {
+            "area": np.tile(areas.to_numpy(dtype=object), years),
+            "year": np.repeat(proj_years, n_area),
+            "start": start.reshape(-1),
+            "births": np.concatenate([c.births for c in comps]),
+            "deaths": np.concatenate([c.deaths for c in comps]),
+            "net_migration": np.concatenate([c.net_migration for c in comps]),
+            "aged_out": np.concatenate([c.aged_out for c in comps]),
+            "end": cube[1:].sum(axis=-1).reshape(-1),
+        }
+    )
+    return out, table
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def resolve_base_year(base: pd.DataFrame, base_year: int | None) -> int:
+    """Base year from the ``base_year`` argument or ``base.attrs["year"]`` (must agree)."""
+    attr = base.attrs.get("year")
+    if base_year is None and attr is None:
+        raise ForecastInputError(
+            "base year unknown: pass base_year= or set base.attrs['year']"
+        )
+    if base_year is not None and attr is not None and int(attr) != int(base_year):
+        raise ForecastInputError(
+            f"base_year={base_year} disagrees with base.attrs['year']={attr}"
+        )
+    return int(base_year if base_year is not None else attr)
+
+
+def _int_labels(labels: pd.Index, what: str, name: str) -> np.ndarray:
+    try:
+        values = np.array([int(v) for v in labels])
+    except (TypeError, ValueError) as exc:
+        raise ForecastInputError(f"{name}: {what} labels must be integers, got {list(labels)[:5]}") from exc
+    if not np.array_equal(values, np.array([float(v) for v in labels])):
+        raise ForecastInputError(f"{name}: {what} labels must be whole numbers")
+    return values
+
+
+def _check_values(values: np.ndarray, rows: pd.Index, cols: np.ndarray, name: str, col: str) -> None:
+    bad = np.isnan(values) | (values < 0)
+    if bad.any():
+        i, j = (int(x[0]) for x in np.nonzero(bad))
+        kind = "missing (NaN)" if np.isnan(values[i, j]) else f"negative ({values[i, j]:g})"
+        raise ForecastInputError(f"{name}: area {rows[i]!r}, {col} {cols[j]}: count is {kind}")
+
+
+def age_matrix(
+    table: pd.DataFrame, name: str, *, min_top_age: int = 0, first_age: int = 0
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Validate an area x age table; return ``(areas, ages, float64 array)``."""
+    if not isinstance(table, pd.DataFrame):
+        raise ForecastInputError(f"{name} must be a DataFrame (area x age), got {type(table).__name__}")
+    if table.index.has_duplicates:
+        dup = table.index[table.index.duplicated()][0]
+        raise ForecastInputError(f"{name}: area {dup!r} appears more than once")
+    ages = _int_labels(table.columns, "age column", name)
+    order = np.argsort(ages)
+    ages = ages[order]
+    if len(ages) == 0 or ages[0] != first_age:
+        raise ForecastInputError(f"{name}: ages must start at {first_age}")
+    expected = np.arange(first_age, ages[-1] + 1)
+    missing = np.setdiff1d(expected, ages)
+    if missing.size:
+        raise ForecastInputError(f"{name}: age column {int(missing[0])} is missing (gap in ages)")
+    if np.unique(ages).size != ages.size:
+        raise ForecastInputError(f"{name}: duplicate age columns")
+    if ages[-1] < min_top_age:
+        raise ForecastInputError(f"{name}: top age {ages[-1]} < {min_top_age}")
+    values = table.to_numpy(dtype=float, na_value=np.nan)[:, order]
+    _check_values(values, table.index, ages, name, "age")
+    return table.index, ages, values
+
+
+def births_matrix(births: pd.DataFrame, areas: pd.Index, years: np.ndarray, name: str) -> np.ndarray:
+    """Validate births (area x calendar year); return array ``(T, areas)`` for ``years``."""
+    if not isinstance(births, pd.DataFrame):
+        raise ForecastInputError(f"{name} must be a DataFrame (area x year)")
+    extra = births.index.difference(areas)
+    if len(extra):
+        raise ForecastInputError(f"{name}: area {extra[0]!r} is not in base")
+    absent = areas.difference(births.index)
+    if len(absent):
+        raise ForecastInputError(f"{name}: no births for area {absent[0]!r} of base")
+    cols = _int_labels(births.columns, "year column", name)
+    missing = np.setdiff1d(years, cols)
+    if missing.size:
+        raise ForecastInputError(f"{name}: year {int(missing[0])} is missing (gap in birth years)")
+    pos = {int(c): i for i, c in enumerate(cols)}
+    values = births.reindex(areas).to_numpy(dtype=float, na_value=np.nan)[:, [pos[int(y)] for y in years]]
+    _check_values(values, areas, years, name, "year")
+    return np.ascontiguousarray(values.T)
+
+
+def _area_age_frame(obj: pd.DataFrame, areas: pd.Index, ages: np.ndarray, name: str) -> np.ndarray:
+    cols = _int_labels(obj.columns, "age column", name)
+    missing_ages = np.setdiff1d(ages, cols)
+    if missing_ages.size:
+        raise ForecastInputError(f"{name}: age {int(missing_ages[0])} is missing")
+    absent = areas.difference(obj.index)
+    if len(absent):
+        raise ForecastInputError(f"{name}: area {absent[0]!r} is missing")
+    pos = {int(c): i for i, c in enumerate(cols)}
+    return obj.reindex(areas).to_numpy(dtype=float, na_value=np.nan)[:, [pos[int(a)] for a in ages]]
+
+
+def survival_matrix(survival: pd.Series | pd.DataFrame, areas: pd.Index, ages: np.ndarray) -> np.ndarray:
+    """Validate survival by age (Series) or area x age (DataFrame); return ``(areas, ages)``."""
+    if isinstance(survival, pd.Series):
+        idx = _int_labels(survival.index, "age", "survival")
+        s = pd.Series(survival.to_numpy(dtype=float, na_value=np.nan), index=idx)
+        missing = np.setdiff1d(ages, idx)
+        if missing.size:
+            raise ForecastInputError(f"survival: age {int(missing[0])} is missing")
+        values = np.broadcast_to(s.reindex(ages).to_numpy(), (len(areas), len(ages)))
+    elif isinstance(survival, pd.DataFrame):
+        values = _area_age_frame(survival, areas, ages, "survival")
+    else:
+        raise ForecastInputError("survival must be a Series (age) or DataFrame (area x age)")
+    bad = ~((values >= 0.0) & (values <= 1.0))
+    if bad.any():
+        i, j = (int(x[0]) for x in np.nonzero(bad))
+        raise ForecastInputError(
+            f"survival: area {areas[i]!r}, age {ages[j]}: {values[i, j]} is outside [0, 1]"
+        )
+    return values
+
+
+def migration_array(
+    rates: pd.Series | pd.DataFrame | None, areas: pd.Index, ages: np.ndarray, years: np.ndarray
+) -> np.ndarray:
+    """Validate net migration rates; return an array ``(T or 1, areas, ages)``."""
+    n, a = len(areas), len(ages)
+    if rates is None:
+        return np.zeros((1, n, a))
+    if isinstance(rates, pd.Series):
+        idx = _int_labels(rates.index, "age", "net_migration")
+        missing = np.setdiff1d(ages, idx)
+        if missing.size:
+            raise ForecastInputError(f"net_migration: age {int(missing[0])} is missing")
+        s = pd.Series(rates.to_numpy(dtype=float, na_value=np.nan), index=idx).reindex(ages)
+        values = np.broadcast_to(s.to_numpy(), (1, n, a)).copy()
+        labels = [("all areas", "all years")]
+    elif isinstance(rates, pd.DataFrame) and rates.index.nlevels == 2:
+        frames = []
+        year_level = _int_labels(rates.index.get_level_values(1), "year", "net_migration")
+        for y in years:
+            if not (year_level == y).any():
+                raise ForecastInputError(f"net_migration: year {int(y)} is missing")
+            part = rates[year_level == y].droplevel(1)
+            frames.append(_area_age_frame(part, areas, ages, f"net_migration year {int(y)}"))
+        values = np.stack(frames)
+        labels = None
+    elif isinstance(rates, pd.DataFrame):
+        values = _area_age_frame(rates, areas, ages, "net_migration")[None]
+        labels = None
+    else:
+        raise ForecastInputError("net_migration must be a Series (age) or DataFrame (area x age)")
+    bad = ~(values >= -1.0)
+    if bad.any():
+        t, i, j = (int(x[0]) for x in np.nonzero(bad))
+        where = labels[0][0] if labels else repr(areas[i])
+        year = int(years[t]) if values.shape[0] > 1 else "all years"
+        raise ForecastInputError(
+            f"net_migration: area {where}, age {ages[j]}, year {year}: rate {values[t, i, j]} "
+            "is missing or below -1"
+        )
+    return values
