@@ -51,10 +51,16 @@ def check_meta(meta: dict[str, Any] | None, out: ProblemList) -> None:
         if key not in meta or meta[key] is None:
             out.append(Problem(YAML_NAME, "", key, "", "required key is missing"))
         elif not isinstance(meta[key], kind) or isinstance(meta[key], bool):
-            out.append(Problem(YAML_NAME, "", key, str(meta[key]), f"wrong type {type(meta[key]).__name__}"))
+            out.append(
+                Problem(
+                    YAML_NAME, "", key, str(meta[key]), f"wrong type {type(meta[key]).__name__}"
+                )
+            )
     code = meta.get("code")
     if code is not None and not re.fullmatch(r"\d{6}", str(code)):
-        out.append(Problem(YAML_NAME, "", "code", str(code), "must be a 6-digit administrative code"))
+        out.append(
+            Problem(YAML_NAME, "", "code", str(code), "must be a 6-digit administrative code")
+        )
     year = meta.get("base_year")
     if isinstance(year, int) and not 1990 <= year <= 2100:
         out.append(Problem(YAML_NAME, "", "base_year", str(year), "implausible base year"))
@@ -66,12 +72,16 @@ def check_meta(meta: dict[str, Any] | None, out: ProblemList) -> None:
             out.append(Problem(YAML_NAME, "", "projected_crs", crs, "unknown CRS"))
         else:
             if not parsed.is_projected:
-                out.append(Problem(YAML_NAME, "", "projected_crs", crs, "must be a projected CRS (metres)"))
+                out.append(
+                    Problem(YAML_NAME, "", "projected_crs", crs, "must be a projected CRS (metres)")
+                )
     synthetic = meta.get("synthetic_layers")
     if isinstance(synthetic, list):
         for name in synthetic:
             if str(name) not in LAYERS:
-                out.append(Problem(YAML_NAME, "", "synthetic_layers", str(name), "unknown layer name"))
+                out.append(
+                    Problem(YAML_NAME, "", "synthetic_layers", str(name), "unknown layer name")
+                )
 
 
 def check_references(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
@@ -100,7 +110,9 @@ def check_unique_keys(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
                 if pd.api.types.is_float_dtype(frame[col]):
                     text[col] = frame[col].map(lambda v: f"{v:g}")
             values = text.agg(", ".join, axis=1)
-            out.add_rows(layer, dup.to_numpy(), ", ".join(key), values, f"duplicate ({', '.join(key)}) row")
+            out.add_rows(
+                layer, dup.to_numpy(), ", ".join(key), values, f"duplicate ({', '.join(key)}) row"
+            )
 
 
 def check_school_codes(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
@@ -118,18 +130,38 @@ def check_school_codes(layers: dict[str, ParsedLayer], out: ProblemList) -> None
             )
             all_known = ~schools.frame.index.isin(parts[~parts.isin(LEVELS)].index)
             bad = expected.notna() & all_known & (canon != expected)
-            message = "levels do not match school_type " + schools.frame["school_type"] + " (expected " + expected.fillna("") + ")"
+            message = (
+                "levels do not match school_type "
+                + schools.frame["school_type"]
+                + " (expected "
+                + expected.fillna("")
+                + ")"
+            )
             out.add_rows(schools, bad.to_numpy(), "levels", schools.frame["levels"], message)
     if schools is not None and schools.has("programme_groups"):
         groups = split_levels(schools.frame["programme_groups"])
         unknown = groups[~groups.isin(PROGRAMME_GROUPS)]
         bad = schools.frame.index.isin(unknown.index)
-        out.add_rows(schools, bad, "programme_groups", schools.frame["programme_groups"],
-                     "unknown programme group code (expected one of: " + ", ".join(sorted(PROGRAMME_GROUPS)) + ")")
+        out.add_rows(
+            schools,
+            bad,
+            "programme_groups",
+            schools.frame["programme_groups"],
+            "unknown programme group code (expected one of: "
+            + ", ".join(sorted(PROGRAMME_GROUPS))
+            + ")",
+        )
         if schools.has("school_type"):
-            extra = (schools.frame["school_type"] != "vocational") & (schools.frame["programme_groups"] != "")
-            out.add_rows(schools, extra.to_numpy(), "programme_groups", schools.frame["programme_groups"],
-                         "programme groups are for vocational schools only")
+            extra = (schools.frame["school_type"] != "vocational") & (
+                schools.frame["programme_groups"] != ""
+            )
+            out.add_rows(
+                schools,
+                extra.to_numpy(),
+                "programme_groups",
+                schools.frame["programme_groups"],
+                "programme groups are for vocational schools only",
+            )
     sites = layers.get("candidate_sites")
     if sites is not None and sites.has("levels"):
         _check_level_codes(sites, out)
@@ -148,23 +180,45 @@ def _check_level_codes(layer: ParsedLayer, out: ProblemList) -> None:
 def check_enrollment_grades(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
     """Each enrollment grade must belong to a level the school hosts (and fit its school_type)."""
     schools, enr = layers.get("schools"), layers.get("enrollment")
-    if schools is None or enr is None or not schools.has("school_id", "levels") or not enr.has("school_id", "grade"):
+    if (
+        schools is None
+        or enr is None
+        or not schools.has("school_id", "levels")
+        or not enr.has("school_id", "grade")
+    ):
         return
     parts = split_levels(schools.frame["levels"])
-    hosted = set(schools.frame["school_id"].reindex(parts.index).to_numpy(dtype=object) + "|" + parts.to_numpy(dtype=object))
+    hosted = set(
+        schools.frame["school_id"].reindex(parts.index).to_numpy(dtype=object)
+        + "|"
+        + parts.to_numpy(dtype=object)
+    )
     level = enr.frame["grade"].map(GRADES)
     ids = enr.frame["school_id"]
     known = level.notna() & ids.isin(schools.frame["school_id"])
     key = ids + "|" + level.fillna("")
     bad = known & ~key.isin(hosted)
-    message = "grade " + enr.frame["grade"] + " (" + level.fillna("") + ") is not a level this school hosts"
+    message = (
+        "grade "
+        + enr.frame["grade"]
+        + " ("
+        + level.fillna("")
+        + ") is not a level this school hosts"
+    )
     out.add_rows(enr, bad.to_numpy(), "grade", enr.frame["grade"], message)
     if schools.has("school_type"):
-        stype = ids.map(schools.frame.drop_duplicates("school_id").set_index("school_id")["school_type"])
+        stype = ids.map(
+            schools.frame.drop_duplicates("school_id").set_index("school_id")["school_type"]
+        )
         for school_type, grades in SCHOOL_TYPE_GRADE_LIMITS.items():
             over = known & ~bad & (stype == school_type) & ~enr.frame["grade"].isin(grades)
-            out.add_rows(enr, over.to_numpy(), "grade", enr.frame["grade"],
-                         f"a {school_type} teaches at most grades {', '.join(sorted(grades))}")
+            out.add_rows(
+                enr,
+                over.to_numpy(),
+                "grade",
+                enr.frame["grade"],
+                f"a {school_type} teaches at most grades {', '.join(sorted(grades))}",
+            )
 
 
 def _ranges(ages: list[int]) -> str:
@@ -201,8 +255,15 @@ def check_age_gaps(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
         gaps = pd.Series(missing.get_level_values(1).astype(int), index=missing.get_level_values(0))
         grouped = gaps.groupby(level=0, sort=True).agg(lambda s: _ranges(sorted(s)))
         for village, text in grouped.items():
-            out.append(Problem(layer.file, str(village), "age", text,
-                               f"village has no row for age {text} (every village needs ages {ages.start}-{ages.stop - 1})"))
+            out.append(
+                Problem(
+                    layer.file,
+                    str(village),
+                    "age",
+                    text,
+                    f"village has no row for age {text} (every village needs ages {ages.start}-{ages.stop - 1})",
+                )
+            )
 
 
 def check_townships(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
@@ -214,13 +275,26 @@ def check_townships(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
         return
     frame = towns.frame
     seats = frame["is_county_seat"].fillna(False).astype(bool).groupby(frame["county_code"]).sum()
-    central = frame["is_central_town"].fillna(False).astype(bool).groupby(frame["county_code"]).sum()
+    central = (
+        frame["is_central_town"].fillna(False).astype(bool).groupby(frame["county_code"]).sum()
+    )
     for code in counties.frame["county_code"]:
         if code and seats.get(code, 0) < 1:
-            out.append(Problem(towns.file, code, "is_county_seat", "0", "county has no county-seat township"))
+            out.append(
+                Problem(
+                    towns.file, code, "is_county_seat", "0", "county has no county-seat township"
+                )
+            )
         if code and central.get(code, 0) > MAX_CENTRAL_TOWNS:
-            out.append(Problem(towns.file, code, "is_central_town", str(central[code]),
-                               f"more than {MAX_CENTRAL_TOWNS} central towns in this county"))
+            out.append(
+                Problem(
+                    towns.file,
+                    code,
+                    "is_central_town",
+                    str(central[code]),
+                    f"more than {MAX_CENTRAL_TOWNS} central towns in this county",
+                )
+            )
 
 
 def check_years(layers: dict[str, ParsedLayer], base_year: int | None, out: ProblemList) -> None:
@@ -231,14 +305,23 @@ def check_years(layers: dict[str, ParsedLayer], base_year: int | None, out: Prob
         layer = layers.get(name)
         if layer is not None and layer.has("year"):
             late = (layer.frame["year"] > base_year).to_numpy()
-            out.add_rows(layer, late, "year", layer.frame["year"].map(lambda v: f"{v:g}"),
-                         f"year after the base year {base_year}")
+            out.add_rows(
+                layer,
+                late,
+                "year",
+                layer.frame["year"].map(lambda v: f"{v:g}"),
+                f"year after the base year {base_year}",
+            )
 
 
 def township_county(layers: dict[str, ParsedLayer], child: ParsedLayer) -> pd.Series:
     """Declared county of each row of a point layer, via its township (missing if unknown)."""
     towns = layers.get("townships")
-    if towns is None or not towns.has("township_code", "county_code") or not child.has("township_code"):
+    if (
+        towns is None
+        or not towns.has("township_code", "county_code")
+        or not child.has("township_code")
+    ):
         return pd.Series(pd.NA, index=child.frame.index, dtype=object)
     lookup = towns.frame.drop_duplicates("township_code").set_index("township_code")["county_code"]
     return child.frame["township_code"].map(lookup)
@@ -257,7 +340,9 @@ def validate(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None, out: P
         spatial.check_townships_in_counties(layers["townships"], per_county, out)
     for name in ("villages", "schools", "candidate_sites"):
         if name in layers:
-            spatial.check_points(layers[name], township_county(layers, layers[name]), region, per_county, out)
+            spatial.check_points(
+                layers[name], township_county(layers, layers[name]), region, per_county, out
+            )
     check_references(layers, out)
     check_unique_keys(layers, out)
     check_school_codes(layers, out)

@@ -79,7 +79,10 @@ class Region:
         """Long table (school_id, level): one row per level a school hosts, in level order."""
         parts = self.schools["levels"].str.split(";").explode().str.strip()
         out = pd.DataFrame(
-            {"school_id": self.schools["school_id"].reindex(parts.index).to_numpy(), "level": parts.to_numpy()}
+            {
+                "school_id": self.schools["school_id"].reindex(parts.index).to_numpy(),
+                "level": parts.to_numpy(),
+            }
         )
         out = out[out["level"] != ""]
         out["level"] = pd.Categorical(out["level"], categories=list(LEVELS), ordered=True)

@@ -84,9 +84,20 @@ class ProblemList(list[Problem]):
         if idx.size == 0:
             return
         rows = layer.labels[idx]
-        vals = [""] * idx.size if values is None else [str(v) for v in np.asarray(values, dtype=object)[idx]]
-        msgs = [message] * idx.size if isinstance(message, str) else [str(m) for m in np.asarray(message, dtype=object)[idx]]
-        self.extend(Problem(layer.file, str(r), column, v, m) for r, v, m in zip(rows, vals, msgs, strict=True))
+        vals = (
+            [""] * idx.size
+            if values is None
+            else [str(v) for v in np.asarray(values, dtype=object)[idx]]
+        )
+        msgs = (
+            [message] * idx.size
+            if isinstance(message, str)
+            else [str(m) for m in np.asarray(message, dtype=object)[idx]]
+        )
+        self.extend(
+            Problem(layer.file, str(r), column, v, m)
+            for r, v, m in zip(rows, vals, msgs, strict=True)
+        )
 
 
 def _fmt(bound: float) -> str:
@@ -102,16 +113,22 @@ def _parse_column(col: Column, text: pd.Series, layer: ParsedLayer, out: Problem
         filled = ~empty
         if col.pattern is not None:
             bad = filled & ~text.str.fullmatch(col.pattern).fillna(False).to_numpy(dtype=bool)
-            out.add_rows(layer, bad, col.name, text, f"does not match the expected format {col.pattern}")
+            out.add_rows(
+                layer, bad, col.name, text, f"does not match the expected format {col.pattern}"
+            )
         if col.choices is not None:
             bad = filled & ~text.isin(col.choices).to_numpy()
             allowed = ", ".join(sorted(col.choices))
-            out.add_rows(layer, bad, col.name, text, f"unknown {col.name} code (expected one of: {allowed})")
+            out.add_rows(
+                layer, bad, col.name, text, f"unknown {col.name} code (expected one of: {allowed})"
+            )
         return text
     if col.kind == "bool":
         parsed = text.str.lower().map(_BOOL_MAP)
         bad = ~empty & parsed.isna().to_numpy()
-        out.add_rows(layer, bad, col.name, text, "not a boolean (expected true/false, 1/0 or 是/否)")
+        out.add_rows(
+            layer, bad, col.name, text, "not a boolean (expected true/false, 1/0 or 是/否)"
+        )
         return parsed.astype("boolean")
     numbers = pd.to_numeric(text.where(~empty, None), errors="coerce").astype(float).to_numpy()
     bad = ~empty & ~np.isfinite(numbers)
@@ -162,7 +179,9 @@ def parse_layer(raw: RawLayer, spec: LayerSpec, out: ProblemList) -> ParsedLayer
     if spec.id_column is not None and spec.id_column in frame.columns:
         ids = frame[spec.id_column].to_numpy(dtype=object)
         labels = np.where(ids != "", ids, labels)
-    layer = ParsedLayer(raw.name, raw.file, pd.DataFrame(index=frame.index), labels, raw.lines, raw.geometry)
+    layer = ParsedLayer(
+        raw.name, raw.file, pd.DataFrame(index=frame.index), labels, raw.lines, raw.geometry
+    )
     typed: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in frame.columns:

@@ -133,15 +133,23 @@ def read_csv_layer(path: Path, name: str) -> tuple[RawLayer | None, list[Problem
     try:
         text, encoding = decode_text(path.read_bytes())
     except UnicodeDecodeError as exc:
-        return None, [Problem(file, "", "", "", f"cannot decode text ({exc.reason}); save as UTF-8")]
+        return None, [
+            Problem(file, "", "", "", f"cannot decode text ({exc.reason}); save as UTF-8")
+        ]
     raw_lines = text.split("\n")
-    keep = [i for i, line in enumerate(raw_lines) if line.strip() and not line.lstrip().startswith("#")]
+    keep = [
+        i for i, line in enumerate(raw_lines) if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not keep:
         return None, [Problem(file, "", "", "", "file is empty (no header line)")]
     body = "\n".join(raw_lines[i].rstrip("\r") for i in keep)
     try:
         frame = pd.read_csv(
-            io.StringIO(body), dtype=str, keep_default_na=False, na_filter=False, quoting=csv.QUOTE_MINIMAL
+            io.StringIO(body),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            quoting=csv.QUOTE_MINIMAL,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         message = str(exc)
@@ -189,7 +197,9 @@ def _frame_from_dataframe(df: pd.DataFrame, name: str, file: str) -> RawLayer:
     return RawLayer(name, file, frame, lines, geometry)
 
 
-def read_geo_layer(path: Path, name: str, layer: str | None = None) -> tuple[RawLayer | None, list[Problem]]:
+def read_geo_layer(
+    path: Path, name: str, layer: str | None = None
+) -> tuple[RawLayer | None, list[Problem]]:
     """Read a GeoJSON file or a GeoPackage layer.
 
     Parameters

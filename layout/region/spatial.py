@@ -24,7 +24,9 @@ POLYGON_TYPES = frozenset({"Polygon", "MultiPolygon"})
 def check_polygons(layer: ParsedLayer, out: ProblemList) -> None:
     """Report missing, empty, non-polygon and invalid geometries of a polygon layer."""
     if layer.geometry is None:
-        out.add_rows(layer, np.ones(len(layer.frame), bool), "geometry", None, "geometry is missing")
+        out.add_rows(
+            layer, np.ones(len(layer.frame), bool), "geometry", None, "geometry is missing"
+        )
         return
     geoms = layer.geometry.to_numpy()
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -40,7 +42,9 @@ def check_polygons(layer: ParsedLayer, out: ProblemList) -> None:
     if invalid.any():
         reasons = np.full(len(geoms), "", dtype=object)
         reasons[invalid] = shapely.is_valid_reason(geoms[invalid])
-        out.add_rows(layer, invalid, "geometry", reasons, "invalid polygon (e.g. self-intersecting)")
+        out.add_rows(
+            layer, invalid, "geometry", reasons, "invalid polygon (e.g. self-intersecting)"
+        )
 
 
 def usable_polygons(layer: ParsedLayer) -> np.ndarray:
@@ -70,7 +74,9 @@ def county_areas(counties: ParsedLayer) -> tuple[BaseGeometry | None, dict[str, 
     return region, per_county
 
 
-def _locate(points_x: np.ndarray, points_y: np.ndarray, per_county: dict[str, BaseGeometry]) -> np.ndarray:
+def _locate(
+    points_x: np.ndarray, points_y: np.ndarray, per_county: dict[str, BaseGeometry]
+) -> np.ndarray:
     """County code containing each point (``""`` if none)."""
     found = np.full(points_x.shape, "", dtype=object)
     for code, poly in per_county.items():
@@ -114,8 +120,13 @@ def check_points(
     if outside.any():
         swapped = np.zeros(len(lon), bool)
         swapped[outside] = shapely.contains_xy(region, lat[outside], lon[outside])
-        out.add_rows(layer, outside & swapped, "lon/lat", values,
-                     "point lies outside the region; lon and lat look swapped")
+        out.add_rows(
+            layer,
+            outside & swapped,
+            "lon/lat",
+            values,
+            "point lies outside the region; lon and lat look swapped",
+        )
         out.add_rows(layer, outside & ~swapped, "lon/lat", values, "point lies outside the region")
     declared = county_of_row.fillna("").astype(str).to_numpy(dtype=object)
     known = inside & np.isin(declared, list(per_county))
@@ -129,7 +140,10 @@ def check_points(
         actual = np.full(len(lon), "", dtype=object)
         actual[wrong] = _locate(lon[wrong], lat[wrong], per_county)
         message = pd.Series(
-            [f"point lies outside its declared county {d} (it is in county {a})" for d, a in zip(declared, actual, strict=True)],
+            [
+                f"point lies outside its declared county {d} (it is in county {a})"
+                for d, a in zip(declared, actual, strict=True)
+            ],
             dtype=object,
         )
         out.add_rows(layer, wrong, "lon/lat", values, message)
@@ -156,5 +170,10 @@ def check_townships_in_counties(
         if sel.any():
             sub[sel] = shapely.contains_xy(poly, x[sel], y[sel])
     inside[ok] = sub
-    out.add_rows(townships, ok & ~inside, "geometry", None,
-                 "township polygon lies outside its declared county")
+    out.add_rows(
+        townships,
+        ok & ~inside,
+        "geometry",
+        None,
+        "township polygon lies outside its declared county",
+    )
