@@ -1,0 +1,277 @@
+"""Rolling-origin back-tests of enrollment and births forecasts, with interval coverage.
+
+For every origin year of the enrollment history (all but the last year) each method forecasts
+every grade of every unit (school, township or county) 1..``max_horizon`` years ahead from the data
+up to the origin; forecasts are summed to grade bands and compared with what was enrolled.
+Births get their own back-test (time-series baselines per county, longer horizons).
+
+Accuracy is reported by method, grade band (``level`` column) and horizon, and by size class of
+the unit's actual enrollment; calibrated P10/P90 intervals are fitted on the errors and their
+coverage measured leaving one county out at a time (:mod:`forecasting.calibration`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting import baselines
+from forecasting.calibration import IntervalCalibration, calibrate_intervals, interval_coverage
+from forecasting.demand import grade_table
+from forecasting.errors import ForecastInputError
+from forecasting.metrics import size_class, summarise_errors
+
+GEOGRAPHIES: tuple[str, ...] = ("school", "township", "county")
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Back-test tables.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        ``method, level, horizon, n, mape, mdape, malpe`` (level = grade band; percent).
+    coverage : pandas.DataFrame
+        ``method, horizon, n, nominal, coverage, below, above``: out-of-sample (leave one county
+        out) coverage of the calibrated intervals.
+    by_size : pandas.DataFrame
+        ``method, horizon, size_class, n, n_zero, mape, mdape, malpe``.
+    errors : pandas.DataFrame
+        Every pair: ``method, unit, county_code, level, origin, year, horizon, forecast, actual``.
+    births_table : pandas.DataFrame
+        ``method, horizon, n, mape, mdape, malpe`` of county births baselines.
+    births_errors : pandas.DataFrame
+        ``method, county_code, origin, year, horizon, forecast, actual``.
+    calibration : IntervalCalibration
+        Quantiles fitted on all enrollment errors (by method and horizon).
+    geography : str
+        Unit of the enrollment back-test.
+
+    """
+
+    table: pd.DataFrame
+    coverage: pd.DataFrame
+    by_size: pd.DataFrame
+    errors: pd.DataFrame
+    births_table: pd.DataFrame
+    births_errors: pd.DataFrame
+    calibration: IntervalCalibration
+    geography: str
+
+
+def _units(
+    enrollment: pd.DataFrame,
+    schools: pd.DataFrame,
+    geography: str,
+    townships: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Enrollment as ``unit, year, grade, students`` and unit -> county code."""
+    if geography not in GEOGRAPHIES:
+        raise ForecastInputError(f"geography must be one of {GEOGRAPHIES}, got {geography!r}")
+    for name, df, cols in (
+        ("enrollment", enrollment, ["school_id", "year", "grade", "students"]),
+        ("schools", schools, ["school_id", "township_code"]),
+    ):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise ForecastInputError(f"{name} table lacks columns {missing}")
+    e = enrollment.loc[:, ["school_id", "year", "grade", "students"]].copy()
+    e["school_id"] = e["school_id"].astype("str")
+    s = schools.loc[:, ["school_id", "township_code"]].astype("str")
+    e = e.merge(s, on="school_id", how="left")
+    if e["township_code"].isna().any():
+        bad = e.loc[e["township_code"].isna(), "school_id"].iloc[0]
+        raise ForecastInputError(f"enrollment.csv, school_id {bad}: school not in schools table")
+    if townships is not None:
+        cmap = pd.Series(
+            townships["county_code"].astype("str").to_numpy(),
+            index=townships["township_code"].astype("str").to_numpy(),
+        )
+        e["county_code"] = e["township_code"].map(cmap)
+    else:
+        e["county_code"] = e["township_code"].str.slice(0, 6)
+    col = {"school": "school_id", "township": "township_code", "county": "county_code"}[geography]
+    e["unit"] = e[col]
+    unit_county = e.drop_duplicates("unit").set_index("unit")["county_code"]
+    agg = e.groupby(["unit", "year", "grade"], sort=True)["students"].sum().reset_index()
+    return agg, unit_county
+
+
+def _to_bands(df: pd.DataFrame, value: str, keys: Sequence[str]) -> pd.DataFrame:
+    gt = grade_table().loc[:, ["grade", "grade_band"]]
+    m = df.merge(gt, on="grade")
+    return (
+        m.groupby([*keys, "grade_band"], sort=True)[value]
+        .sum(min_count=1)
+        .reset_index()
+        .rename(columns={"grade_band": "level"})
+    )
+
+
+def _enrollment_errors(
+    enr: pd.DataFrame,
+    unit_county: pd.Series,
+    births: pd.DataFrame,
+    methods: Sequence[str],
+    max_horizon: int,
+    n_years: int,
+) -> pd.DataFrame:
+    years = sorted(int(y) for y in enr["year"].unique())
+    last = years[-1]
+    fcs = []
+    for origin in years[:-1]:
+        horizons = list(range(1, min(max_horizon, last - origin) + 1))
+        # Births known at the origin only (no look-ahead).
+        b = births.loc[births["year"] <= origin]
+        for method in methods:
+            try:
+                if method == "persistence":
+                    f = baselines.persistence(enr, origin, horizons)
+                elif method == "grade_progression":
+                    f = baselines.grade_progression(
+                        enr, origin, horizons, births=b, unit_county=unit_county, n_years=n_years
+                    )
+                elif method == "cohort_births_ratio":
+                    f = baselines.cohort_births_ratio(
+                        enr, origin, horizons, births=b, unit_county=unit_county, n_years=n_years
+                    )
+                else:
+                    raise ForecastInputError(
+                        f"unknown method {method!r}; use {baselines.ENROLLMENT_METHODS}"
+                    )
+            except ForecastInputError as exc:
+                if "needs at least 2 years" in str(exc):
+                    continue  # not enough history at this origin for this method
+                raise
+            fcs.append(f)
+    if not fcs:
+        raise ForecastInputError("enrollment history too short for any back-test")
+    fc = pd.concat(fcs, ignore_index=True)
+    fc = _to_bands(fc, "forecast", ["method", "unit", "origin", "year", "horizon"])
+    fc = fc.loc[fc["forecast"].notna()]
+    act = enr.pivot_table(
+        index="unit", columns=["year", "grade"], values="students", aggfunc="sum", fill_value=0
+    )
+    act = act.stack(level=[0, 1], future_stack=True).rename("actual").reset_index()
+    act = _to_bands(act, "actual", ["unit", "year"])
+    out = fc.merge(act, on=["unit", "year", "level"], how="left")
+    out["actual"] = out["actual"].fillna(0.0)
+    out["county_code"] = out["unit"].map(unit_county)
+    cols = ["method", "unit", "county_code", "level", "origin", "year", "horizon"]
+    return out.loc[:, [*cols, "forecast", "actual"]].sort_values(cols).reset_index(drop=True)
+
+
+def births_backtest(
+    births: pd.DataFrame,
+    *,
+    methods: Sequence[str] = baselines.BIRTHS_METHODS,
+    min_train: int = 8,
+    max_horizon: int = 10,
+) -> pd.DataFrame:
+    """Rolling-origin back-test of the births time-series baselines, per county.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``method, county_code, origin, year, horizon, forecast, actual``.
+
+    """
+    rows = []
+    b = births.astype({"county_code": "str"})
+    for county, sub in b.groupby("county_code", sort=True):
+        s = sub.set_index("year")["births"].sort_index().astype(float)
+        years = s.index.to_numpy()
+        for i in range(min_train - 1, len(years) - 1):
+            origin = int(years[i])
+            h = min(max_horizon, int(years[-1]) - origin)
+            actual = s.loc[origin + 1 : origin + h].to_numpy()
+            for method in methods:
+                fc = baselines.forecast_births(s.loc[:origin], h, method)
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "method": method,
+                            "county_code": county,
+                            "origin": origin,
+                            "year": np.arange(origin + 1, origin + h + 1),
+                            "horizon": np.arange(1, h + 1),
+                            "forecast": fc,
+                            "actual": actual,
+                        }
+                    )
+                )
+    if not rows:
+        raise ForecastInputError(f"births history shorter than min_train + 1 = {min_train + 1}")
+    return pd.concat(rows, ignore_index=True)
+
+
+def run_backtests(
+    enrollment: pd.DataFrame,
+    schools: pd.DataFrame,
+    births: pd.DataFrame,
+    *,
+    geography: str = "township",
+    townships: pd.DataFrame | None = None,
+    methods: Sequence[str] = baselines.ENROLLMENT_METHODS,
+    max_horizon: int = 4,
+    n_years: int = 3,
+    births_methods: Sequence[str] = baselines.BIRTHS_METHODS,
+    births_min_train: int = 8,
+    births_max_horizon: int = 10,
+    lower: float = 0.1,
+    upper: float = 0.9,
+) -> BacktestResult:
+    """Run the enrollment and births back-tests and measure interval coverage.
+
+    Parameters
+    ----------
+    enrollment, schools, births : pandas.DataFrame
+        As in the region data (``enrollment.csv``, ``schools.csv``, ``births.csv``).
+    geography : {"school", "township", "county"}
+        Unit at which enrollment is forecast and scored.
+    townships : pandas.DataFrame, optional
+        ``township_code, county_code``; default: county = first 6 digits of the township code.
+    methods : sequence of str
+        Enrollment methods (see :data:`forecasting.baselines.ENROLLMENT_METHODS`).
+    max_horizon : int
+        Longest enrollment horizon (limited by the history).
+    n_years : int
+        Years of ratios averaged by the ratio methods.
+    births_methods, births_min_train, births_max_horizon
+        Births back-test settings.
+    lower, upper : float
+        Interval quantile levels (default P10-P90, nominal coverage 80 %).
+
+    Returns
+    -------
+    BacktestResult
+
+    """
+    enr, unit_county = _units(enrollment, schools, geography, townships)
+    b = births.loc[:, ["county_code", "year", "births"]].astype({"county_code": "str"})
+    errors = _enrollment_errors(enr, unit_county, b, methods, max_horizon, n_years)
+    table = summarise_errors(errors, ["method", "level", "horizon"]).drop(columns="n_zero")
+    sized = errors.assign(size_class=size_class(errors["actual"]).to_numpy())
+    by_size = summarise_errors(sized, ["method", "horizon", "size_class"])
+    cal = calibrate_intervals(errors, by=("method",), lower=lower, upper=upper)
+    coverage = interval_coverage(
+        errors, holdout="county_code", by=("method",), lower=lower, upper=upper
+    )
+    berr = births_backtest(
+        b, methods=births_methods, min_train=births_min_train, max_horizon=births_max_horizon
+    )
+    btable = summarise_errors(berr, ["method", "horizon"]).drop(columns="n_zero")
+    return BacktestResult(
+        table=table,
+        coverage=coverage,
+        by_size=by_size,
+        errors=errors,
+        births_table=btable,
+        births_errors=berr,
+        calibration=cal,
+        geography=geography,
+    )
