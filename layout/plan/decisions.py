@@ -1,0 +1,169 @@
+"""Decisions per school from a solved county model: keep / expand / close / merge / convert / new.
+
+* ``new`` — an opened candidate site (size = blocks built);
+* ``merge`` — an existing school (level) not kept; ``merge_into`` is the school receiving most
+  of its pupils, where a school's pupils are taken to be the demand whose nearest existing school
+  of the level it is today (the status quo); ``close`` if it has none to hand over;
+* ``convert`` — a village primary school or teaching point kept for grades 1-3 only (the stated
+  exception of the 30-minute day journey);
+* ``expand`` — kept with seats (class blocks) or beds added; beds = boarders beyond today's beds;
+* ``keep`` — otherwise. Every non-``keep`` decision and every exception carries a reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layout.plan.candidates import nearest
+from layout.plan.diagnose import diagnose_unserved
+from layout.plan.model import CountyModel, assignment_table
+from layout.plan.params import LayoutParams
+
+VILLAGE_TYPES = frozenset({"village_primary", "teaching_point"})
+
+
+def status_quo(cm: CountyModel) -> pd.DataFrame:
+    """Today's school of each demand row: nearest existing school of the level (no cap).
+
+    Returns demand rows with ``col0`` (facility, -1 if the level has none) and ``minutes0``.
+    """
+    dem, fac = cm.demand, cm.facilities
+    col0 = np.full(len(dem), -1, dtype=np.int64)
+    dist0 = np.full(len(dem), np.nan)
+    for level, rows in dem.groupby("level"):
+        f = np.flatnonzero(((fac["level"] == level) & ~fac["is_site"]).to_numpy())
+        if f.size == 0:
+            continue
+        idx, dist = nearest(rows[["x", "y"]].to_numpy(), fac[["x", "y"]].to_numpy()[f])
+        pos = dem.index.get_indexer(rows.index)
+        col0[pos], dist0[pos] = f[idx], dist
+    out = dem.copy()
+    out["col0"] = col0
+    out["minutes0"] = dist0 * cm.circuity / dem["speed"].to_numpy()
+    out["km0"] = dist0 * cm.circuity / 1000.0
+    out["boarding0"] = out["minutes0"] > out["day_cap"]
+    return out
+
+
+def county_tables(
+    cm: CountyModel, params: LayoutParams,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Schools, assignments and unserved tables of one solved county, plus the status quo rows.
+
+    Returns
+    -------
+    schools, assignments, unserved, before : DataFrame
+        ``schools`` has the extra columns ``open``, ``fixed_cost``, ``closed_cost`` and
+        ``block_cost`` (used by the KPIs); ``before`` is :func:`status_quo`.
+
+    """
+    m = cm.solver
+    assert m is not None
+    fac = cm.facilities.copy()
+    dem = assignment_table(cm)
+    before = status_quo(cm)
+    fac["open"] = m.open & (~fac["is_site"] | (m.load > 0))
+    fac["load"] = m.load
+    fac["blocks"] = np.where(fac["open"], m.blocks_added, 0)
+    served = dem[dem["col"] >= 0]
+    st = served["students"].to_numpy()
+    n = len(fac)
+    cols = served["col"].to_numpy()
+    fac["boarders"] = np.bincount(cols, weights=st * served["boarding"], minlength=n)
+    fac["load_lower"] = np.bincount(
+        cols, weights=st * (served["grade_band"] == "primary_lower"), minlength=n
+    )
+    fac["n_exception"] = np.bincount(cols, weights=~served["host"], minlength=n)
+    fac["seats_added"] = fac["blocks"] * fac["block"]
+    fac["capacity_after"] = np.where(fac["open"], fac["capacity"] + fac["seats_added"], 0.0)
+    fac["beds_added"] = np.where(
+        fac["open"], np.maximum(0.0, np.ceil(fac["boarders"] - 1e-6) - fac["beds"]), 0.0
+    )
+    fac["utilization"] = np.where(fac["capacity_after"] > 0,
+                                  fac["load"] / fac["capacity_after"].where(fac["capacity_after"] > 0, 1),
+                                  np.nan)
+    # merge_into: where today's pupils of the school go.
+    moved = before.assign(col=dem["col"].to_numpy())
+    moved = moved[(moved["col0"] >= 0) & (moved["col"] >= 0)]
+    flows = moved.groupby(["col0", "col"], as_index=False)["students"].sum()
+    flows = flows.sort_values(["col0", "students", "col"], ascending=[True, False, True])
+    top = flows.drop_duplicates("col0").set_index("col0")["col"]
+    fac["merge_col"] = pd.Series(fac.index, index=fac.index).map(top).fillna(-1).astype(int)
+    open_idx = np.flatnonzero(fac["open"])
+    # Fallback for schools without status-quo pupils: nearest open school of the level.
+    for i in np.flatnonzero(~fac["open"] & ~fac["is_site"]):
+        if fac.at[i, "merge_col"] >= 0 and fac.at[i, "merge_col"] != i:
+            continue
+        same = open_idx[(fac["level"].to_numpy()[open_idx] == fac.at[i, "level"])]
+        if same.size:
+            j, _ = nearest(fac.loc[[i], ["x", "y"]].to_numpy(), fac[["x", "y"]].to_numpy()[same])
+            fac.at[i, "merge_col"] = int(same[j[0]])
+        else:
+            fac.at[i, "merge_col"] = -1
+    fac["merge_into"] = np.where(
+        ~fac["open"] & (fac["merge_col"] >= 0),
+        fac["fac_id"].to_numpy()[fac["merge_col"].clip(lower=0)], "",
+    )
+    _actions(fac, params)
+    fac["demand_target"] = fac["load"]
+    fac = fac[~fac["is_site"] | fac["open"]].copy()
+    fac = fac.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"})
+
+    a = dem[dem["col"] >= 0]
+    assignments = pd.DataFrame({
+        "demand_id": a["demand_id"], "level": a["level"], "grade_band": a["grade_band"],
+        "school_id": cm.facilities["fac_id"].to_numpy()[a["col"].to_numpy()],
+        "students": a["students"], "travel_min": a["minutes"], "boarding": a["boarding"],
+        "lon": a["lon"], "lat": a["lat"],
+    })
+    reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status))
+    u = dem.loc[reasons.index]
+    unserved = pd.DataFrame({
+        "demand_id": u["demand_id"], "level": u["level"], "grade_band": u["grade_band"],
+        "students": u["students"], "reason": reasons.to_numpy(dtype=object),
+    })
+    return fac, assignments, unserved, before.assign(col=dem["col"].to_numpy(),
+                                                     minutes=dem["minutes"].to_numpy(),
+                                                     km=dem["km"].to_numpy(),
+                                                     boarding=dem["boarding"].to_numpy())
+
+
+def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
+    """Fill ``action`` and ``reason`` in place."""
+    action = np.full(len(fac), "keep", dtype=object)
+    reason = np.full(len(fac), "", dtype=object)
+    is_open = fac["open"].to_numpy()
+    site = fac["is_site"].to_numpy()
+    village = fac["school_type"].isin(VILLAGE_TYPES).to_numpy()
+    lower_only = (fac["load_lower"] > 0).to_numpy() & np.isclose(fac["load_lower"], fac["load"])
+    grow = (fac["seats_added"] > 0).to_numpy() | (fac["beds_added"] > 0).to_numpy()
+    min_size = fac["level"].map(lambda lv: params.levels.get(lv).min_size).to_numpy()
+    small = is_open & (fac["load"].to_numpy() < min_size) & ~site
+    for i in range(len(fac)):
+        if site[i]:
+            action[i] = "new"
+            reason[i] = f"新建 {fac['seats_added'].iat[i]:.0f} 个学位 (new school)"
+        elif not is_open[i]:
+            target = fac["merge_into"].iat[i]
+            action[i] = "merge" if target else "close"
+            why = ("非集中办学点, 按布局原则撤并 (not a host under the layout principle)"
+                   if not fac["host"].iat[i] else "规模与成本更优方案 (lower-cost plan)")
+            reason[i] = (f"并入 {target}: {why}" if target else f"撤销, 无在读学生需转移: {why}")
+        elif fac["level"].iat[i] == "primary" and village[i] and lower_only[i]:
+            action[i] = "convert"
+            reason[i] = ("保留为1-3年级小规模学校: 30分钟内无乡镇小学 "
+                         "(kept for grades 1-3: no township school within the 30-minute day journey)")
+        elif grow[i]:
+            action[i] = "expand"
+            reason[i] = (f"扩建 {fac['seats_added'].iat[i]:.0f} 学位, {fac['beds_added'].iat[i]:.0f} 床位 "
+                         "(receives pupils/boarders)")
+        if is_open[i] and not site[i] and fac["n_exception"].iat[i] > 0 and action[i] != "convert":
+            reason[i] = (reason[i] + "; " if reason[i] else "") + (
+                "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")
+        if small[i] and action[i] != "convert":
+            why = ("乡镇保留公办幼儿园" if fac["force_open"].iat[i] else "上限内唯一学校")
+            reason[i] = (reason[i] + "; " if reason[i] else "") + (
+                f"低于最小规模 {min_size[i]}: 例外 ({why}; below minimum size, stated exception)")
+    fac["action"] = action
+    fac["reason"] = reason

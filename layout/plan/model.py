@@ -1,0 +1,227 @@
+"""Build and solve the layout model of one county (all compulsory/preschool/senior levels jointly).
+
+Facilities are (school, level) and (candidate site, level) pairs of the county; demand rows are
+(village, grade band) parts. Rules (see :mod:`layout.plan.params` for the numbers):
+
+* **Pairs** come from radius queries (:mod:`layout.plan.candidates`) within the band's longest
+  allowed journey; a pair beyond the band's day cap is a *boarding* pair (only bands that board).
+* **Hosts** per band: kindergarten — any kindergarten; primary (both bands) — ``primary`` and
+  ``nine_year`` schools (township and county-seat schools) and new sites; junior — schools and
+  sites in county-seat townships and central towns (or proposed zones); senior — county-seat
+  townships only. A demand row with at least one host pair may use host pairs only; a row with
+  none may use the other schools of its level (village schools, teaching points, junior or
+  senior schools elsewhere): a *stated exception*, e.g. the lower-grade small school kept where
+  no township school lies within 30 minutes. New sites are only ever hosts.
+* **Expansion** (class-size blocks) only at host schools — the boarding schools resources are
+  concentrated in — and at kindergartens; new sites are built in blocks up to their size.
+* **Minimum size** per level if open, except forced-open schools, schools that are the only
+  option of some demand row, and exception-only schools.
+* **Campuses** whose levels are both hosts open or close together (one link group) and share one
+  fixed cost (the larger of the two levels' costs, split between them).
+* Each township keeps its largest public kindergarten (forced open).
+* Unserved demand costs ``costs.unserved_cost`` per pupil, so a plan is always produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layout.core import FacilityLocation
+from layout.plan.candidates import radius_pairs
+from layout.plan.params import BAND_LEVEL, GRADE_BANDS, LayoutParams
+from layout.plan.travel import RoadNetwork, circuity, speed_mpm
+from layout.plan.zones import Zones
+
+PRIMARY_HOST_TYPES = frozenset({"primary", "nine_year", "new"})
+
+
+@dataclass
+class CountyModel:
+    """Inputs of one county's solve and, after :func:`solve_county`, its results.
+
+    Attributes
+    ----------
+    county_code : str
+    facilities : DataFrame
+        One row per facility (index = facility number) with model attributes.
+    demand : DataFrame
+        One row per demand part (index = demand number).
+    pairs : DataFrame
+        row, col, minutes, km, boarding, cost, host.
+    zones : Zones
+    solver : FacilityLocation or None
+
+    """
+
+    county_code: str
+    facilities: pd.DataFrame
+    demand: pd.DataFrame
+    pairs: pd.DataFrame
+    zones: Zones
+    circuity: float = 1.0
+    solver: FacilityLocation | None = None
+
+
+def split_demand(demand: pd.DataFrame, max_students: int) -> pd.DataFrame:
+    """Split rows above ``max_students`` into equal parts (each part is assigned whole)."""
+    d = demand[demand["students"] > 0].copy()
+    parts = np.maximum(1, np.ceil(d["students"] / max_students)).astype(int)
+    d = d.loc[d.index.repeat(parts)].copy()
+    d["part"] = d.groupby(level=0).cumcount()
+    d["students"] = d["students"] / parts.loc[d.index]
+    return d.reset_index(drop=True)
+
+
+def _host(fac: pd.DataFrame, band: str, seat: set[str], zones: Zones) -> np.ndarray:
+    if band == "kindergarten":
+        return np.ones(len(fac), dtype=bool)
+    if band in ("primary_lower", "primary_upper"):
+        return fac["school_type"].isin(PRIMARY_HOST_TYPES).to_numpy()
+    if band == "junior":
+        return fac["township_code"].isin(zones.townships).to_numpy()
+    return fac["township_code"].isin(seat).to_numpy()
+
+
+def build_county(
+    county_code: str, facilities: pd.DataFrame, demand: pd.DataFrame, townships: pd.DataFrame,
+    terrain: str, zones: Zones, params: LayoutParams, roads: RoadNetwork | None = None,
+) -> CountyModel:
+    """Build the model of one county (no solving).
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        The county's rows of :attr:`Frames.facilities` (vocational excluded).
+    demand : DataFrame
+        The county's demand rows (already split into parts), vocational excluded.
+    townships : DataFrame
+        The county's townships.
+    terrain : str
+        County terrain code (circuity factor).
+
+    """
+    p = params
+    fac = facilities.reset_index(drop=True).copy()
+    dem = demand.reset_index(drop=True).copy()
+    dem[["speed", "day_cap", "max_cap"]] = np.nan
+    seat = set(townships.loc[townships["is_county_seat"], "township_code"])
+    circ = float(circuity([terrain], p.travel)[0]) if roads is None else 1.0
+    annuity = p.costs.annuity
+    fac_xy = fac[["x", "y"]].to_numpy()
+    pair_parts = []
+    fac["host"] = False
+    for band in GRADE_BANDS:
+        level = BAND_LEVEL[band]
+        rules = p.bands.get(band)
+        d_idx = np.flatnonzero((dem["grade_band"] == band).to_numpy())
+        f_idx = np.flatnonzero((fac["level"] == level).to_numpy())
+        if d_idx.size == 0:
+            continue
+        urban = dem["urban"].to_numpy()[d_idx]
+        speed = speed_mpm(np.where(urban, rules.mode_urban, rules.mode_rural), p.travel)
+        day_cap = np.where(urban, rules.day_cap_urban_min, rules.day_cap_rural_min)
+        max_cap = np.maximum(day_cap, rules.boarding_cap_min)
+        dem.loc[d_idx, "speed"] = speed
+        dem.loc[d_idx, "day_cap"] = day_cap
+        dem.loc[d_idx, "max_cap"] = max_cap
+        if f_idx.size == 0:
+            continue
+        host = _host(fac.iloc[f_idx], band, seat, zones)
+        fac.loc[f_idx[host], "host"] = True
+        r, c, dist = radius_pairs(dem[["x", "y"]].to_numpy()[d_idx], fac_xy[f_idx], max_cap * speed / circ)
+        if roads is not None and r.size:
+            dist = roads.route_m(dem[["x", "y"]].to_numpy()[d_idx], fac_xy[f_idx], r, c)
+        mins = dist * circ / speed[r]
+        ok = np.isfinite(mins) & (mins <= max_cap[r])
+        r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
+        is_host = host[c]
+        # Sites are hosts or nothing; a row with a host pair keeps host pairs only.
+        site = fac["is_site"].to_numpy()[f_idx][c]
+        has_host = np.bincount(r, weights=is_host, minlength=d_idx.size) > 0
+        keep = (is_host == has_host[r]) & ~(site & ~is_host)
+        r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
+        pair_parts.append(pd.DataFrame({
+            "row": d_idx[r], "col": f_idx[c], "minutes": mins, "km": dist * circ / 1000.0,
+            "boarding": mins > day_cap[r], "host": is_host[keep],
+        }))
+    pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
+        {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": []}))
+    pairs = pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool})
+    c = p.costs
+    students = dem["students"].to_numpy()[pairs["row"].to_numpy()]
+    trips = np.where(pairs["boarding"], 2 * c.boarding_weeks, 2 * c.school_days)
+    per_pupil = pairs["km"].to_numpy() * trips * c.transport_per_km + np.where(
+        pairs["boarding"], c.boarding_cost + c.capital_per_bed * annuity, 0.0
+    )
+    pairs["cost"] = students * per_pupil
+
+    lv = {name: p.levels.get(name) for name in fac["level"].unique()}
+    fac["fixed_cost"] = fac["level"].map(lambda x: lv[x].fixed_cost).astype(float)
+    fac["closed_cost"] = np.where(
+        fac["is_site"], 0.0, fac["level"].map(lambda x: lv[x].closure_cost).astype(float) * annuity
+    )
+    fac["block"] = fac["level"].map(lambda x: lv[x].class_size).astype(float)
+    fac["block_cost"] = fac["block"] * c.capital_per_seat * annuity
+    lvl_blocks = fac["level"].map(lambda x: lv[x].max_blocks).astype(int)
+    site_blocks = np.floor(fac["max_capacity"] / fac["block"]).astype(int)
+    can_expand = fac["host"] | (fac["level"] == "kindergarten")
+    fac["max_blocks"] = np.where(
+        fac["is_site"], np.minimum(lvl_blocks, site_blocks), np.where(can_expand, lvl_blocks, 0)
+    )
+    # Kindergarten per township: the largest public one is kept.
+    kg = fac[(fac["level"] == "kindergarten") & ~fac["is_site"] & (fac["ownership"] == "public")]
+    kg = kg.sort_values(["township_code", "capacity", "fac_id"], ascending=[True, False, True])
+    fac["force_open"] = False
+    fac.loc[kg.drop_duplicates("township_code").index, "force_open"] = True
+    # Exemptions from the minimum size.
+    n_opts = pairs.groupby("row")["col"].transform("size")
+    sole = set(pairs.loc[n_opts == 1, "col"])
+    used_as_host = set(pairs.loc[pairs["host"], "col"])
+    fac["exception_only"] = ~fac.index.isin(used_as_host) & fac.index.isin(set(pairs["col"]))
+    fac["min_load"] = fac["level"].map(lambda x: lv[x].min_size).astype(float)
+    fac["exempt"] = fac["force_open"] | fac.index.isin(sole) | fac["exception_only"]
+    # Campuses whose levels are both hosts open or close as one and share the fixed cost.
+    fac["link"] = -1
+    existing = fac[~fac["is_site"] & fac["host"]]
+    multi = existing.groupby("fac_id")["level"].transform("size") > 1
+    for gid, (_, grp) in enumerate(existing[multi].groupby("fac_id", sort=True)):
+        fac.loc[grp.index, "link"] = gid
+        fac.loc[grp.index, "fixed_cost"] = grp["fixed_cost"].max() / len(grp)
+    return CountyModel(county_code, fac, dem, pairs, zones, circ)
+
+
+def solve_county(
+    cm: CountyModel, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
+) -> CountyModel:
+    """Solve ``cm`` with the optimisation core (single source, unserved allowed at a penalty)."""
+    fac, dem, pairs = cm.facilities, cm.demand, cm.pairs
+    model = FacilityLocation.from_pairs(
+        pairs["row"].to_numpy(), pairs["col"].to_numpy(), pairs["cost"].to_numpy(),
+        dem["students"].to_numpy(dtype=float), len(fac),
+        fixed_cost=fac["fixed_cost"].to_numpy(), capacity=fac["capacity"].to_numpy(dtype=float),
+        single_source=True, closed_cost=fac["closed_cost"].to_numpy(),
+        force_open=fac["force_open"].to_numpy(), link_group=fac["link"].to_numpy(),
+        min_load=fac["min_load"].to_numpy(), min_load_exempt=fac["exempt"].to_numpy(),
+        expansion_block=fac["block"].to_numpy(), expansion_cost=fac["block_cost"].to_numpy(),
+        max_blocks=fac["max_blocks"].to_numpy(),
+        unserved_cost=dem["students"].to_numpy(dtype=float) * params.costs.unserved_cost,
+    )
+    cm.solver = model.solve(time_limit=time_limit, threads=threads, seed=seed)
+    return cm
+
+
+def assignment_table(cm: CountyModel) -> pd.DataFrame:
+    """Per demand row: facility (-1 unserved), minutes, km and boarding of the chosen pair."""
+    m = cm.solver
+    assert m is not None
+    dem = cm.demand.copy()
+    dem["col"] = m.assignment
+    chosen = cm.pairs.merge(dem[["col"]].reset_index(names="row"), on=["row", "col"])
+    dem = dem.join(chosen.set_index("row")[["minutes", "km", "boarding", "host"]])
+    dem["col"] = dem["col"].where(dem["minutes"].notna(), -1)
+    dem["boarding"] = dem["boarding"].fillna(False).astype(bool)
+    dem["host"] = dem["host"].fillna(False).astype(bool)
+    return dem

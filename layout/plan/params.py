@@ -1,0 +1,246 @@
+"""Parameters of the school layout model (:class:`LayoutParams`), with documented defaults.
+
+Every rule of the five layout principles is a parameter here, per grade band (journeys,
+boarding) or per level (sizes, costs). All models forbid unknown keys, so a typo in a scenario
+file is an error, not a silently ignored setting.
+
+Default values and where they come from
+---------------------------------------
+* Journeys: grades 1-3 at most 30 min, day school only (State Council 2012 and 2018, see
+  ``shared/reference/README.md`` section 2). Kindergarten 15 min urban / 30 min rural ("nearby and
+  convenient"). Junior day pupils up to 45 min, boarders up to 120 min. These are planning
+  defaults, not national figures, except the 30-minute rule for grades 1-3.
+* Speeds: walking 4 km/h; bus 30 km/h on mountain roads (the circuity factor already lengthens
+  the route). Young children (kindergarten, grades 1-3) walk in urban areas; in rural areas they
+  are taken by parents or a school bus (walking a rural 30-minute journey would cover under 2 km).
+* Circuity (route length / straight-line distance): mountain 1.6, hill 1.4, urban 1.25 — typical
+  values for mountain roads in south-west China; replace them with a road network when one exists.
+* Costs (CNY, annual): order-of-magnitude planning figures for a Sichuan prefecture, to be
+  replaced by the planners' own; capital is annualised over ``lifetime_years`` at
+  ``interest_rate`` (30 years at 4 % gives an annuity factor of 0.0578).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GRADE_BANDS: tuple[str, ...] = (
+    "kindergarten",
+    "primary_lower",
+    "primary_upper",
+    "junior",
+    "senior",
+    "vocational",
+)
+"""Grade bands: the demand rows of the model."""
+
+BAND_LEVEL: dict[str, str] = {
+    "kindergarten": "kindergarten",
+    "primary_lower": "primary",
+    "primary_upper": "primary",
+    "junior": "junior",
+    "senior": "senior",
+    "vocational": "vocational",
+}
+"""Grade band -> school level."""
+
+SCHOOL_LEVELS: tuple[str, ...] = ("kindergarten", "primary", "junior", "senior", "vocational")
+
+Mode = Literal["walk", "bus"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BandRules(_Strict):
+    """Journey rules of one grade band.
+
+    Attributes
+    ----------
+    mode_urban, mode_rural : {"walk", "bus"}
+        Travel mode of a pupil from an urban / rural village.
+    day_cap_urban_min, day_cap_rural_min : float
+        Longest day-school journey (minutes); beyond it a pupil boards or is not served.
+    boarding_cap_min : float
+        Longest journey of a boarder (minutes); ``0`` means this band never boards.
+
+    """
+
+    mode_urban: Mode = "bus"
+    mode_rural: Mode = "bus"
+    day_cap_urban_min: float = Field(45.0, gt=0)
+    day_cap_rural_min: float = Field(45.0, gt=0)
+    boarding_cap_min: float = Field(0.0, ge=0)
+
+    @property
+    def boards(self) -> bool:
+        """Whether pupils of this band may board."""
+        return self.boarding_cap_min > max(self.day_cap_urban_min, self.day_cap_rural_min)
+
+    @property
+    def max_cap_min(self) -> float:
+        """Longest journey allowed for any pupil of this band (minutes)."""
+        return max(self.day_cap_urban_min, self.day_cap_rural_min, self.boarding_cap_min)
+
+
+class BandSet(_Strict):
+    """Journey rules per grade band (defaults follow the national rules and the five principles)."""
+
+    kindergarten: BandRules = BandRules(
+        mode_urban="walk", mode_rural="bus", day_cap_urban_min=15, day_cap_rural_min=30
+    )
+    primary_lower: BandRules = BandRules(
+        mode_urban="walk", mode_rural="bus", day_cap_urban_min=30, day_cap_rural_min=30
+    )
+    primary_upper: BandRules = BandRules(
+        day_cap_urban_min=30, day_cap_rural_min=40, boarding_cap_min=90
+    )
+    junior: BandRules = BandRules(day_cap_urban_min=45, day_cap_rural_min=45, boarding_cap_min=120)
+    senior: BandRules = BandRules(day_cap_urban_min=45, day_cap_rural_min=45, boarding_cap_min=180)
+    vocational: BandRules = BandRules(
+        day_cap_urban_min=60, day_cap_rural_min=60, boarding_cap_min=600
+    )
+
+    def get(self, band: str) -> BandRules:
+        """Return the rules of ``band``."""
+        return getattr(self, band)
+
+
+class LevelRules(_Strict):
+    """Size and cost rules of one school level.
+
+    Attributes
+    ----------
+    min_size : int
+        Minimum viable enrollment of an open school of this level (stated exceptions apart).
+    class_size : int
+        Seats per expansion block (one class).
+    max_blocks : int
+        Most classes that may be added to one school (or built at one new site).
+    fixed_cost : float
+        Annual running cost of one school of this level (CNY), independent of its size.
+    per_student_cost : float
+        Annual cost per enrolled student (CNY); the same wherever the pupil goes, so it enters the
+        annual cost KPIs but does not move the plan.
+    closure_cost : float
+        One-off cost of closing a school (CNY: procedure, re-use of the site); annualised.
+
+    """
+
+    min_size: int = Field(ge=0)
+    class_size: int = Field(gt=0)
+    max_blocks: int = Field(12, ge=0)
+    fixed_cost: float = Field(ge=0)
+    per_student_cost: float = Field(ge=0)
+    closure_cost: float = Field(300_000.0, ge=0)
+
+
+class LevelSet(_Strict):
+    """Size and cost rules per level."""
+
+    kindergarten: LevelRules = LevelRules(
+        min_size=30, class_size=30, max_blocks=9, fixed_cost=300_000, per_student_cost=8_000
+    )
+    primary: LevelRules = LevelRules(
+        min_size=100, class_size=45, max_blocks=12, fixed_cost=600_000, per_student_cost=10_000
+    )
+    junior: LevelRules = LevelRules(
+        min_size=300, class_size=50, max_blocks=12, fixed_cost=1_000_000, per_student_cost=13_000
+    )
+    senior: LevelRules = LevelRules(
+        min_size=600, class_size=50, max_blocks=24, fixed_cost=2_000_000, per_student_cost=15_000
+    )
+    vocational: LevelRules = LevelRules(
+        min_size=1200, class_size=50, max_blocks=24, fixed_cost=3_000_000,
+        per_student_cost=16_000,
+    )
+
+    def get(self, level: str) -> LevelRules:
+        """Return the rules of ``level``."""
+        return getattr(self, level)
+
+
+class CostParams(_Strict):
+    """Cost figures shared by all levels (CNY).
+
+    Attributes
+    ----------
+    capital_per_seat, capital_per_bed : float
+        Construction cost of one new seat / one new bed (one-off).
+    lifetime_years, interest_rate : float
+        Annualisation of one-off costs (capital and closures).
+    transport_per_km : float
+        Cost of moving one pupil one kilometre (school bus, subsidy).
+    school_days, boarding_weeks : int
+        Day pupils travel twice per school day; boarders twice per week.
+    boarding_cost : float
+        Annual running cost of one boarder (dormitory staff, meals subsidy).
+    unserved_cost : float
+        Penalty per pupil left unserved: large, so the plan serves everyone it can and marks the
+        rest unserved with a reason instead of failing.
+
+    """
+
+    capital_per_seat: float = Field(30_000.0, ge=0)
+    capital_per_bed: float = Field(20_000.0, ge=0)
+    lifetime_years: float = Field(30.0, gt=0)
+    interest_rate: float = Field(0.04, ge=0)
+    transport_per_km: float = Field(0.8, ge=0)
+    school_days: int = Field(190, ge=0)
+    boarding_weeks: int = Field(38, ge=0)
+    boarding_cost: float = Field(3_000.0, ge=0)
+    unserved_cost: float = Field(1_000_000.0, gt=0)
+
+    @property
+    def annuity(self) -> float:
+        """Annuity factor turning a one-off cost into an annual one."""
+        r, n = self.interest_rate, self.lifetime_years
+        if r == 0:
+            return 1.0 / n
+        return r / (1.0 - (1.0 + r) ** -n)
+
+
+class TravelParams(_Strict):
+    """Travel-time model: straight-line distance x circuity / speed (or a user road network)."""
+
+    walk_kmh: float = Field(4.0, gt=0)
+    bus_kmh: float = Field(30.0, gt=0)
+    circuity: dict[Literal["mountain", "hill", "urban"], float] = Field(
+        default_factory=lambda: {"mountain": 1.6, "hill": 1.4, "urban": 1.25}
+    )
+    road_network: str | None = None
+    """Optional path of a GraphML file or GeoPackage of road lines (never fetched online)."""
+
+
+class LayoutParams(_Strict):
+    """All parameters of the layout model.
+
+    Examples
+    --------
+    >>> p = LayoutParams()
+    >>> p.bands.primary_lower.boarding_cap_min
+    0.0
+    >>> LayoutParams.model_validate({"levels": {"junior": {"min_size": 200, "class_size": 50,
+    ...     "fixed_cost": 1e6, "per_student_cost": 1.3e4}}}).levels.junior.min_size
+    200
+
+    """
+
+    bands: BandSet = BandSet()
+    levels: LevelSet = LevelSet()
+    costs: CostParams = CostParams()
+    travel: TravelParams = TravelParams()
+    vocational_min_students: int = Field(1200, ge=0)
+    """Measure 6: secondary vocational schools under this size are integrated."""
+    city_target_seats: int = Field(25_000, ge=0)
+    """Measure 7: new school places targeted city-wide."""
+    split_students: int = Field(300, gt=0)
+    """Demand rows larger than this are split into equal parts, each assigned whole."""
+    zone_size_students: int = Field(1500, gt=0)
+    """Junior pupils per proposed zone when a county has no designated central town."""
+    gross_rate_kindergarten: float = Field(0.9, ge=0, le=1)
+    general_share_senior: float = Field(0.6, ge=0, le=1)
+    senior_gross_rate: float = Field(0.9, ge=0, le=1)

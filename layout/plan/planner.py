@@ -1,0 +1,151 @@
+"""Entry point :func:`plan_layout`: per-county models, vocational integration, KPIs, projects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from layout.plan.decisions import county_tables
+from layout.plan.demand import check_demand
+from layout.plan.frames import prepare
+from layout.plan.kpis import compute_kpis
+from layout.plan.model import build_county, solve_county, split_demand
+from layout.plan.params import LayoutParams
+from layout.plan.result import (
+    ASSIGNMENT_COLUMNS,
+    PROJECT_COLUMNS,
+    SCHOOL_COLUMNS,
+    SOLVER_COLUMNS,
+    UNSERVED_COLUMNS,
+    LayoutPlan,
+)
+from layout.plan.travel import RoadNetwork
+from layout.plan.vocational import integrate_vocational
+from layout.plan.zones import junior_zones
+
+Progress = Callable[[str, int, int], None]
+
+
+def plan_layout(
+    region: Any, demand: pd.DataFrame, params: LayoutParams | None = None, *, target_year: int,
+    time_limit: float = 60, threads: int | None = None, seed: int = 0,
+    progress: Progress | None = None,
+) -> LayoutPlan:
+    """Plan the school layout of ``region`` for ``target_year``.
+
+    Parameters
+    ----------
+    region : Region
+        From :func:`layout.region.load_region` (or an object with the same tables).
+    demand : DataFrame
+        demand_id (village_id), level, grade_band, students for the target year; see
+        :func:`layout.plan.demand.base_year_demand` for the base-year version.
+    params : LayoutParams, optional
+        Rules and costs (defaults documented in :mod:`layout.plan.params`).
+    target_year : int
+        Year the demand refers to (recorded in the plan).
+    time_limit : float
+        Seconds per county sub-problem.
+    threads, seed : int
+        Solver threads and seed; the same inputs, seed and threads give the same plan.
+    progress : callable, optional
+        Called as ``progress(county_code, i, n)`` before each county is solved.
+
+    Returns
+    -------
+    LayoutPlan
+
+    """
+    p = params or LayoutParams()
+    fr = prepare(region, check_demand(demand))
+    roads = (RoadNetwork.from_file(p.travel.road_network, region.projected_crs)
+             if p.travel.road_network else None)
+    fac_all, dem_all = fr.facilities, fr.demand
+    voc_f = fac_all[fac_all["level"] == "vocational"]
+    voc_d = dem_all[dem_all["level"] == "vocational"]
+    fac_all = fac_all[fac_all["level"] != "vocational"]
+    dem_split = split_demand(dem_all[dem_all["level"] != "vocational"], p.split_students)
+    counties = sorted(fr.terrain)
+    school_parts, assign_parts, unserved_parts, before_parts, records, notes = [], [], [], [], [], []
+    for i, county in enumerate(counties):
+        if progress is not None:
+            progress(county, i, len(counties))
+        tw = fr.townships[fr.townships["county_code"] == county]
+        fac = fac_all[fac_all["county_code"] == county]
+        dem = dem_split[dem_split["county_code"] == county]
+        if fac.empty and dem.empty:
+            continue
+        vil = dem.drop_duplicates("demand_id")
+        jr = dem[dem["grade_band"] == "junior"].groupby("demand_id")["students"].sum()
+        jf = fac[fac["level"] == "junior"]
+        zones = junior_zones(
+            county, tw, vil[["x", "y"]].to_numpy(), jr.reindex(vil["demand_id"]).fillna(0).to_numpy(),
+            vil["township_code"].to_numpy(), jf[["x", "y"]].to_numpy(), jf["township_code"].to_numpy(),
+            zone_size=p.zone_size_students, seed=seed,
+        )
+        if zones.proposed:
+            notes.append(zones.note)
+        cm = build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads)
+        solve_county(cm, p, time_limit=time_limit, threads=threads, seed=seed)
+        s, a, u, b = county_tables(cm, p)
+        school_parts.append(s)
+        assign_parts.append(a)
+        unserved_parts.append(u)
+        before_parts.append(b)
+        m = cm.solver
+        assert m is not None
+        records.append({
+            "county_code": county, "subproblem": "county", "status": str(m.status),
+            "objective": m.objective, "bound": m.bound, "gap": m.gap, "wall_time": m.wall_time,
+            "threads": m.threads, "seed": m.seed,
+        })
+    if len(voc_f) or len(voc_d):
+        vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, fr.terrain, p)
+        school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
+        before_parts.append(vd)
+        assign_parts.append(va)
+        notes.extend(vnotes)
+        records.append({"county_code": "", "subproblem": "vocational", "status": "heuristic",
+                        "objective": np.nan, "bound": np.nan, "gap": np.nan, "wall_time": np.nan,
+                        "threads": 1, "seed": seed})
+    schools = pd.concat(school_parts, ignore_index=True)
+    for col in ("seats_added", "beds_added", "capacity_base", "capacity_after"):
+        schools[col] = np.round(schools[col]).astype(np.int64)
+    schools["boarders"] = np.round(schools["boarders"]).astype(np.int64)
+    before = pd.concat(before_parts, ignore_index=True)
+    kpis = compute_kpis(schools, before, p)
+    projects = _projects(schools, p)
+    out_schools = schools.loc[:, list(SCHOOL_COLUMNS)].sort_values(
+        ["county_code", "school_id", "level"]).reset_index(drop=True)
+    return LayoutPlan(
+        schools=out_schools,
+        assignments=_concat(assign_parts, ASSIGNMENT_COLUMNS, ["demand_id", "grade_band", "school_id"]),
+        unserved=_concat(unserved_parts, UNSERVED_COLUMNS, ["demand_id", "grade_band"]),
+        kpis=kpis, projects=projects,
+        solver_records=pd.DataFrame(records, columns=list(SOLVER_COLUMNS)),
+        seats_added_total=int(schools["seats_added"].sum()), target_year=int(target_year),
+        params=p, city_target_seats=p.city_target_seats, notes=notes,
+    )
+
+
+def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...], keys: list[str]) -> pd.DataFrame:
+    parts = [x for x in parts if len(x)]
+    if not parts:
+        return pd.DataFrame({c: [] for c in columns})
+    df = pd.concat(parts, ignore_index=True).loc[:, list(columns)]
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _projects(schools: pd.DataFrame, p: LayoutParams) -> pd.DataFrame:
+    pr = schools[schools["action"].isin(["new", "expand"])
+                 & ((schools["seats_added"] > 0) | (schools["beds_added"] > 0))].copy()
+    pr = pr.sort_values(["county_code", "school_id", "level"])
+    pr["project_id"] = [f"P{i + 1:04d}" for i in range(len(pr))]
+    pr["kind"] = np.where(pr["action"] == "new", "new", "expansion")
+    pr["seats"] = pr["seats_added"]
+    pr["beds"] = pr["beds_added"]
+    pr["capital_cost"] = pr["seats"] * p.costs.capital_per_seat + pr["beds"] * p.costs.capital_per_bed
+    return pr.loc[:, list(PROJECT_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,146 @@
+"""City-wide integration of secondary vocational schools under 1,200 students (Measure 6).
+
+A school's size is the smaller of its base-year enrollment and its forecast (base enrollment x
+city vocational demand in the target year / city vocational enrollment today). Repeatedly, the
+smallest school under the threshold that has a compatible partner (an open school sharing at
+least one programme group) merges into the compatible school with the shortest journey (ties:
+lowest id); the receiver takes over the merged school's pupils and programme groups and expands
+in class blocks. A school still under the threshold when no compatible school is left keeps,
+with the reason stated. Vocational pupils are assigned (for journey KPIs) to the nearest
+remaining school by bus, boarding beyond the day cap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layout.plan.candidates import nearest
+from layout.plan.params import LayoutParams
+from layout.plan.travel import circuity, speed_mpm
+
+
+def _groups(text: str) -> frozenset[str]:
+    return frozenset(g.strip() for g in str(text).split(";") if g.strip())
+
+
+def integrate_vocational(
+    facilities: pd.DataFrame, demand: pd.DataFrame, terrain: dict[str, str], params: LayoutParams,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Merge decisions for all vocational schools of the region.
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        Vocational rows of :attr:`Frames.facilities` (sites are ignored: no new vocational schools).
+    demand : DataFrame
+        Vocational demand rows (students, x, y, urban, county_code, lon, lat).
+    terrain : dict
+        county_code -> terrain.
+
+    Returns
+    -------
+    schools, demand_rows, assignments, notes
+        ``schools`` in the decision-row layout; ``demand_rows`` with the KPI columns.
+
+    """
+    p = params
+    rules, lv = p.bands.vocational, p.levels.vocational
+    f = facilities[~facilities["is_site"]].sort_values("fac_id").reset_index(drop=True).copy()
+    n = len(f)
+    current = f["enrollment_base"].to_numpy(dtype=float)
+    total_now, total_target = current.sum(), float(demand["students"].sum())
+    ratio = total_target / total_now if total_now > 0 else 1.0
+    forecast = current * ratio
+    size = np.minimum(current, forecast)
+    groups = [_groups(g) for g in f["programme_groups"]]
+    xy = f[["x", "y"]].to_numpy()
+    circ = circuity(f["county_code"].map(terrain).to_numpy(), p.travel)
+    bus = float(speed_mpm(["bus"], p.travel)[0])
+    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))  # schools only (a few dozen)
+    minutes = dist * circ[:, None] / bus
+    is_open = np.ones(n, dtype=bool)
+    into = np.full(n, -1)
+    fore_after, cur_after = forecast.copy(), current.copy()
+    thr = p.vocational_min_students
+    while True:
+        order = np.lexsort((f["fac_id"].to_numpy(), size))
+        moved = False
+        for s in order:
+            if not is_open[s] or size[s] >= thr:
+                continue
+            partners = [t for t in range(n) if t != s and is_open[t] and groups[s] & groups[t]]
+            if not partners:
+                continue
+            t = min(partners, key=lambda j: (minutes[s, j], f["fac_id"].iat[j]))
+            size[t] += size[s]
+            fore_after[t] += fore_after[s]
+            cur_after[t] += cur_after[s]
+            groups[t] = groups[t] | groups[s]
+            is_open[s], into[s] = False, t
+            into[into == s] = t
+            moved = True
+            break
+        if not moved:
+            break
+    out = f.copy()
+    out["open"] = is_open
+    out["host"] = True
+    out["merge_into"] = np.where(into >= 0, f["fac_id"].to_numpy()[into.clip(min=0)], "")
+    need = np.maximum(fore_after, cur_after)
+    blocks = np.where(is_open, np.ceil(np.maximum(0.0, need - f["capacity"]) / lv.class_size), 0)
+    out["seats_added"] = blocks * lv.class_size
+    out["capacity_after"] = np.where(is_open, f["capacity"] + out["seats_added"], 0.0)
+    out["load"] = np.where(is_open, fore_after, 0.0)
+    out["demand_target"] = out["load"]
+    out["fixed_cost"] = lv.fixed_cost
+    out["closed_cost"] = lv.closure_cost * p.costs.annuity
+    out["block_cost"] = lv.class_size * p.costs.capital_per_seat * p.costs.annuity
+    action = np.where(~is_open, "merge", np.where(out["seats_added"] > 0, "expand", "keep"))
+    reason = np.full(n, "", dtype=object)
+    notes = []
+    for i in range(n):
+        if not is_open[i]:
+            reason[i] = (f"中职整合: {size_of(current, forecast, i):.0f} 人 < {thr}, 并入专业相近且最近的 "
+                         f"{out['merge_into'].iat[i]} (under {thr}: merged into the nearest compatible school)")
+        elif size[i] < thr:
+            gs = ";".join(sorted(groups[i])) or "无"
+            reason[i] = (f"保留: 合并后仍不足 {thr} 人, 无专业相近的其他学校 (专业群 {gs}) "
+                         f"(kept under {thr}: no open school with a compatible programme group)")
+            notes.append(f"中职 {f['fac_id'].iat[i]}: {reason[i]}")
+        elif action[i] == "expand":
+            reason[i] = f"接收并入学校, 扩建 {out['seats_added'].iat[i]:.0f} 学位 (receives merged schools)"
+    out["action"] = action
+    out["reason"] = reason
+    # Journeys: nearest remaining school by bus.
+    d = demand.copy()
+    d_circ = circuity(d["county_code"].map(terrain).to_numpy(), p.travel)
+    open_idx = np.flatnonzero(is_open)
+    idx, dd = nearest(d[["x", "y"]].to_numpy(), xy[open_idx])
+    idx0, dd0 = nearest(d[["x", "y"]].to_numpy(), xy)
+    day_cap = np.where(d["urban"], rules.day_cap_urban_min, rules.day_cap_rural_min)
+    d["col"] = np.where(idx >= 0, open_idx[idx.clip(min=0)], -1) if open_idx.size else -1
+    d["minutes"] = dd * d_circ / bus
+    d["km"] = dd * d_circ / 1000.0
+    d["boarding"] = d["minutes"] > day_cap
+    d["day_cap"] = day_cap
+    d["minutes0"], d["km0"] = dd0 * d_circ / bus, dd0 * d_circ / 1000.0
+    d["boarding0"] = d["minutes0"] > day_cap
+    n_cols = d["col"].to_numpy()
+    served = n_cols >= 0
+    out["boarders"] = np.bincount(n_cols[served], weights=(d["students"] * d["boarding"])[served],
+                                  minlength=n) if n else []
+    out["beds_added"] = np.where(is_open, np.maximum(0.0, np.ceil(out["boarders"]) - f["beds"]), 0.0)
+    out["utilization"] = out["load"] / out["capacity_after"].where(out["capacity_after"] > 0)
+    assignments = pd.DataFrame({
+        "demand_id": d["demand_id"], "level": "vocational", "grade_band": "vocational",
+        "school_id": np.where(served, f["fac_id"].to_numpy()[n_cols.clip(min=0)], ""),
+        "students": d["students"], "travel_min": d["minutes"], "boarding": d["boarding"],
+        "lon": d["lon"], "lat": d["lat"],
+    })[served]
+    return out, d, assignments, notes
+
+
+def size_of(current: np.ndarray, forecast: np.ndarray, i: int) -> float:
+    """Size used for the threshold: the smaller of current enrollment and forecast."""
+    return float(min(current[i], forecast[i]))
