@@ -52,6 +52,8 @@ def compute_kpis(schools: pd.DataFrame, demand: pd.DataFrame, params: LayoutPara
     demand : DataFrame
         Demand rows with county_code, level, students, col (-1 unserved), minutes, km, boarding,
         day_cap, minutes0, boarding0, km0.
+    params : LayoutParams
+        Cost figures.
 
     """
     p = params

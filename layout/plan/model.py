@@ -93,6 +93,8 @@ def build_county(
 
     Parameters
     ----------
+    county_code : str
+        County being built.
     facilities : DataFrame
         The county's rows of :attr:`Frames.facilities` (vocational excluded).
     demand : DataFrame
@@ -101,6 +103,12 @@ def build_county(
         The county's townships.
     terrain : str
         County terrain code (circuity factor).
+    zones : Zones
+        Junior host townships.
+    params : LayoutParams
+        Rules and costs.
+    roads : RoadNetwork, optional
+        User road network replacing straight lines x circuity.
 
     """
     p = params

@@ -96,7 +96,7 @@ def make_region(
             grades = _LEVEL_GRADES[level]
             for g in grades:
                 rows.append({"school_id": rec["school_id"], "year": 2023, "grade": g,
-                             "students": int(round(students / len(grades)))})
+                             "students": round(students / len(grades))})
     enr = pd.DataFrame(rows, columns=["school_id", "year", "grade", "students"])
     st = pd.DataFrame(sites or [], columns=["site_id", "township_code", "x_km", "y_km", "levels",
                                             "max_capacity"])

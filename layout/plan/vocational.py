@@ -37,6 +37,8 @@ def integrate_vocational(
         Vocational demand rows (students, x, y, urban, county_code, lon, lat).
     terrain : dict
         county_code -> terrain.
+    params : LayoutParams
+        Threshold, sizes, costs.
 
     Returns
     -------
@@ -117,7 +119,7 @@ def integrate_vocational(
     d_circ = circuity(d["county_code"].map(terrain).to_numpy(), p.travel)
     open_idx = np.flatnonzero(is_open)
     idx, dd = nearest(d[["x", "y"]].to_numpy(), xy[open_idx])
-    idx0, dd0 = nearest(d[["x", "y"]].to_numpy(), xy)
+    _, dd0 = nearest(d[["x", "y"]].to_numpy(), xy)
     day_cap = np.where(d["urban"], rules.day_cap_urban_min, rules.day_cap_rural_min)
     d["col"] = np.where(idx >= 0, open_idx[idx.clip(min=0)], -1) if open_idx.size else -1
     d["minutes"] = dd * d_circ / bus
