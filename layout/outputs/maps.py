@@ -1,0 +1,245 @@
+"""Interactive, self-contained (offline) HTML map of a school layout plan.
+
+``build_map`` returns a :class:`folium.Map`; ``write_map`` renders it, inlines every script and
+stylesheet from ``layout/assets`` (no CDN request: the page works on an offline intranet) and
+writes it atomically. Layers: county and township boundaries, a township choropleth of the
+school-age population change with a year slider, and per level (幼儿园, 小学, 初中, 高中, 中职) the
+schools coloured by action with merge lines, plus thin catchment (assignment) lines, off by
+default. Tooltips and popups show the school's facts in Chinese; every user string is rendered
+as text (see :mod:`layout.outputs.escape`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import folium
+import folium.plugins
+import numpy as np
+import pandas as pd
+
+from layout.errors import LayoutError
+from layout.outputs import map_layers as ml
+from layout.outputs.assets import inline_assets, remote_asset_refs
+from layout.outputs.atomic import write_text_atomic
+from layout.outputs.tables import ACTION_LABELS, LEVEL_LABELS, LEVELS, plan_table, township_change
+
+TILE_OPTIONS = ("none", "osm", "tianditu", "gaode")
+ACTION_COLORS = {
+    "keep": "#2b8cbe", "expand": "#31a354", "close": "#d7301f", "merge": "#fd8d3c",
+    "convert": "#807dba", "new": "#ffd92f",
+}  # fmt: skip
+MERGE_COLOR = "#b30000"
+CHANGE_BINS = {
+    "edges": [-0.30, -0.15, -0.05, 0.05, 0.15],
+    "colors": ["#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#d1e5f0", "#4393c3"],
+    "labels": ["< -30%", "-30% ~ -15%", "-15% ~ -5%", "-5% ~ +5%", "+5% ~ +15%", "> +15%"],
+    "missing": "#dddddd",
+}
+
+
+def _gcj_shift() -> tuple[Any, Any]:
+    """Return (point shift, geometry shift) WGS84 -> GCJ-02; imported lazily (helper A's module)."""
+    from layout.geo.gcj02 import geometry_wgs84_to_gcj02, wgs84_to_gcj02
+
+    return wgs84_to_gcj02, geometry_wgs84_to_gcj02
+
+
+def _add_tiles(fmap: folium.Map, tiles: str) -> None:
+    if tiles == "none":
+        return
+    if tiles == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(fmap)
+    elif tiles == "tianditu":
+        key = os.environ.get("TIANDITU_KEY", "").strip()
+        if not key:
+            raise LayoutError(
+                "tiles='tianditu' needs a Tianditu API key in the environment variable "
+                "TIANDITU_KEY (apply at https://console.tianditu.gov.cn); or use tiles='none'"
+            )
+        for layer, name in (("vec", "天地图矢量"), ("cva", "天地图注记")):
+            url = (
+                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+            )
+            folium.TileLayer(url, attr="天地图", name=name, subdomains="01234567",
+                             overlay=layer == "cva", control=False).add_to(fmap)  # fmt: skip
+    elif tiles == "gaode":
+        url = ("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+               "&style=8&x={x}&y={y}&z={z}")  # fmt: skip
+        folium.TileLayer(url, attr="高德地图 (GCJ-02)", name="高德地图", subdomains="1234",
+                         control=False).add_to(fmap)  # fmt: skip
+    else:
+        raise LayoutError(f"unknown tiles {tiles!r}; choose one of {TILE_OPTIONS}")
+
+
+def _drawn_schools(schools: pd.DataFrame, shift_points: Any) -> pd.DataFrame:
+    """Copy of plan.schools with merge target names/positions and drawn (maybe shifted) lon/lat."""
+    out = schools.copy()
+    out["lon"] = pd.to_numeric(out["lon"], errors="coerce").astype(float)
+    out["lat"] = pd.to_numeric(out["lat"], errors="coerce").astype(float)
+    if shift_points is not None:
+        lon, lat = shift_points(out["lon"].to_numpy(), out["lat"].to_numpy())
+        out["lon"], out["lat"] = np.asarray(lon, float), np.asarray(lat, float)
+    targets = out.drop_duplicates(["school_id", "level"])[["school_id", "level", "name", "lon", "lat"]]
+    targets.columns = ["merge_into", "level", "merge_name", "target_lon", "target_lat"]
+    out["merge_into"] = out["merge_into"].fillna("").astype(str)
+    return out.merge(targets, on=["merge_into", "level"], how="left")
+
+
+def build_map(
+    plan: Any,
+    townships: Any,
+    counties: Any,
+    pop_change: pd.DataFrame | None = None,
+    years_series: pd.DataFrame | None = None,
+    tiles: str = "none",
+    prefer_canvas: bool = True,
+    title: str = "学校布局规划",
+    note: str | None = None,
+) -> folium.Map:
+    """Build the interactive map of a layout plan.
+
+    Parameters
+    ----------
+    plan : LayoutPlan-like
+        Needs ``schools`` and ``assignments`` in the LayoutPlan formats.
+    townships, counties : geopandas.GeoDataFrame
+        Boundaries (EPSG:4326) with ``township_code``/``name`` and ``county_code``/``name``.
+    pop_change : pandas.DataFrame, optional
+        ``township_code, pop_base, pop_target`` (school-age population in the base and target
+        year): a static choropleth of the change.
+    years_series : pandas.DataFrame, optional
+        ``township_code, year, population`` over the forecast years (first year = base): the
+        choropleth gets a year slider. Takes precedence over ``pop_change``.
+    tiles : {"none", "osm", "tianditu", "gaode"}
+        Background tiles. "none" (default) keeps the page fully offline; "tianditu" needs
+        ``TIANDITU_KEY``; "gaode" shifts the *drawn copy* of all features to GCJ-02.
+    prefer_canvas : bool
+        Draw vectors on a canvas (fast for many features); False draws SVG paths.
+    title : str
+        Legend title (escaped like any other text).
+    note : str, optional
+        Extra line in the legend, e.g. a synthetic-data warning.
+
+    Returns
+    -------
+    folium.Map
+
+    """
+    if tiles not in TILE_OPTIONS:
+        raise LayoutError(f"unknown tiles {tiles!r}; choose one of {TILE_OPTIONS}")
+    shift_points = shift_geoms = None
+    if tiles == "gaode":
+        shift_points, shift_geoms = _gcj_shift()
+    schools = _drawn_schools(plan_table(plan, "schools"), shift_points)
+    assignments = plan_table(plan, "assignments")
+
+    fmap = folium.Map(tiles=None, prefer_canvas=prefer_canvas, control_scale=True, zoom_start=8)
+    ml.vendored(fmap, [("leaflet", "leaflet/leaflet.js")], [("leaflet_css", "leaflet/leaflet.css")])
+    fmap.add_child(ml.SchoolMapScript())
+    _add_tiles(fmap, tiles)
+
+    county_geo = ml.simplified_geojson(
+        counties, counties[["county_code", "name"]].astype(str), shift_geoms
+    )
+    change = township_change(townships, pop_change=pop_change, years_series=years_series)
+    choropleth = None
+    years: list[str] = []
+    if change is not None:
+        years, props = change
+        years = [f"{y}年" if isinstance(y, int) else str(y) for y in years]
+        geo = ml.simplified_geojson(townships, props, shift_geoms)
+        choropleth = ml.DataLayer(
+            "乡镇学龄人口变化", "choroplethLayer",
+            [{"labels": years, "geojson": geo, "bins": CHANGE_BINS}],
+        )  # fmt: skip
+        fmap.add_child(choropleth)
+    else:
+        town_props = townships[["township_code", "name"]].astype(str)
+        town_geo = ml.simplified_geojson(townships, town_props, shift_geoms)
+        fmap.add_child(ml.DataLayer("乡镇界", "boundaryLayer", [
+            town_geo, {"color": "#8c8c8c", "weight": 0.7, "fill": False}]))  # fmt: skip
+    fmap.add_child(ml.DataLayer("县区界", "boundaryLayer", [
+        county_geo, {"color": "#333333", "weight": 2.2, "fill": False}]))  # fmt: skip
+
+    school_pos = schools.drop_duplicates(["school_id", "level"]).set_index(["school_id", "level"])
+    for level in LEVELS:
+        label = LEVEL_LABELS[level]
+        asg = assignments[assignments["level"] == level]
+        if len(asg):
+            key = pd.MultiIndex.from_arrays([asg["school_id"].astype(str), asg["level"]])
+            target = school_pos.reindex(key)
+            dlon = pd.to_numeric(asg["lon"], errors="coerce").to_numpy(float)
+            dlat = pd.to_numeric(asg["lat"], errors="coerce").to_numpy(float)
+            if shift_points is not None:
+                dlon, dlat = (np.asarray(a, float) for a in shift_points(dlon, dlat))
+            flat = ml.line_payload(dlon, dlat, target["lon"].to_numpy(), target["lat"].to_numpy())
+            fmap.add_child(ml.DataLayer(f"服务范围：{label}", "lineLayer", [
+                flat, {"color": "#555555", "weight": 0.6, "opacity": 0.45,
+                       "interactive": False}], show=False))  # fmt: skip
+        rows = schools[schools["level"] == level]
+        if len(rows):
+            payload = ml.school_payload(rows, level, label)
+            fmap.add_child(ml.DataLayer(f"学校：{label}", "schoolLayer", [
+                payload, {"actions": _legend_actions(), "mergeColor": MERGE_COLOR}]))  # fmt: skip
+
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    ml.vendored(folium.plugins.Fullscreen(title="全屏", title_cancel="退出全屏"),
+                [("fullscreen_js", "leaflet-fullscreen/Control.FullScreen.js")],
+                [("fullscreen_css", "leaflet-fullscreen/Control.FullScreen.css")]).add_to(fmap)  # fmt: skip
+    ml.vendored(folium.plugins.MeasureControl(primary_length_unit="kilometers",
+                                              secondary_length_unit="meters",
+                                              primary_area_unit="hectares", localization="cn"),
+                [("measure_js", "leaflet-measure/leaflet-measure.min.js")],
+                [("measure_css", "leaflet-measure/leaflet-measure.css")]).add_to(fmap)  # fmt: skip
+    ml.OfflineMiniMap(county_geo, toggle_display=True, position="bottomleft",
+                      zoom_level_offset=-4).add_to(fmap)  # fmt: skip
+    legend = {"title": title, "actions": _legend_actions(), "mergeColor": MERGE_COLOR,
+              "bins": CHANGE_BINS if choropleth is not None else None, "note": note}  # fmt: skip
+    fmap.add_child(ml.MapControls(legend, choropleth, years))
+    _fit(fmap, counties, shift_geoms)
+    return fmap
+
+
+def _legend_actions() -> dict[str, dict[str, str]]:
+    return {a: {"label": ACTION_LABELS[a], "color": ACTION_COLORS[a]} for a in ACTION_COLORS}
+
+
+def _fit(fmap: folium.Map, counties: Any, shift_geoms: Any) -> None:
+    if len(counties) == 0:
+        return
+    bounds = counties.to_crs("EPSG:4326").total_bounds
+    if shift_geoms is not None:
+        import shapely
+
+        box = shift_geoms(np.array([shapely.box(*bounds)], dtype=object))
+        bounds = shapely.bounds(box[0])
+    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+
+
+def render_html(fmap: folium.Map) -> str:
+    """Render ``fmap`` to one self-contained HTML string (assets inlined).
+
+    Raises
+    ------
+    LayoutError
+        If any script, stylesheet, image or font would still be loaded from a remote host.
+
+    """
+    html = inline_assets(fmap.get_root().render())
+    remote = remote_asset_refs(html)
+    if remote:
+        raise LayoutError(f"map would load remote assets: {remote[:5]}")
+    return html
+
+
+def write_map(
+    plan: Any, townships: Any, counties: Any, path: str | os.PathLike[str], **kwargs: Any
+) -> Path:
+    """Build the map (arguments as :func:`build_map`) and write it atomically to ``path``."""
+    html = render_html(build_map(plan, townships, counties, **kwargs))
+    return write_text_atomic(path, html)
