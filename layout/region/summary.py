@@ -149,7 +149,7 @@ def _level_totals(region: Region, reference: bool) -> list[str]:
         note += f" (reference 2017: {REFERENCE_NINE_YEAR_2017})"
     lines.append(note)
     lines.append(
-        "  'excl. small' leaves out village primaries 村小 and teaching points 教学点 (as the reference does)"
+        "  'excl. small' leaves out village primaries 村小 and teaching points 教学点 (as the city statistics do)"
     )
     return lines
 
