@@ -26,7 +26,7 @@ Carlo: population ``(draws, areas, ages)``; it never loops over areas.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +56,7 @@ def step(
     survival: np.ndarray,
     entrant_survival: np.ndarray | float,
     rate: np.ndarray | float = 0.0,
-    add: np.ndarray | None = None,
+    add: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
     *,
     open_top: bool = True,
     components: bool = False,
@@ -75,8 +75,9 @@ def step(
         Share of entrants alive at the stock date.
     rate : float or ndarray broadcastable to ``pop``
         Net migration rate applied to the survived stock, by age.
-    add : ndarray broadcastable to ``pop``, optional
-        Net migrant counts added after the rate (e.g. transfers between areas).
+    add : ndarray broadcastable to ``pop`` or callable, optional
+        Net migrant counts added after the rate (e.g. transfers between areas); a callable
+        receives the survived stock (before migration) and returns the counts.
     open_top : bool
         Keep survivors of the highest age in an open group (default) or let them leave.
     components : bool
@@ -86,6 +87,7 @@ def step(
     -------
     new_pop : ndarray, same shape and dtype as ``pop``
     components : StepComponents or None
+
     """
     survived = pop * survival
     new = np.empty_like(pop)
@@ -97,7 +99,7 @@ def step(
         new[..., -1] += top
     migrants = new * rate
     if add is not None:
-        migrants += add
+        migrants += add(new) if callable(add) else add
     new += migrants
     if not components:
         return new, None
@@ -133,7 +135,9 @@ def iter_project(
     births : ndarray, shape (T, ..., areas)
         Births of each projection year (year axis first).
     survival : ndarray broadcastable to ``base``
+        One-year survival by age.
     birth_survival : float or ndarray broadcastable to ``base.shape[:-1]``
+        Share of each year's births alive at age 0 in the year's stock.
     rates : float or ndarray of shape (T or 1, ...) broadcastable per year to ``base``
         Net migration rates; the first axis is the projection year.
     open_top, components : bool
@@ -147,6 +151,7 @@ def iter_project(
     >>> stocks = [p for _, p, _ in iter_project(base, births, np.ones(18), 1.0)]
     >>> len(stocks), stocks[-1].shape, float(stocks[-1][0, 0, :5].sum())
     (4, (2, 3, 18), 9.0)
+
     """
     survival = np.asarray(survival, dtype=base.dtype)
     rates_arr = np.asarray(rates, dtype=base.dtype)
@@ -232,6 +237,7 @@ def project_cohorts(
     [80.0, 90.0, 100.0]
     >>> out.groupby("year")["population"].sum().tolist()
     [1800.0, 1890.0, 1970.0]
+
     """
     if int(years) < 1:
         raise ForecastInputError(f"years must be >= 1, got {years}")

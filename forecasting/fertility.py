@@ -108,6 +108,7 @@ def tfr_path(
     [0.979, 0.957, 0.936, 0.914, 0.893, 0.871, 0.85, 0.85]
     >>> tfr_path([0.9, 0.8], 3).tolist()
     [0.9, 0.8, 0.8]
+
     """
     k = np.arange(1, horizon + 1, dtype=float)
     if target is not None:
@@ -133,6 +134,7 @@ def asfr_schedule() -> pd.Series:
     >>> s = asfr_schedule()
     >>> round(float(s.sum()), 6), round(float(((s.index + 0.5) * s).sum()), 1)
     (1.0, 28.5)
+
     """
     x = np.arange(FIRST_AGE, LAST_AGE + 1) + 0.5
     c, b = _HADWIGER_C, _HADWIGER_B
@@ -151,6 +153,7 @@ def births_from_women(women: np.ndarray, tfr: np.ndarray | float, scale: np.ndar
         Reference TFR (per draw, say).
     scale : float or ndarray broadcastable to ``women.shape[:-1]``
         Local scale factors (per area).
+
     """
     sched = asfr_schedule().to_numpy().astype(women.dtype)
     return (women @ sched) * tfr * scale
@@ -180,6 +183,7 @@ def calibrate_scale(
     >>> w = pd.DataFrame([[100.0] * 35], index=["c1"], columns=range(15, 50))
     >>> float(calibrate_scale(pd.Series({"c1": 3.0}), w).round(6)["c1"])
     0.03
+
     """
     missing = births_base.index.difference(women_base.index)
     if len(missing):

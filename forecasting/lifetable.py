@@ -47,6 +47,7 @@ def death_probabilities(max_age: int = MAX_AGE) -> pd.Series:
     >>> q = death_probabilities()
     >>> float(q[0]), len(q)
     (0.0054, 101)
+
     """
     ages = np.arange(max_age + 1)
     mu = _MAKEHAM + _GOMPERTZ_A * np.exp(_GOMPERTZ_B * (ages - 30.0))
@@ -67,6 +68,7 @@ def survival(max_age: int = MAX_AGE) -> pd.Series:
     >>> p = survival(17)
     >>> bool(((p > 0.99) & (p <= 1.0)).all())
     True
+
     """
     return (1.0 - death_probabilities(max_age)).rename("survival")
 
@@ -83,6 +85,7 @@ def life_expectancy(max_age: int = MAX_AGE) -> float:
     --------
     >>> 77.0 < life_expectancy() < 79.0
     True
+
     """
     qx = death_probabilities(max_age).to_numpy()
     lx = np.concatenate([[1.0], np.cumprod(1.0 - qx)])

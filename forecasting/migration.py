@@ -72,6 +72,10 @@ def overall_net_migration_rate(
         county_code, year, population (year-end residents).
     births : DataFrame
         county_code, year, births.
+    window : int
+        Number of most recent years averaged.
+    crude_death_rate : float
+        Deaths per person-year used for the natural change.
 
     Examples
     --------
@@ -80,6 +84,7 @@ def overall_net_migration_rate(
     >>> b = pd.DataFrame({"county_code": ["c"] * 3, "year": [2021, 2022, 2023], "births": [8, 8, 8]})
     >>> round(float(overall_net_migration_rate(u, b, crude_death_rate=0.0)["c"]), 5)
     -0.01809
+
     """
     pop = urbanisation.pivot_table(index="county_code", columns="year", values="population")
     bir = births.pivot_table(index="county_code", columns="year", values="births")
@@ -111,6 +116,7 @@ def receiver_weights(townships: pd.DataFrame, population: pd.Series) -> tuple[np
     Returns
     -------
     sender : ndarray of bool, weights : ndarray of float
+
     """
     seat = townships["is_county_seat"].to_numpy(bool)
     central = townships["is_central_town"].to_numpy(bool)
@@ -144,6 +150,7 @@ def transfer_counts(
     pop : ndarray (..., areas, ages)
         Stock before the move.
     sender : ndarray (areas,) of bool
+        Areas that send movers (rural townships).
     weights : ndarray (areas,)
         Receiver weights, summing to 1 per county.
     membership : ndarray (areas, counties)
@@ -157,6 +164,7 @@ def transfer_counts(
     -------
     ndarray (..., areas, ages)
         Counts summing to zero within each county and age.
+
     """
     frac_area = out_fraction @ membership.T  # (..., areas)
     moved = pop * (frac_area * sender)[..., None] * profile

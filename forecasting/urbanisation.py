@@ -56,6 +56,7 @@ def fit_logistic(years: np.ndarray, shares: np.ndarray, *, cap: float = UPPER_CA
     >>> f = fit_logistic(t, logistic(t, 0.7, 0.08, 2022.0))
     >>> round(f.upper, 2), round(f.rate, 3), round(f.midpoint)
     (0.7, 0.08, 2022)
+
     """
     t = np.asarray(years, dtype=float)
     u = np.asarray(shares, dtype=float)
@@ -115,7 +116,10 @@ def project_urban_share(
     ----------
     fits : DataFrame
         From :func:`fit_counties` (columns upper, rate, base_share, population).
-    base_year, horizon : int
+    base_year : int
+        Year of the last observed share.
+    horizon : int
+        Number of projection years.
     speed : float
         Multiplier of the fitted logistic rate.
     target : float or ndarray of shape (draws,), optional
@@ -128,6 +132,7 @@ def project_urban_share(
     ndarray
         Shape ``(counties, horizon + 1)``, or ``(draws, counties, horizon + 1)`` for an array
         target; column 0 is the base-year share.
+
     """
     base = fits["base_share"].to_numpy(float)
     rate = fits["rate"].to_numpy(float) * float(speed)

@@ -1,0 +1,388 @@
+"""Regional driver: township population by single age 0-17 and county births under a scenario.
+
+Method (all tables as in ``data/geo/README.md``; see the modules for each assumption):
+
+1. children (0-17) and women (15-49) of the base year are summed from villages to townships;
+2. each county's fertility scale is calibrated so base-year women reproduce base-year births
+   (:mod:`forecasting.fertility`); births of year ``t`` in a township are
+   ``scale[county] * tfr[t] * sum_a schedule[a] * women[a, t]``;
+3. children and women are projected together year by year with the cohort-component step
+   (:mod:`forecasting.cohort`): approximate China 2020 survival, each county's overall net
+   migration rate by age (:mod:`forecasting.migration`), rural-to-town family moves from the
+   projected urban share (:mod:`forecasting.urbanisation`), girls aged 14 entering the women
+   table at 15; children aged 17 and women aged 49 leave the tables;
+4. a township keeps its base-year share of each birth cohort of its county, apart from the
+   urbanisation moves (the default "base-year share" model). ``share_model`` replaces it: a
+   callable ``share_model(county_totals, townships_default) -> DataFrame`` returning columns
+   ``township_code, year, share`` (optionally ``age``) with shares summing to 1 per county and
+   year (and age); township population = county total x share.
+5. with ``draws > 0``, a Monte Carlo over TFR, migration rates and the urbanisation target
+   (:mod:`forecasting.uncertainty`) gives P10/P50/P90 per township, age group and year and per
+   county births. Draws run as one ``(draws, townships, ages)`` array; no loop over areas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting import fertility, lifetable, migration, uncertainty, urbanisation
+from forecasting.cohort import age_matrix, step
+from forecasting.errors import ForecastInputError
+from forecasting.scenario import ForecastScenario
+
+AGE_GROUPS: dict[str, tuple[int, int]] = {
+    "infant": (0, 2),
+    "kindergarten": (3, 5),
+    "primary": (6, 11),
+    "junior": (12, 14),
+    "senior": (15, 17),
+}
+CHILD_AGES = np.arange(18)
+WOMEN_AGES = np.arange(fertility.FIRST_AGE, fertility.LAST_AGE + 1)
+ShareModel = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class PopulationForecast:
+    """Result of :func:`project_population` (all tables long, ids as str)."""
+
+    townships: pd.DataFrame  # township_code, county_code, year, age, population
+    births: pd.DataFrame  # county_code, year, births, kind (observed / projected), tfr
+    urban_share: pd.DataFrame  # county_code, year, urban_share
+    parameters: pd.DataFrame  # per county: fertility_scale, net_migration_rate, logistic fit
+    villages: pd.DataFrame | None = None  # village_id, township_code, year, age, population
+    intervals: pd.DataFrame | None = None  # township_code, county_code, year, age_group, p10..p90
+    birth_intervals: pd.DataFrame | None = None  # county_code, year, p10, p50, p90
+
+
+def _need(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ForecastInputError(f"{name}: missing column {missing[0]!r}")
+
+
+def _as_bool(values: pd.Series) -> np.ndarray:
+    if values.dtype == bool:
+        return values.to_numpy()
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
+
+
+def _by_township(table: pd.DataFrame, villages: pd.DataFrame, name: str, codes: pd.Index) -> pd.DataFrame:
+    _need(table, name, ["village_id", "age", "persons"])
+    vt = villages.set_index(villages["village_id"].astype(str))["township_code"].astype(str)
+    vid = table["village_id"].astype(str)
+    unknown = ~vid.isin(vt.index)
+    if unknown.any():
+        raise ForecastInputError(f"{name}: village {vid[unknown].iloc[0]!r} is not in villages")
+    persons = pd.to_numeric(table["persons"], errors="coerce")
+    if persons.isna().any() or (persons < 0).any():
+        i = int(np.argmax(persons.isna().to_numpy() | (persons < 0).to_numpy()))
+        raise ForecastInputError(
+            f"{name}: village {vid.iloc[i]!r}, age {table['age'].iloc[i]}: persons "
+            f"{table['persons'].iloc[i]!r} is missing or negative"
+        )
+    frame = pd.DataFrame({"t": vt.reindex(vid).to_numpy(), "age": table["age"].astype(int).to_numpy(),
+                          "p": persons.to_numpy(float)})
+    wide = frame.pivot_table(index="t", columns="age", values="p", aggfunc="sum", fill_value=0.0)
+    return wide.reindex(codes, fill_value=0.0)
+
+
+def _county_rates(scenario: ForecastScenario, urb: pd.DataFrame, births: pd.DataFrame,
+                  counties: pd.Index) -> np.ndarray:
+    if scenario.out_migration.rate is not None:
+        return np.full(len(counties), scenario.out_migration.rate)
+    hist = migration.overall_net_migration_rate(urb, births)
+    missing = counties.difference(hist.index)
+    if len(missing):
+        raise ForecastInputError(f"urbanisation.csv: no history for county {missing[0]!r}")
+    return hist.reindex(counties).to_numpy(float) * scenario.out_migration.scale
+
+
+def project_population(
+    children: pd.DataFrame,
+    women: pd.DataFrame,
+    births_hist: pd.DataFrame,
+    urbanisation_hist: pd.DataFrame,
+    villages: pd.DataFrame,
+    townships: pd.DataFrame,
+    scenario: ForecastScenario,
+    base_year: int,
+    horizon: int | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    *,
+    share_model: ShareModel | None = None,
+    by_village: bool = False,
+    calibration: float | Sequence[float] | Mapping[int, float] | None = None,
+    age_groups: Mapping[str, tuple[int, int]] = AGE_GROUPS,
+) -> PopulationForecast:
+    """Project township children 0-17 and county births for ``horizon`` years.
+
+    Parameters
+    ----------
+    children, women, births_hist, urbanisation_hist, villages, townships : DataFrame
+        Region tables (``children.csv`` ... ``townships`` attributes); ids may be str or int.
+    scenario : ForecastScenario
+        From :func:`forecasting.scenario.load_forecast_scenario`.
+    base_year : int
+        Year of the children / women stocks (the region's ``base_year``).
+    horizon, draws, seed : int, optional
+        Override the scenario's values.
+    share_model : callable, optional
+        Replaces the default base-year cohort shares (see the module docstring).
+    by_village : bool
+        Also return villages (township result split by base-year village shares per cohort).
+    calibration : float, sequence or mapping, optional
+        Interval width factor per horizon (default: the scenario's ``calibration``).
+    age_groups : mapping
+        Age groups of the interval table.
+
+    Returns
+    -------
+    PopulationForecast
+
+    """
+    horizon = int(horizon if horizon is not None else scenario.horizon)
+    n_draws = int(draws if draws is not None else scenario.draws)
+    seed = int(seed if seed is not None else scenario.seed)
+    _need(villages, "villages", ["village_id", "township_code"])
+    _need(townships, "townships", ["township_code", "county_code", "is_county_seat",
+                                   "is_central_town", "urban"])
+    _need(births_hist, "births", ["county_code", "year", "births"])
+    _need(urbanisation_hist, "urbanisation", ["county_code", "year", "population", "urban_share"])
+    tw = pd.DataFrame({
+        "township_code": townships["township_code"].astype(str).to_numpy(),
+        "county_code": townships["county_code"].astype(str).to_numpy(),
+        "is_county_seat": _as_bool(townships["is_county_seat"]),
+        "is_central_town": _as_bool(townships["is_central_town"]),
+        "urban": _as_bool(townships["urban"]),
+    }).sort_values("township_code", ignore_index=True)
+    codes = pd.Index(tw["township_code"])
+    counties = pd.Index(sorted(tw["county_code"].unique()))
+    member = (tw["county_code"].to_numpy()[:, None] == counties.to_numpy()[None, :]).astype(float)
+    area_county = member.argmax(axis=1)
+
+    vill = villages.assign(village_id=villages["village_id"].astype(str),
+                           township_code=villages["township_code"].astype(str))
+    kids = age_matrix(_by_township(children, vill, "children", codes), "children", min_top_age=17)[2]
+    kids = kids[:, :18]
+    wom = _by_township(women, vill, "women", codes)
+    wom_arr = age_matrix(wom, "women", first_age=15, min_top_age=49)[2][:, :35]
+
+    births = births_hist.assign(county_code=births_hist["county_code"].astype(str),
+                                year=births_hist["year"].astype(int))
+    urb = urbanisation_hist.assign(county_code=urbanisation_hist["county_code"].astype(str),
+                                   year=urbanisation_hist["year"].astype(int))
+    base_births = births[births["year"] == base_year].set_index("county_code")["births"].astype(float)
+    missing = counties.difference(base_births.index)
+    if len(missing):
+        raise ForecastInputError(f"births: county {missing[0]!r} has no births in {base_year}")
+    wom_county = pd.DataFrame(member.T @ wom_arr, index=counties, columns=WOMEN_AGES)
+    scale = fertility.calibrate_scale(base_births.reindex(counties), wom_county).to_numpy()
+    fits = urbanisation.fit_counties(urb[urb["year"] <= base_year]).reindex(counties)
+    fits = fits.rename_axis("county_code")
+    rates = _county_rates(scenario, urb[urb["year"] <= base_year], births, counties)
+
+    # --- scenario paths, draw 0 = central (noise-free), draws 1..D = Monte Carlo -------------
+    us = scenario.urbanisation
+    tfr = fertility.tfr_path(scenario.tfr_path, horizon, target=scenario.tfr_target,
+                             target_k=(scenario.tfr_target_year - base_year)
+                             if scenario.tfr_target_year else None)
+    rng = np.random.default_rng(seed)
+    tfr_d = np.concatenate([tfr[:, None], uncertainty.tfr_draws(rng, tfr, n_draws, scenario.tfr_sd)], 1)
+    rate_d = np.concatenate([rates[None], uncertainty.rate_draws(rng, rates, n_draws,
+                                                                 scenario.out_migration.sd)])
+    tgt = None
+    if us.target is not None:
+        tgt = np.concatenate([[us.target], uncertainty.target_draws(rng, us.target, n_draws,
+                                                                    us.target_sd)])
+    u_path = urbanisation.project_urban_share(fits, base_year, horizon, speed=us.speed, target=tgt,
+                                              target_year=us.target_year)
+    if u_path.ndim == 2:
+        u_path = np.broadcast_to(u_path, (n_draws + 1, *u_path.shape))
+
+    # --- joint projection of children and women ----------------------------------------------
+    p_all = lifetable.survival(lifetable.MAX_AGE).to_numpy()
+    p_kids, p_wom, p14 = p_all[:18], p_all[15:50], float(p_all[14])
+    bsurv = lifetable.birth_survival()
+    prof_k = migration.age_profile(CHILD_AGES)
+    prof_w = migration.age_profile(WOMEN_AGES)
+    fam_k = migration.family_profile(CHILD_AGES)
+    fam_w = migration.family_profile(WOMEN_AGES, women=True)
+    base_pop = vill.groupby("township_code")["population"].sum() if "population" in vill else \
+        pd.Series(kids.sum(1), index=codes)
+    sender, weights = migration.receiver_weights(tw, base_pop.reindex(codes).fillna(0.0))
+
+    kid = np.broadcast_to(kids, (n_draws + 1, *kids.shape)).copy()
+    wmn = np.broadcast_to(wom_arr, (n_draws + 1, *wom_arr.shape)).copy()
+    kid_path = [kid[0]]
+    births_area = [None]
+    mc_groups, mc_births = [], []
+    groups = [(name, np.arange(lo, hi + 1)) for name, (lo, hi) in age_groups.items()]
+    for k in range(1, horizon + 1):
+        du = np.maximum(u_path[..., k] - u_path[..., k - 1], 0.0)
+        frac = du / np.maximum(1.0 - u_path[..., k - 1], 1e-6)  # (D1, C)
+        r_area = rate_d[:, area_county][..., None]  # (D1, N, 1)
+
+        def moves(pop: np.ndarray, prof: np.ndarray, frac: np.ndarray = frac) -> np.ndarray:
+            return migration.transfer_counts(pop, sender, weights, member, frac, prof)
+
+        wmn, _ = step(wmn, fertility.FEMALE_SHARE * kid[..., 14], p_wom, p14, r_area * prof_w,
+                      add=lambda pop: moves(pop, fam_w), open_top=False)
+        b = fertility.births_from_women(wmn, tfr_d[k - 1][:, None], scale[area_county])
+        kid, _ = step(kid, b, p_kids, bsurv, r_area * prof_k, add=lambda pop: moves(pop, fam_k),
+                      open_top=False)
+        kid_path.append(kid[0])
+        births_area.append(b[0])
+        if n_draws:
+            mc_groups.append(np.stack([kid[1:, :, idx].sum(-1) for _, idx in groups], -1))
+            mc_births.append(b[1:] @ member)
+
+    years = np.arange(base_year, base_year + horizon + 1)
+    n_area = len(codes)
+    cube = np.stack(kid_path)  # (T+1, N, 18)
+    town = pd.DataFrame({
+        "township_code": np.tile(np.repeat(codes.to_numpy(dtype=object), 18), horizon + 1),
+        "county_code": np.tile(np.repeat(tw["county_code"].to_numpy(dtype=object), 18), horizon + 1),
+        "year": np.repeat(years, n_area * 18),
+        "age": np.tile(CHILD_AGES, n_area * (horizon + 1)),
+        "population": cube.reshape(-1),
+    })
+    default_town = town
+    if share_model is not None:
+        town = _apply_shares(town, share_model)
+
+    proj_b = np.stack(births_area[1:]) @ member  # (T, C)
+    obs = births[births["county_code"].isin(counties) & (births["year"] <= base_year)]
+    births_table = pd.concat([
+        pd.DataFrame({"county_code": obs["county_code"].to_numpy(), "year": obs["year"].to_numpy(),
+                      "births": obs["births"].astype(float).to_numpy(), "kind": "observed",
+                      "tfr": np.nan}),
+        pd.DataFrame({"county_code": np.tile(counties.to_numpy(dtype=object), horizon),
+                      "year": np.repeat(years[1:], len(counties)), "births": proj_b.reshape(-1),
+                      "kind": "projected", "tfr": np.repeat(tfr, len(counties))}),
+    ], ignore_index=True).sort_values(["county_code", "year"], ignore_index=True)
+    urban_table = pd.DataFrame({
+        "county_code": np.repeat(counties.to_numpy(dtype=object), horizon + 1),
+        "year": np.tile(years, len(counties)), "urban_share": u_path[0].reshape(-1)})
+    params = fits.assign(fertility_scale=scale, net_migration_rate=rates).reset_index()
+
+    intervals = birth_intervals = None
+    if n_draws:
+        factors = uncertainty.calibration_factors(
+            calibration if calibration is not None else scenario.calibration, horizon)
+        intervals, birth_intervals = _interval_tables(
+            mc_groups, mc_births, factors, codes, tw, counties, years, [g for g, _ in groups],
+            town if share_model is not None else None, default_town, age_groups)
+    village_table = _split_villages(town, children, women, vill, horizon) if by_village else None
+    return PopulationForecast(town, births_table, urban_table, params, village_table, intervals,
+                              birth_intervals)
+
+
+def _apply_shares(town: pd.DataFrame, share_model: ShareModel) -> pd.DataFrame:
+    """Replace township values by county totals x shares from ``share_model``."""
+    totals = town.groupby(["county_code", "year", "age"], as_index=False)["population"].sum()
+    shares = share_model(totals, town.copy())
+    _need(shares, "share_model result", ["township_code", "year", "share"])
+    keys = ["township_code", "year"] + (["age"] if "age" in shares.columns else [])
+    shares = shares.assign(township_code=shares["township_code"].astype(str),
+                           year=shares["year"].astype(int))
+    if shares.duplicated(keys).any():
+        raise ForecastInputError(f"share_model result: duplicate rows for keys {keys}")
+    merged = town.merge(shares[[*keys, "share"]], on=keys, how="left")
+    bad = merged["share"].isna() | (merged["share"] < 0)
+    if bad.any():
+        row = merged[bad].iloc[0]
+        raise ForecastInputError(
+            f"share_model result: township {row['township_code']!r}, year {row['year']}: share "
+            "missing or negative")
+    sums = merged.groupby(["county_code", "year", "age"])["share"].transform("sum")
+    n_age = town["age"].nunique() if "age" not in keys else 1
+    off = ~np.isclose(sums / n_age if "age" not in keys else sums, 1.0, atol=1e-6)
+    if off.any():
+        row = merged[off].iloc[0]
+        raise ForecastInputError(
+            f"share_model result: shares of county {row['county_code']!r}, year {row['year']} "
+            f"sum to {sums[off].iloc[0] / n_age:.6f}, not 1")
+    merged = merged.merge(totals.rename(columns={"population": "total"}),
+                          on=["county_code", "year", "age"])
+    return merged.assign(population=merged["total"] * merged["share"])[list(town.columns)]
+
+
+def _group_sums(town: pd.DataFrame, age_groups: Mapping[str, tuple[int, int]]) -> pd.DataFrame:
+    labels = pd.Series(pd.NA, index=town.index, dtype=object)
+    for name, (lo, hi) in age_groups.items():
+        labels[town["age"].between(lo, hi)] = name
+    return town.assign(age_group=labels).dropna(subset=["age_group"]).groupby(
+        ["township_code", "year", "age_group"])["population"].sum()
+
+
+def _interval_tables(mc_groups: list[np.ndarray], mc_births: list[np.ndarray], factors: np.ndarray,
+                     codes: pd.Index, tw: pd.DataFrame, counties: pd.Index, years: np.ndarray,
+                     names: list[str], adjusted: pd.DataFrame | None, default: pd.DataFrame,
+                     age_groups: Mapping[str, tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P10/P50/P90 per township x age group x year and per county x year."""
+    base_groups = _group_sums(default[default["year"] == years[0]], age_groups)
+    base_arr = base_groups.droplevel("year").unstack("age_group").reindex(index=codes, columns=names).to_numpy()
+    q = np.stack([np.repeat(base_arr[None], 3, 0)] +
+                 [uncertainty.quantiles(g, factors[k + 1]) for k, g in enumerate(mc_groups)])
+    n, g = len(codes), len(names)
+    table = pd.DataFrame({
+        "township_code": np.tile(np.repeat(codes.to_numpy(dtype=object), g), len(years)),
+        "county_code": np.tile(np.repeat(tw["county_code"].to_numpy(dtype=object), g), len(years)),
+        "year": np.repeat(years, n * g),
+        "age_group": np.tile(names, n * len(years)),
+        "p10": q[:, 0].reshape(-1), "p50": q[:, 1].reshape(-1), "p90": q[:, 2].reshape(-1),
+    })
+    if adjusted is not None:  # rescale by the share model's change of the central projection
+        ratio = (_group_sums(adjusted, age_groups) / _group_sums(default, age_groups)).fillna(1.0)
+        r = ratio.reindex(pd.MultiIndex.from_frame(table[["township_code", "year", "age_group"]]))
+        r = r.fillna(1.0).to_numpy()
+        table[["p10", "p50", "p90"]] = table[["p10", "p50", "p90"]].to_numpy() * r[:, None]
+    qb = np.stack([uncertainty.quantiles(b, factors[k + 1]) for k, b in enumerate(mc_births)])
+    births = pd.DataFrame({
+        "county_code": np.tile(counties.to_numpy(dtype=object), len(years) - 1),
+        "year": np.repeat(years[1:], len(counties)),
+        "p10": qb[:, 0].reshape(-1), "p50": qb[:, 1].reshape(-1), "p90": qb[:, 2].reshape(-1),
+    })
+    return table, births
+
+
+def _split_villages(town: pd.DataFrame, children: pd.DataFrame, women: pd.DataFrame,
+                    vill: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """Split townships into villages by each cohort's base-year village share."""
+    vids = pd.Index(sorted(vill["village_id"].unique()))
+    vt = vill.set_index("village_id")["township_code"].reindex(vids)
+    kids = children.assign(village_id=children["village_id"].astype(str)).pivot_table(
+        index="village_id", columns="age", values="persons", aggfunc="sum").reindex(
+        index=vids, columns=CHILD_AGES, fill_value=0.0).fillna(0.0).to_numpy(float)
+    wom = women.assign(village_id=women["village_id"].astype(str)).pivot_table(
+        index="village_id", columns="age", values="persons", aggfunc="sum").reindex(
+        index=vids, columns=WOMEN_AGES, fill_value=0.0).fillna(0.0).to_numpy(float)
+    weighted = wom @ fertility.asfr_schedule().to_numpy()
+    grp = vt.to_numpy()
+
+    def within(x: np.ndarray) -> np.ndarray:
+        tot = pd.DataFrame(x).groupby(grp).transform("sum").to_numpy()
+        size = pd.Series(1.0, index=range(len(grp))).groupby(grp).transform("sum").to_numpy()
+        return np.where(tot > 0, x / np.where(tot > 0, tot, 1.0), 1.0 / size.reshape(-1, *[1] * (x.ndim - 1)))
+
+    s_age = within(kids)  # (V, 18)
+    s_birth = within(weighted[:, None])[:, 0]
+    years = np.sort(town["year"].unique())
+    cube = town.set_index(["township_code", "year", "age"])["population"]
+    frames = []
+    for k, year in enumerate(years):
+        src = CHILD_AGES - k
+        share = np.where(src >= 0, s_age[:, np.clip(src, 0, None)], s_birth[:, None])
+        tp = cube.xs(year, level="year").unstack("age").reindex(index=grp, columns=CHILD_AGES)
+        pop = tp.to_numpy(float) * share
+        frames.append(pd.DataFrame({
+            "village_id": np.repeat(vids.to_numpy(dtype=object), 18),
+            "township_code": np.repeat(grp, 18), "year": int(year),
+            "age": np.tile(CHILD_AGES, len(vids)), "population": pop.reshape(-1)}))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,175 @@
+"""Scenario files: the ``forecast:`` section, validated with pydantic (unknown keys rejected).
+
+A scenario YAML file has the top-level keys ``name``, ``description``, ``seed``, ``target_year``,
+``forecast`` and ``layout``. This module validates everything except the content of ``layout:``
+(validated by the layout package). Errors are raised as :class:`ScenarioError` naming the key and
+the file, e.g. ``scenarios/x.yaml: forecast.tfr_targt: unknown key``.
+
+Example (``scenarios/baseline.yaml``)::
+
+    name: 基准情景 baseline
+    description: ...
+    seed: 20241
+    target_year: 2030
+    forecast:
+      tfr_path: medium
+      urbanisation: {target: 0.56, target_year: 2030}
+    layout: {}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from forecasting.errors import ScenarioError
+from forecasting.fertility import TFR_PATHS
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UrbanisationSettings(_Strict):
+    """Urbanisation: city-wide target share, pace, and Monte Carlo noise on the target."""
+
+    target: Share | None = Field(None, description="city-wide urban share reached in target_year")
+    target_year: int | None = Field(None, description="year the target is reached (default: end)")
+    speed: PositiveFloat = Field(1.0, description="multiplier on the fitted logistic pace")
+    target_sd: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        0.02, description="standard deviation of the target across Monte Carlo draws"
+    )
+
+
+class MigrationSettings(_Strict):
+    """Overall net migration per county: rate override or scale, and noise."""
+
+    rate: Annotated[float, Field(ge=-0.2, le=0.2)] | None = Field(
+        None, description="net migration rate per year for every county (negative = out)"
+    )
+    scale: Annotated[float, Field(ge=0, le=5)] = Field(
+        1.0, description="multiplier on each county's historical rate"
+    )
+    sd: Annotated[float, Field(ge=0, le=0.1)] = Field(
+        0.003, description="standard deviation of the rate across draws (per county, per draw)"
+    )
+
+
+class ForecastScenario(_Strict):
+    """Settings of the forecast (the ``forecast:`` section of a scenario file)."""
+
+    name: str = ""
+    tfr_path: str | list[PositiveFloat] = Field(
+        "medium", description="named TFR path or explicit reference TFR per projection year"
+    )
+    tfr_target: PositiveFloat | None = Field(
+        None, description="reference TFR reached in tfr_target_year (replaces a named path)"
+    )
+    tfr_target_year: int | None = None
+    tfr_sd: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.03, description="sd of the yearly random-walk innovation of log reference TFR (about relative)"
+    )
+    urbanisation: UrbanisationSettings = UrbanisationSettings()
+    out_migration: MigrationSettings = MigrationSettings()
+    vocational_share: Share = Field(
+        0.4, description="share of senior-stage students in secondary vocational schools"
+    )
+    kindergarten_enrollment_rate: Annotated[float, Field(gt=0, le=1.5)] = Field(
+        0.92, description="gross enrollment rate of kindergarten (ages 3-5)"
+    )
+    draws: Annotated[int, Field(ge=0, le=100_000)] = 0
+    seed: int = 0
+    horizon: Annotated[int, Field(ge=1, le=50)] = 12
+    target_year: int = 2030
+    calibration: PositiveFloat | list[PositiveFloat] = Field(
+        1.0, description="interval width factor, one value or one per horizon year"
+    )
+
+    @field_validator("tfr_path")
+    @classmethod
+    def _known_path(cls, value: str | list[float]) -> str | list[float]:
+        if isinstance(value, str) and value not in TFR_PATHS:
+            raise ValueError(f"unknown TFR path {value!r}; known: {', '.join(sorted(TFR_PATHS))}")
+        if isinstance(value, list) and not value:
+            raise ValueError("explicit TFR path must not be empty")
+        return value
+
+
+class ScenarioFile(_Strict):
+    """Top level of a scenario file; ``layout`` is passed through unvalidated."""
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    target_year: int = 2030
+    forecast: dict[str, Any] = Field(default_factory=dict)
+    layout: dict[str, Any] | None = Field(default_factory=dict)
+
+
+def _format(error: ValidationError, path: Path, prefix: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif item["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{item['msg']} (got {item.get('input')!r})"
+        lines.append(f"{path}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_forecast_scenario(data: dict[str, Any], path: str | Path = "<scenario>") -> ForecastScenario:
+    """Validate an already-parsed scenario mapping (top level); see :func:`load_forecast_scenario`."""
+    path = Path(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    try:
+        top = ScenarioFile.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format(exc, path, "")) from None
+    section = dict(top.forecast or {})
+    section.setdefault("name", top.name)
+    section.setdefault("seed", top.seed)
+    section.setdefault("target_year", top.target_year)
+    try:
+        return ForecastScenario.model_validate(section)
+    except ValidationError as exc:
+        raise ScenarioError(_format(exc, path, "forecast")) from None
+
+
+def load_forecast_scenario(path: str | Path) -> ForecastScenario:
+    r"""Read a scenario YAML file and return its validated ``forecast:`` section.
+
+    ``name``, ``seed`` and ``target_year`` default to the top-level values. The ``layout:``
+    section is not validated here. Unknown keys, at the top level or in ``forecast:``, raise
+    :class:`ScenarioError` naming the key and the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"
+    >>> _ = p.write_text("name: t\\nforecast: {tfr_path: low, colour: red}\\n")
+    >>> load_forecast_scenario(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    forecasting.errors.ScenarioError: .../s.yaml: forecast.colour: unknown key
+
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
+    return parse_forecast_scenario(data if data is not None else {}, path)
+
