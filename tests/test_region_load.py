@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def test_geopackage_wins_over_files(region_dir: Path) -> None:
     schools = tiny.schools.copy()
     schools.loc[0, "name"] = "来自GPKG的学校"
     write_gpkg(
-        Region(**{**tiny.__dict__, "schools": schools}), region_dir / "region.gpkg", ("schools",)
+        dataclasses.replace(tiny, schools=schools), region_dir / "region.gpkg", ("schools",)
     )
     region = load_region(region_dir)
     assert region.schools.loc[0, "name"] == "来自GPKG的学校"
@@ -130,7 +131,7 @@ def test_geopackage_problems_name_the_layer(tmp_path: Path) -> None:
     folder = tmp_path / "gpkg"
     shutil.copytree(TINY, folder)
     write_gpkg(
-        Region(**{**tiny.__dict__, "schools": schools}), folder / "region.gpkg", ("schools",)
+        dataclasses.replace(tiny, schools=schools), folder / "region.gpkg", ("schools",)
     )
     with pytest.raises(layout.errors.RegionDataError) as info:
         load_region(folder)
