@@ -188,7 +188,7 @@ def synthetic_years_series(
     rng = np.random.default_rng(seed + 1)
     n = len(townships)
     base = rng.integers(800, 9000, n).astype(float)
-    rate = rng.normal(-0.03, 0.025, n)
+    rate = rng.normal(-0.02, 0.02, n)
     steps = np.arange(len(years))
     pop = np.round(base[:, None] * (1.0 + rate[:, None]) ** steps[None, :])
     return pd.DataFrame({

@@ -223,13 +223,14 @@ def assignment_summary(plan: Any) -> pd.DataFrame:
 
 
 def data_dictionary() -> pd.DataFrame:
-    """Return the data dictionary: 中文列名, identifier, 含义, and the tables using the column."""
+    """Return the data dictionary: zh_header, identifier, meaning and the tables using it."""
     tables: dict[str, list[str]] = {}
     for table, cols in {**PLAN_TABLES, "assignment_summary": SUMMARY_COLUMNS}.items():
         for col in cols:
             tables.setdefault(col, []).append(table)
     rows = [
-        {"中文列名": zh, "identifier": key, "含义": meaning, "tables": ", ".join(tables.get(key, []))}
+        {"zh_header": zh, "identifier": key, "meaning": meaning,
+         "tables": ", ".join(tables.get(key, []))}
         for key, (zh, meaning) in COLUMNS.items()
     ]
     return pd.DataFrame(rows)

@@ -1,0 +1,132 @@
+"""``manifest.json``: what produced a set of outputs (scenario, inputs, versions, seed, solver).
+
+Lets a planner or reviewer check that two result folders come from the same inputs and software:
+input files are identified by SHA-256, package versions come from ``importlib.metadata``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from layout.outputs.atomic import write_text_atomic
+
+PACKAGES = (
+    "school-layout-planner", "numpy", "pandas", "scipy", "geopandas", "shapely", "pyogrio",
+    "pyproj", "ortools", "highspy", "pulp", "spopt", "statsmodels", "scikit-learn", "folium",
+    "branca", "openpyxl", "pydantic", "networkx",
+)  # fmt: skip
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """Return the hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_hashes(inputs: list[Path]) -> list[dict[str, Any]]:
+    """Describe input files (folders expand to their files, sorted): path, bytes, sha256."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        files += sorted(p for p in item.rglob("*") if p.is_file()) if item.is_dir() else [item]
+    return [{"path": str(f), "bytes": f.stat().st_size, "sha256": sha256_file(f)} for f in files]
+
+
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (None when not installed)."""
+    out: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return _jsonable(value.model_dump(mode="json"))
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.astype(object).where(value.notna(), None).to_dict("records"))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def build_manifest(
+    scenario: Any,
+    inputs: list[Path],
+    seed: int | None,
+    solver_records: Any,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """Return the manifest as a dict (see :func:`write_manifest`)."""
+    return {
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": _jsonable(scenario),
+        "seed": seed,
+        "inputs": input_hashes(inputs),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "solver_records": _jsonable(solver_records if solver_records is not None else []),
+        "timings_s": _jsonable(timings),
+    }
+
+
+def write_manifest(
+    path: str | os.PathLike[str],
+    scenario: Any,
+    inputs: list[Path],
+    seed: int | None,
+    solver_records: Any,
+    timings: dict[str, float],
+) -> Path:
+    """Write ``manifest.json`` atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination.
+    scenario : dict or pydantic model
+        The scenario / parameters used.
+    inputs : list of pathlib.Path
+        Input files or folders; each file is hashed with SHA-256.
+    seed : int or None
+        Random seed of the run.
+    solver_records : pandas.DataFrame or list of dict
+        One record per solved sub-problem (status, objective, bound, gap, time, threads, seed).
+    timings : dict
+        Wall time of each stage, seconds.
+
+    Returns
+    -------
+    pathlib.Path
+
+    """
+    manifest = build_manifest(scenario, inputs, seed, solver_records, timings)
+    text = json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return write_text_atomic(path, text)
