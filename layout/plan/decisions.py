@@ -117,7 +117,9 @@ def county_tables(
         "students": a["students"], "travel_min": a["minutes"], "boarding": a["boarding"],
         "lon": a["lon"], "lat": a["lat"],
     })
-    reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status))
+    full = cm.facilities["capacity"] + cm.facilities["max_blocks"] * cm.facilities["block"]
+    reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status),
+                                full - m.load)
     u = dem.loc[reasons.index]
     unserved = pd.DataFrame({
         "demand_id": u["demand_id"], "level": u["level"], "grade_band": u["grade_band"],

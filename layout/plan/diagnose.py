@@ -24,7 +24,7 @@ _LEVEL_ZH = {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中
 
 def diagnose_unserved(
     dem: pd.DataFrame, pairs: pd.DataFrame, facilities: pd.DataFrame, circ: float,
-    status: str,
+    status: str, spare_seats: pd.Series,
 ) -> pd.Series:
     """Reason per unserved demand row (index of ``dem`` rows whose ``col`` is -1).
 
@@ -41,6 +41,8 @@ def diagnose_unserved(
         Circuity factor of the county.
     status : str
         Solver status; ``no_solution`` explains every row by the time limit.
+    spare_seats : Series
+        Seats still free per facility after the plan, counting allowed expansion.
 
     """
     un = dem.index[dem["col"] < 0]
@@ -73,8 +75,11 @@ def diagnose_unserved(
         pos = pd.Index(short).get_indexer(sub["row"])
         inc = sp.csr_array((np.ones(len(sub)), (pos, sub["col"].to_numpy())),
                            shape=(len(short), len(facilities)))
-        overlap = (inc @ inc.T) > 0
-        seats = overlap @ dem.loc[short, "students"].to_numpy()
+        overlap = ((inc @ inc.T) > 0).astype(float)
+        wanted = overlap @ dem.loc[short, "students"].to_numpy()
+        spare = np.maximum(0.0, spare_seats.to_numpy(dtype=float))
+        reach = ((overlap @ inc) > 0).astype(float)
+        seats = np.maximum(0.0, wanted - reach @ spare)
         n_sch = np.diff(inc.indptr)
         reasons[short] = [
             f"范围内 {k} 所学校扩建后仍缺 {s:.0f} 个学位 "

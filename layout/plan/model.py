@@ -177,7 +177,7 @@ def build_county(
     site_blocks = np.floor(fac["max_capacity"] / fac["block"]).astype(int)
     can_expand = fac["host"] | (fac["level"] == "kindergarten")
     fac["max_blocks"] = np.where(
-        fac["is_site"], np.minimum(lvl_blocks, site_blocks), np.where(can_expand, lvl_blocks, 0)
+        fac["is_site"], site_blocks, np.where(can_expand, lvl_blocks, 0)
     )
     # Kindergarten per township: the largest public one is kept.
     kg = fac[(fac["level"] == "kindergarten") & ~fac["is_site"] & (fac["ownership"] == "public")]

@@ -119,7 +119,8 @@ class LevelRules(_Strict):
     class_size : int
         Seats per expansion block (one class).
     max_blocks : int
-        Most classes that may be added to one school (or built at one new site).
+        Most classes that may be added to one existing school (a new site is built in classes
+        up to its ``max_capacity``).
     fixed_cost : float
         Annual running cost of one school of this level (CNY), independent of its size.
     per_student_cost : float
