@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from layout.cli import app
@@ -41,6 +42,13 @@ def test_check_guangyuan_code_shows_reference(tmp_path: Path) -> None:
     assert "2,305,657 (2020 census)" in result.stdout
     assert "308 / 68.6k" in result.stdout
     assert "48.06% (2021)" in result.stdout
+    births = pd.read_csv(folder / "births.csv", comment="#")
+    urb = pd.read_csv(folder / "urbanisation.csv", comment="#")
+    rate = (
+        births.loc[births["year"] == 2021, "births"].sum()
+        / urb.loc[urb["year"] == 2021, "population"].sum()
+    )
+    assert f"birth rate 2021 {rate * 1000:.2f} ‰" in " ".join(result.stdout.split())
 
 
 def test_check_invalid_region_exit_2(tmp_path: Path) -> None:

@@ -154,6 +154,17 @@ def _level_totals(region: Region, reference: bool) -> list[str]:
     return lines
 
 
+def _history(region: Region, year: int) -> tuple[int, float, float] | None:
+    """Residents, urban share and birth rate (per mille) of ``year`` from the county tables."""
+    urb = region.urbanisation[region.urbanisation["year"] == year]
+    pop = int(urb["population"].sum())
+    if urb.empty or pop == 0:
+        return None
+    share = float((urb["population"] * urb["urban_share"]).sum()) / pop
+    births = int(region.births.loc[region.births["year"] == year, "births"].sum())
+    return pop, share, births / pop * 1000
+
+
 def _population_totals(region: Region, reference: bool) -> list[str]:
     year = region.base_year
     pop = int(region.villages["population"].sum())
@@ -161,19 +172,39 @@ def _population_totals(region: Region, reference: bool) -> list[str]:
     births = int(region.births.loc[region.births["year"] == year, "births"].sum())
     rate = births / pop * 1000 if pop else 0.0
     rows = [
-        (f"常住人口 residents {year}", f"{pop:,}", f"{REFERENCE_RESIDENTS_2020:,} (2020 census)"),
-        (
-            f"城镇化率 urban share {year}",
-            f"{urban:.2%}",
-            f"{REFERENCE_URBAN_SHARE_2021:.2%} (2021)",
-        ),
-        (f"出生率 birth rate {year}", f"{rate:.2f} ‰", f"{REFERENCE_BIRTH_RATE_2021:.2f} ‰ (2021)"),
+        (f"常住人口 residents {year} (villages)", f"{pop:,}", ""),
+        (f"城镇化率 urban share {year} (villages)", f"{urban:.2%}", ""),
+        (f"出生率 birth rate {year}", f"{rate:.2f} ‰", ""),
     ]
+    if reference:
+        census = _history(region, 2020)
+        if census is not None:
+            rows.append(
+                (
+                    "常住人口 residents 2020 (urbanisation)",
+                    f"{census[0]:,}",
+                    f"{REFERENCE_RESIDENTS_2020:,} (2020 census)",
+                )
+            )
+        y2021 = _history(region, 2021)
+        if y2021 is not None:
+            rows.append(
+                (
+                    "城镇化率 urban share 2021",
+                    f"{y2021[1]:.2%}",
+                    f"{REFERENCE_URBAN_SHARE_2021:.2%} (2021)",
+                )
+            )
+            rows.append(
+                (
+                    "出生率 birth rate 2021",
+                    f"{y2021[2]:.2f} ‰",
+                    f"{REFERENCE_BIRTH_RATE_2021:.2f} ‰ (2021)",
+                )
+            )
     lines = []
     for label, value, ref in rows:
-        lines.append(
-            _pad(label, 30) + f"{value:>14}" + (f"   reference: {ref}" if reference else "")
-        )
+        lines.append(_pad(label, 38) + f"{value:>12}" + (f"   reference: {ref}" if ref else ""))
     return lines
 
 
