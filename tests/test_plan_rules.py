@@ -174,7 +174,7 @@ def test_new_site_opens_when_hosts_are_full():
     params = LayoutParams.model_validate({"levels": {"kindergarten": {
         "min_size": 30, "class_size": 30, "max_blocks": 0, "fixed_cost": 3e5,
         "per_student_cost": 8e3}}})
-    plan = _plan(region, [(V1, "kindergarten", 380)], params)
+    plan = _plan(region, [(V1, "kindergarten", 280)], params)  # two parts of 140 > 100
     new = _row(plan, "S510802001", "kindergarten")
     assert new["action"] == "new"
     assert new["seats_added"] >= 280
