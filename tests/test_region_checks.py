@@ -307,3 +307,12 @@ def test_nonexistent_folder(tmp_path: Path) -> None:
     found = problems(tmp_path / "nope")
     assert len(found) == 1
     assert "does not exist" in found[0].message
+
+
+def test_city_code_mismatch(region_dir: Path) -> None:
+    path = region_dir / "city.geojson"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"519900"', '"519800"'), encoding="utf-8"
+    )
+    p = only(problems(region_dir), file="city.geojson", row="519800", column="code")
+    assert "519900" in p.message

@@ -84,6 +84,32 @@ def check_meta(meta: dict[str, Any] | None, out: ProblemList) -> None:
                 )
 
 
+def check_city(city: ParsedLayer | None, meta: dict[str, Any] | None, out: ProblemList) -> None:
+    """The city layer holds exactly one outline whose code matches ``region.yaml``."""
+    if city is None:
+        return
+    if len(city.frame) != 1:
+        out.append(
+            Problem(
+                city.file,
+                "",
+                "",
+                str(len(city.frame)),
+                "must contain exactly one feature (the region outline)",
+            )
+        )
+    code = meta.get("code") if isinstance(meta, dict) else None
+    if code is not None and city.has("code"):
+        bad = (city.frame["code"] != "") & (city.frame["code"] != str(code))
+        out.add_rows(
+            city,
+            bad.to_numpy(),
+            "code",
+            city.frame["code"],
+            f"differs from region.yaml code {code}",
+        )
+
+
 def check_references(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
     """Every foreign key must exist in its parent layer."""
     for name, column, parent, parent_column in REFERENCES:
@@ -343,6 +369,7 @@ def validate(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None, out: P
             spatial.check_points(
                 layers[name], township_county(layers, layers[name]), region, per_county, out
             )
+    check_city(layers.get("city"), meta, out)
     check_references(layers, out)
     check_unique_keys(layers, out)
     check_school_codes(layers, out)
