@@ -41,7 +41,7 @@ class UrbanisationSettings(_Strict):
 
     target: Share | None = Field(None, description="city-wide urban share reached in target_year")
     target_year: int | None = Field(None, description="year the target is reached (default: end)")
-    speed: PositiveFloat = Field(1.0, description="multiplier on the fitted logistic pace")
+    speed: PositiveFloat = Field(1.0, description="multiplier on the fitted logistic pace (used when no target is given)")
     target_sd: Annotated[float, Field(ge=0, le=0.5)] = Field(
         0.02, description="standard deviation of the target across Monte Carlo draws"
     )

@@ -12,11 +12,12 @@ Projection (:func:`project_urban_share`) re-anchors the curve on the observed ba
     u(t) = L / (1 + (L / u_b - 1) * exp(-speed * k * (t - base_year)))
 
 ``speed`` (scenario, default 1) scales the pace. With a scenario ``target`` (city-wide urban share
-reached in ``target_year``, weighted by county population) every county's asymptote is shifted by
-the same amount ``delta`` (solved by bisection, vectorised over Monte Carlo draws) so that the
-weighted share in ``target_year`` equals the target; asymptotes are kept in
-``[u_b + 0.005, 0.98]``, so a target outside what that allows is approached as closely as the
-bounds permit.
+reached in ``target_year``, weighted by county population) the pace of every county is multiplied
+by one common factor in ``[0.01, 100]`` (solved by bisection, vectorised over Monte Carlo draws)
+so that the weighted share in ``target_year`` equals the target. If the weighted asymptote is
+less than ``target + 0.1``, all asymptotes are first raised by the same amount (capped at 0.98).
+A target below the base-year share cannot be met (urban shares are not projected to fall): the
+path then stays nearly flat.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from forecasting.errors import ForecastInputError
 
 UPPER_CAP = 0.85
 L_MAX = 0.98
+HEADROOM = 0.1
 
 
 def logistic(t: np.ndarray, upper: float, rate: float, midpoint: float) -> np.ndarray:
@@ -144,16 +146,16 @@ def project_urban_share(
     weights = fits["population"].to_numpy(float)
     weights = weights / weights.sum()
     k_t = np.array([float((target_year or base_year + horizon) - base_year)])
-    lo = np.full(tgt.shape, -1.0)
-    hi = np.full(tgt.shape, 1.0)
-
-    def shifted(delta: np.ndarray) -> np.ndarray:
-        return np.clip(upper + delta[..., None], base + 0.005, L_MAX)
-
-    for _ in range(60):  # bisection on the common asymptote shift, vectorised over draws
+    # asymptotes at least HEADROOM above the target (same shift for every county)
+    lift = np.maximum(tgt + HEADROOM - upper @ weights, 0.0)
+    upper_d = np.clip(upper + lift[..., None], base + 0.005, L_MAX)
+    lo = np.full(tgt.shape, np.log(0.01))
+    hi = np.full(tgt.shape, np.log(100.0))
+    for _ in range(60):  # bisection on log pace factor, vectorised over draws
         mid = (lo + hi) / 2.0
-        reached = _paths(shifted(mid), rate, base, k_t)[..., 0] @ weights
+        reached = _paths(upper_d, rate * np.exp(mid)[..., None], base, k_t)[..., 0] @ weights
         above = reached > tgt
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
-    return _paths(shifted((lo + hi) / 2.0), rate, base, k)
+    factor = np.exp((lo + hi) / 2.0)[..., None]
+    return _paths(upper_d, rate * factor, base, k)
