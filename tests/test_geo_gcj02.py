@@ -86,3 +86,22 @@ def test_geometry_helpers_round_trip():
     assert back.equals_exact(poly, 1e-9)
     arr = geometry_gcj02_to_wgs84(np.array([moved, shapely.Point(105.85, 32.45)]))
     assert len(arr) == 2
+
+
+def test_geodataframe_helpers_keep_rows_and_set_crs():
+    import geopandas as gpd
+
+    from layout.geo.gcj02 import gdf_gcj02_to_wgs84, gdf_wgs84_to_gcj02
+
+    gdf = gpd.GeoDataFrame({"id": ["a", "b"]},
+                           geometry=[shapely.Point(105.83, 32.43), shapely.Point(106.0, 31.9)],
+                           crs="EPSG:4326")
+    shifted = gdf_wgs84_to_gcj02(gdf)
+    back = gdf_gcj02_to_wgs84(shifted)
+    assert list(back["id"]) == ["a", "b"]
+    assert back.crs.to_epsg() == 4326
+    d = _metres(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(),
+                back.geometry.x.to_numpy(), back.geometry.y.to_numpy())
+    assert d.max() < 0.01
+    assert _metres(gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0],
+                   shifted.geometry.x.iloc[0], shifted.geometry.y.iloc[0]) > 300
