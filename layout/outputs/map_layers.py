@@ -201,7 +201,7 @@ class MapControls(MacroElement):
             SchoolMap.addSlider({{ this._parent.get_name() }},
                 {{ this.choropleth.get_name() }}_state, {{ this.years_js }});
             {% endif %}
-            SchoolMap.ready();
+            SchoolMap.ready({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )

@@ -197,7 +197,7 @@ def build_map(
                 [("measure_js", "leaflet-measure/leaflet-measure.min.js")],
                 [("measure_css", "leaflet-measure/leaflet-measure.css")]).add_to(fmap)  # fmt: skip
     ml.OfflineMiniMap(county_geo, toggle_display=True, position="bottomleft",
-                      zoom_level_offset=-4).add_to(fmap)  # fmt: skip
+                      zoom_level_offset=-3).add_to(fmap)  # fmt: skip
     legend = {"title": title, "actions": _legend_actions(), "mergeColor": MERGE_COLOR,
               "bins": CHANGE_BINS if choropleth is not None else None, "note": note}  # fmt: skip
     fmap.add_child(ml.MapControls(legend, choropleth, years))

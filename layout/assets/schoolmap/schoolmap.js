@@ -7,7 +7,7 @@
  */
 (function () {
   "use strict";
-  var SM = {};
+  var SM = { schoolLayers: [] };
   window.SchoolMap = SM;
   window.__schoolFeatureCount = 0;
   window.__schoolLayerCounts = {};
@@ -97,6 +97,7 @@
       }
     });
     group.addLayer(layer);
+    SM.schoolLayers.push(layer);
     if (data.merge.length) {
       var lines = [];
       for (var i = 0; i < data.merge.length; i += 4) {
@@ -237,7 +238,8 @@
     map.addControl(new Legend());
   };
 
-  SM.ready = function () {
+  SM.ready = function (map) {
+    window.__schoolMap = map;
     window.__mapReady = true;
     window.__mapReadyAt = window.performance ? window.performance.now() : null;
   };
