@@ -128,8 +128,10 @@ def check_unique_keys(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
         if layer is None or not layer.has(*key):
             continue
         frame = layer.frame[list(key)]
-        complete = frame.notna().all(axis=1) & (frame.astype(str) != "").all(axis=1)
-        dup = complete & frame.duplicated(keep=False)
+        dup = frame.duplicated(keep=False)
+        if not dup.any():
+            continue
+        dup &= frame.notna().all(axis=1) & (frame.astype(str) != "").all(axis=1)
         if dup.any():
             text = frame.astype(str)
             for col in key:
