@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_util import find_browser, open_map
 
 from layout.outputs import maps
 from layout.outputs.synthetic_plan import (
@@ -17,8 +18,6 @@ from layout.outputs.synthetic_plan import (
     synthetic_region,
     synthetic_years_series,
 )
-
-from browser_util import find_browser, open_map
 
 pytestmark = pytest.mark.skipif(
     find_browser() is None,
@@ -64,8 +63,10 @@ def test_map_loads_offline_without_errors(built, tmp_path):
         shot = _shot_dir(tmp_path) / "outputs_map_small.png"
         page.screenshot(path=str(shot))
         print(f"screenshot: {shot}")
-    assert log.page_errors == [] and log.console_errors == []
-    assert log.failed_requests == [] and log.blocked_requests == []
+    assert log.page_errors == []
+    assert log.console_errors == []
+    assert log.failed_requests == []
+    assert log.blocked_requests == []
     assert all(u.startswith(("file://", "data:")) for u in log.requests)
     assert layers == EXPECTED_LAYERS
     assert count == len(plan.schools)
@@ -75,7 +76,7 @@ def test_map_loads_offline_without_errors(built, tmp_path):
 
 
 def test_hostile_names_render_as_text(built):
-    plan, path = built
+    _plan, path = built
     with open_map(path) as (page, log):
         # a real mouse hover and click on one hostile school
         xy = page.evaluate(
@@ -120,8 +121,11 @@ def test_hostile_names_render_as_text(built):
             assert texts == [name, name, 0], (name, texts)
         page.wait_for_timeout(300)
     assert log.dialogs == [], log.dialogs
-    assert log.page_errors == [] and log.console_errors == []
-    assert "名称" in popup and "措施" in popup and HOSTILE[0] in popup
+    assert log.page_errors == []
+    assert log.console_errors == []
+    assert "名称" in popup
+    assert "措施" in popup
+    assert HOSTILE[0] in popup
 
 
 def test_year_slider_restyles_choropleth(built):
@@ -140,7 +144,8 @@ def test_year_slider_restyles_choropleth(built):
     assert "2023" in label
     assert set(first) == {"#f7f7f7"}  # the -5%..+5% class
     assert first != last
-    assert log.page_errors == [] and log.console_errors == []
+    assert log.page_errors == []
+    assert log.console_errors == []
 
 
 @pytest.mark.skipif(os.environ.get("CI_SKIP_TILES") == "1", reason="explicitly disabled")

@@ -112,9 +112,11 @@ def test_escape_helpers():
     assert html_text(float("nan")) == ""
     raw = {"a": "</script><!-- ${x} `y` \u2028"}
     enc = json_for_script(raw)
-    assert "<" not in enc and "$" not in enc and "`" not in enc
+    assert "<" not in enc
+    assert "$" not in enc
+    assert "`" not in enc
     assert json.loads(enc) == raw
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ut of range float"):
         json_for_script({"x": float("nan")})
 
 
@@ -124,7 +126,8 @@ def test_tianditu_needs_key(plan, region, monkeypatch):
         maps.build_map(plan, region[1], region[0], tiles="tianditu")
     monkeypatch.setenv("TIANDITU_KEY", "k123")
     html = maps.render_html(maps.build_map(plan, region[1], region[0], tiles="tianditu"))
-    assert "tianditu.gov.cn" in html and "tk=k123" in html
+    assert "tianditu.gov.cn" in html
+    assert "tk=k123" in html
     assert remote_asset_refs(html) == []  # tiles are data, not page assets
 
 
@@ -161,7 +164,7 @@ def test_gaode_shifts_only_the_drawn_copy(plan, region):
 def test_polygons_simplified_and_rounded(region):
     from layout.outputs.map_layers import simplified_geojson
 
-    counties, townships = region
+    _counties, townships = region
     dense = townships.copy()
     dense["geometry"] = dense.geometry.segmentize(0.001)  # many redundant vertices
     geo = simplified_geojson(dense, dense[["township_code"]])
@@ -174,5 +177,6 @@ def test_polygons_simplified_and_rounded(region):
 
 def test_write_map_is_atomic_and_offline(plan, region, tmp_path):
     out = maps.write_map(plan, region[1], region[0], tmp_path / "map.html")
-    assert out.exists() and remote_asset_refs(out.read_text(encoding="utf-8")) == []
+    assert out.exists()
+    assert remote_asset_refs(out.read_text(encoding="utf-8")) == []
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
