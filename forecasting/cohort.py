@@ -89,29 +89,33 @@ def step(
     components : StepComponents or None
 
     """
-    survived = pop * survival
+    surv = np.asarray(survival, dtype=pop.dtype)
     new = np.empty_like(pop)
-    new[..., 1:] = survived[..., :-1]
+    np.multiply(pop[..., :-1], surv[..., :-1], out=new[..., 1:])  # survive and age
+    top = pop[..., -1] * surv[..., -1]
+    shifted_total = new[..., 1:].sum(axis=-1) if components else None
     entrants = np.asarray(entrants, dtype=pop.dtype)
+    entrant_survival = np.asarray(entrant_survival, dtype=pop.dtype)
     new[..., 0] = entrants * entrant_survival
-    top = survived[..., -1]
     if open_top:
         new[..., -1] += top
+    rate = np.asarray(rate, dtype=pop.dtype)
+    if add is None and not components:  # fast path: in place, no temporaries of full size
+        new *= 1.0 + rate
+        return new, None
     migrants = new * rate
     if add is not None:
         migrants += add(new) if callable(add) else add
     new += migrants
     if not components:
         return new, None
-    deaths = (pop.sum(axis=-1) - survived.sum(axis=-1)) + entrants * (
-        1.0 - np.asarray(entrant_survival, dtype=pop.dtype)
-    )
-    aged_out = np.zeros_like(top) if open_top else top
+    deaths = (pop.sum(axis=-1) - shifted_total - top) + entrants * (1.0 - entrant_survival)
+    shape = top.shape
     comp = StepComponents(
-        births=np.broadcast_to(entrants, top.shape).copy(),
-        deaths=np.broadcast_to(deaths, top.shape).copy(),
+        births=np.broadcast_to(entrants, shape).copy(),
+        deaths=np.broadcast_to(deaths, shape).copy(),
         net_migration=migrants.sum(axis=-1),
-        aged_out=aged_out,
+        aged_out=np.zeros_like(top) if open_top else top,
     )
     return new, comp
 

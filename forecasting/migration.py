@@ -166,9 +166,9 @@ def transfer_counts(
         Counts summing to zero within each county and age.
 
     """
-    frac_area = out_fraction @ membership.T  # (..., areas)
-    moved = pop * (frac_area * sender)[..., None] * profile
-    moved = np.minimum(moved, pop)
-    per_county = np.einsum("...na,nc->...ca", moved, membership)
-    received = np.einsum("...ca,nc->...na", per_county, membership * weights[:, None])
+    cap = 1.0 / max(float(np.max(profile)), 1e-12)  # nobody moves more than once
+    frac_area = np.minimum(out_fraction, cap) @ membership.T * sender  # (..., areas)
+    moved = pop * frac_area[..., None] * profile
+    per_county = np.matmul(membership.T, moved)  # (..., counties, ages)
+    received = np.matmul(membership * weights[:, None], per_county)
     return received - moved

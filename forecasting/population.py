@@ -301,13 +301,12 @@ def _apply_shares(town: pd.DataFrame, share_model: ShareModel) -> pd.DataFrame:
             f"share_model result: township {row['township_code']!r}, year {row['year']}: share "
             "missing or negative")
     sums = merged.groupby(["county_code", "year", "age"])["share"].transform("sum")
-    n_age = town["age"].nunique() if "age" not in keys else 1
-    off = ~np.isclose(sums / n_age if "age" not in keys else sums, 1.0, atol=1e-6)
+    off = ~np.isclose(sums, 1.0, atol=1e-6)
     if off.any():
         row = merged[off].iloc[0]
         raise ForecastInputError(
             f"share_model result: shares of county {row['county_code']!r}, year {row['year']} "
-            f"sum to {sums[off].iloc[0] / n_age:.6f}, not 1")
+            f"sum to {sums[off].iloc[0]:.6f}, not 1")
     merged = merged.merge(totals.rename(columns={"population": "total"}),
                           on=["county_code", "year", "age"])
     return merged.assign(population=merged["total"] * merged["share"])[list(town.columns)]

@@ -80,11 +80,14 @@ def calibration_factors(
     return out
 
 
-def quantiles(samples: np.ndarray, factor: float = 1.0, probs: Sequence[float] = PROBS) -> np.ndarray:
+def quantiles(
+    samples: np.ndarray, factor: float = 1.0, probs: Sequence[float] = PROBS, floor: float = 0.0
+) -> np.ndarray:
     """Quantiles over axis 0 (draws), then widened by ``factor`` around the median.
 
-    Returns an array of shape ``(3,) + samples.shape[1:]`` holding P10, P50, P90 (for the
-    default ``probs``), clipped at 0 and ordered P10 <= P50 <= P90.
+    Returns an array of shape ``(3,) + samples.shape[1:]`` holding the low, middle and high
+    quantile (P10, P50, P90 for the default ``probs``), ordered low <= middle <= high; a widened
+    low quantile is not pushed below ``floor`` (counts cannot be negative) unless the median is.
 
     Examples
     --------
@@ -95,6 +98,6 @@ def quantiles(samples: np.ndarray, factor: float = 1.0, probs: Sequence[float] =
     """
     q = np.quantile(samples, probs, axis=0)
     lo, mid, hi = q[0], q[1], q[2]
-    lo = np.maximum(mid - factor * (mid - lo), 0.0)
+    lo = np.maximum(mid - factor * (mid - lo), np.minimum(floor, mid))
     hi = mid + factor * (hi - mid)
     return np.stack([lo, mid, hi])
