@@ -50,6 +50,9 @@ class BacktestResult:
         Quantiles fitted on all enrollment errors (by method and horizon).
     geography : str
         Unit of the enrollment back-test.
+    coverage_by_origin : pandas.DataFrame
+        As ``coverage`` but leaving one origin year out at a time (out of sample in time; a
+        horizon never seen in training uses the widened longest calibrated horizon).
 
     """
 
@@ -61,6 +64,7 @@ class BacktestResult:
     births_errors: pd.DataFrame
     calibration: IntervalCalibration
     geography: str
+    coverage_by_origin: pd.DataFrame
 
 
 def _units(
@@ -104,12 +108,10 @@ def _units(
 def _to_bands(df: pd.DataFrame, value: str, keys: Sequence[str]) -> pd.DataFrame:
     gt = grade_table().loc[:, ["grade", "grade_band"]]
     m = df.merge(gt, on="grade")
-    return (
-        m.groupby([*keys, "grade_band"], sort=True)[value]
-        .sum(min_count=1)
-        .reset_index()
-        .rename(columns={"grade_band": "level"})
-    )
+    g = m.groupby([*keys, "grade_band"], sort=True)[value]
+    # A band with any grade not forecast is not forecast (no partial sums).
+    out = g.sum().where(g.count() == g.size()).reset_index()
+    return out.rename(columns={"grade_band": "level"})
 
 
 def _enrollment_errors(
@@ -261,6 +263,9 @@ def run_backtests(
     coverage = interval_coverage(
         errors, holdout="county_code", by=("method",), lower=lower, upper=upper
     )
+    coverage_by_origin = interval_coverage(
+        errors, holdout="origin", by=("method",), lower=lower, upper=upper
+    )
     berr = births_backtest(
         b, methods=births_methods, min_train=births_min_train, max_horizon=births_max_horizon
     )
@@ -274,4 +279,5 @@ def run_backtests(
         births_errors=berr,
         calibration=cal,
         geography=geography,
+        coverage_by_origin=coverage_by_origin,
     )

@@ -96,3 +96,16 @@ def test_county_geography_and_bad_geography():
     assert set(r.errors["unit"]) == {"510802", "510811"}
     with pytest.raises(ValueError, match="geography"):
         run_backtests(enr, schools, births, geography="province")
+
+
+def test_partial_band_is_not_scored():
+    # Births start in 2008: the senior cohorts (born 2002-2008) are mostly unrecorded, so the
+    # cohort method cannot forecast the whole senior band and must not score a partial sum.
+    enr, schools, births = _region(noise=0.0)
+    births = births.loc[births["year"] >= 2008]
+    r = run_backtests(enr, schools, births, births_methods=FAST)
+    e = r.errors
+    senior = e.loc[(e["method"] == "cohort_births_ratio") & (e["level"] == "senior")]
+    assert senior.empty or (senior["year"] - 17 >= 2008).all()
+    assert "senior" in set(e.loc[e["method"] == "persistence", "level"])
+    assert {"coverage", "nominal"} <= set(r.coverage_by_origin.columns)
