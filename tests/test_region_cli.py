@@ -37,6 +37,10 @@ def test_check_guangyuan_code_shows_reference(tmp_path: Path) -> None:
     yaml.write_text(
         yaml.read_text(encoding="utf-8").replace("'519900'", "'510800'"), encoding="utf-8"
     )
+    city = folder / "city.geojson"
+    city.write_text(
+        city.read_text(encoding="utf-8").replace('"519900"', '"510800"'), encoding="utf-8"
+    )
     result = runner.invoke(app, ["data", "check", str(folder)])
     assert result.exit_code == 0, result.output
     assert "2,305,657 (2020 census)" in result.stdout
