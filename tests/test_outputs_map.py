@@ -180,3 +180,14 @@ def test_write_map_is_atomic_and_offline(plan, region, tmp_path):
     assert out.exists()
     assert remote_asset_refs(out.read_text(encoding="utf-8")) == []
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+
+
+def test_20000_school_map_stays_under_10_mb(tmp_path):
+    # size, not speed (speed is measured by benchmarks/map_bench.py)
+    counties, townships = synthetic_region(n_counties=8, townships_per_side=40)
+    big = synthetic_plan(n_schools=20_000, n_villages=20_000, townships=townships)
+    path = maps.write_map(big, townships, counties, tmp_path / "big.html",
+                          years_series=synthetic_years_series(townships))  # fmt: skip
+    html = path.read_text(encoding="utf-8")
+    assert html.count('"rows":[[') == 5  # one GeoJSON layer per level, not a marker each
+    assert path.stat().st_size < 10_000_000
