@@ -3,7 +3,8 @@
 The model is handed to OR-Tools' ``model_builder`` helper in one call from its sparse arrays, so
 building a model of a million pairs takes a fraction of a second. Supported back ends (OR-Tools
 names): ``"highs"`` (HiGHS MIP), ``"scip"`` (SCIP) and ``"sat"`` (CP-SAT with
-``linearization_level=2``). Each gets the relative gap tolerance, seed, thread count and time
+``linearization_level=2``; all-integer models only, i.e. ``single_source=True`` — through
+model_builder it mis-handles continuous shares and reported split-demand cap44 infeasible). Each gets the relative gap tolerance, seed, thread count and time
 limit explicitly.
 """
 
@@ -64,9 +65,11 @@ def default_threads() -> int:
 
 def _parameters(solver: str, gap: float, threads: int, seed: int) -> tuple[str, int]:
     if solver == "highs":
-        # HiGHS MIP search runs on one thread; more threads only help its LP solver.
-        return (f"mip_rel_gap={gap}\nmip_abs_gap=1e-9\nrandom_seed={seed}\nthreads={threads}\n"
-                "output_flag=false", threads)
+        # HiGHS' branch and bound is serial, and its thread pool is sized once per process: a
+        # later solve asking for another count fails ("global scheduler already initialized").
+        # So HiGHS always gets threads=1, which also keeps it deterministic.
+        return (f"mip_rel_gap={gap}\nmip_abs_gap=1e-9\nrandom_seed={seed}\nthreads=1\n"
+                "output_flag=false", 1)
     if solver == "scip":
         # SCIP as linked in OR-Tools is single-threaded.
         return (f"limits/gap = {gap}\nlimits/absgap = 1e-9\n"
@@ -95,8 +98,8 @@ def solve_mip(
     gap : float
         Relative optimality gap at which the solver stops.
     hint : ndarray, optional
-        A full solution vector to start from (used by SCIP and CP-SAT; HiGHS ignores hints
-        given through OR-Tools).
+        A full solution vector to start from (used by SCIP and CP-SAT; not passed to HiGHS: with
+        OR-Tools 9.15 a hint given to HiGHS through model_builder terminated the process).
     log : bool
         Print the solver log.
 
@@ -107,6 +110,11 @@ def solve_mip(
     """
     if solver not in SOLVERS:
         raise CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
+    if solver == "sat" and not model.integer.all():
+        raise CoreInputError(
+            "solver = 'sat': CP-SAT handles only all-integer models; use single_source=True "
+            "or solver='highs' / 'scip' for split demand"
+        )
     helper = mbh.ModelBuilderHelper()
     helper.fill_model_from_sparse_data(
         model.var_lb, model.var_ub, model.obj, model.row_lb, model.row_ub, model.matrix,
@@ -114,7 +122,7 @@ def solve_mip(
     for idx in np.flatnonzero(model.integer):
         helper.set_var_integrality(int(idx), True)
     helper.set_objective_offset(model.offset)
-    if hint is not None and solver != "highs":
+    if hint is not None and solver != "highs":  # OR-Tools 9.15 + HiGHS: hints kill the process
         for idx in np.flatnonzero(model.integer):
             helper.add_hint(int(idx), float(hint[idx]))
     params, used_threads = _parameters(solver, gap, threads, seed)

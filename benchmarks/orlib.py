@@ -1,0 +1,169 @@
+"""Solve OR-Library facility-location benchmarks with layout.core and compare with published optima.
+
+Usage::
+
+    .venv/bin/python benchmarks/orlib.py /work/shared/benchmarks/orlib [--family cap,uncap,pmed]
+        [--only cap41,pmed1 | --only 'pmed1?$'] [--quick] [--solver highs] [--threads N]
+        [--time-limit 600]
+
+Families: ``cap`` = capacitated, split demand (cap41-cap134, capa/b/c at their four capacities,
+optima in bounds.txt); ``uncap`` = the same files with capacities ignored (optima in
+uncapopt.txt); ``pmed`` = p-median on graphs (all-pairs shortest paths, optima in pmedopt.txt).
+``--quick`` skips capa/b/c and p-median graphs of 500 or more vertices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import shortest_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from layout.core import FacilityLocation
+
+CAPACITIES = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),
+              "capc": (5000, 5750, 6500, 7250)}
+
+
+@dataclass
+class CapData:
+    capacity: np.ndarray  # nan where the file says "capacity"
+    fixed: np.ndarray
+    demand: np.ndarray
+    cost: np.ndarray  # (customers, sites)
+
+
+def read_cap(path: Path) -> CapData:
+    tok = path.read_text().split()
+    m, n = int(tok[0]), int(tok[1])
+    pos = 2
+    cap = np.empty(m)
+    fixed = np.empty(m)
+    for j in range(m):
+        cap[j] = np.nan if tok[pos] == "capacity" else float(tok[pos])
+        fixed[j] = float(tok[pos + 1])
+        pos += 2
+    body = np.array(tok[pos:pos + n * (m + 1)], dtype=float).reshape(n, m + 1)
+    return CapData(cap, fixed, body[:, 0], body[:, 1:])
+
+
+def read_pmed(path: Path) -> tuple[np.ndarray, int]:
+    lines = path.read_text().split("\n")
+    nv, _ne, p = (int(t) for t in lines[0].split())
+    e = np.array([ln.split() for ln in lines[1:] if ln.strip()], dtype=float)
+    i, j, c = e[:, 0].astype(int) - 1, e[:, 1].astype(int) - 1, e[:, 2]
+    # A later duplicate edge overwrites an earlier one (in either direction).
+    a, b = np.minimum(i, j), np.maximum(i, j)
+    key = a * nv + b
+    _, last = np.unique(key[::-1], return_index=True)
+    keep = len(key) - 1 - last
+    g = sp.coo_array((c[keep], (a[keep], b[keep])), shape=(nv, nv)).tocsr()
+    return shortest_path(g, method="D", directed=False), p
+
+
+def read_optima(folder: Path) -> dict[str, dict[str, float]]:
+    opt: dict[str, dict[str, float]] = {"cap": {}, "uncap": {}, "pmed": {}}
+    for line in (folder / "bounds.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            opt["pmed" if parts[0].startswith("pmed") else "cap"][parts[0]] = float(parts[2])
+    for line in (folder / "uncapopt.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            opt["uncap"][parts[0].removesuffix(".txt")] = float(parts[1])
+    for line in (folder / "pmedopt.txt").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("pmed"):
+            opt["pmed"][parts[0]] = float(parts[1])
+    return opt
+
+
+def instances(folder: Path, families: list[str], quick: bool):
+    """Yield (family, name, builder) with builder() -> FacilityLocation."""
+    opt = read_optima(folder)
+    if "cap" in families:
+        for name in opt["cap"]:
+            base, _, c = name.partition("_")
+            if quick and c:
+                continue
+
+            def build(base=base, c=c):
+                d = read_cap(folder / f"{base}.txt")
+                cap = np.full_like(d.fixed, float(c)) if c else d.capacity
+                return FacilityLocation.from_cost_matrix(d.cost, d.demand, fixed_cost=d.fixed,
+                                                         capacity=cap)
+            yield "cap", name, opt["cap"][name], build
+    if "uncap" in families:
+        for name in opt["uncap"]:
+            if quick and name in CAPACITIES:
+                continue
+
+            def build(name=name):
+                d = read_cap(folder / f"{name}.txt")
+                return FacilityLocation.from_cost_matrix(d.cost, d.demand, fixed_cost=d.fixed)
+            yield "uncap", name, opt["uncap"][name], build
+    if "pmed" in families:
+        for name in sorted(opt["pmed"], key=lambda s: int(s[4:])):
+            if quick and int((folder / f"{name}.txt").read_text().split()[0]) >= 500:
+                continue
+
+            def build(name=name):
+                dist, p = read_pmed(folder / f"{name}.txt")
+                return FacilityLocation.from_cost_matrix(dist, np.ones(len(dist)), p=p)
+            yield "pmed", name, opt["pmed"][name], build
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--family", default="cap,uncap,pmed")
+    ap.add_argument("--only", default=None, help="comma list of names, or a regular expression")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--solver", default="highs")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-limit", type=float, default=600.0)
+    args = ap.parse_args(argv)
+    families = args.family.split(",")
+    only = None
+    if args.only:
+        names = set(args.only.split(","))
+        only = (lambda s: s in names) if "," in args.only or args.only.isalnum() else \
+            re.compile(args.only).search
+
+    header = f"{'family':6} {'instance':12} {'objective':>16} {'optimum':>16} {'gap%':>9} " \
+             f"{'build s':>7} {'solve s':>8} {'status':9} solver/threads"
+    print(header)
+    n_run = n_hit = 0
+    total = 0.0
+    for fam, name, optimum, build in instances(args.folder, families, args.quick):
+        if only and not only(name):
+            continue
+        t0 = time.perf_counter()
+        model = build()
+        t_build = time.perf_counter() - t0
+        model.solve(time_limit=args.time_limit, threads=args.threads, seed=args.seed,
+                    solver=args.solver)
+        gap = 100 * (model.objective - optimum) / optimum
+        hit = abs(model.objective - optimum) <= 1e-6 * abs(optimum) + 0.01
+        n_run += 1
+        n_hit += hit
+        total += model.wall_time
+        print(f"{fam:6} {name:12} {model.objective:16.3f} {optimum:16.3f} {gap:9.5f} "
+              f"{t_build:7.2f} {model.wall_time:8.2f} {model.status!s:9} "
+              f"{model.solver}/{model.threads}{'' if hit else '  MISSED'}", flush=True)
+    print(f"# ran {n_run} instances; {n_hit} reached the published optimum; "
+          f"total solve time {total:.1f} s")
+    return 0 if n_hit == n_run else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
