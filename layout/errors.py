@@ -51,6 +51,8 @@ class SchoolPlanError(ValueError):
 class RegionDataError(SchoolPlanError):
     """Region data failed validation; ``problems`` lists every problem found.
 
+    The message lists the first ``max_listed`` problems; ``problems`` always holds all of them.
+
     Examples
     --------
     >>> err = RegionDataError([Problem("schools.csv", "5108020001", "capacity", "-3", "must be >= 0")])
@@ -59,11 +61,14 @@ class RegionDataError(SchoolPlanError):
       - schools.csv, row 5108020001, column capacity = '-3': must be >= 0
     """
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, source: str = "", max_listed: int = 200) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        lines = [f"{n} problem{'s' if n != 1 else ''} in region data:"]
-        lines += [f"  - {p}" for p in self.problems]
+        where = f" {source}" if source else ""
+        lines = [f"{n} problem{'s' if n != 1 else ''} in region data{where}:"]
+        lines += [f"  - {p}" for p in self.problems[:max_listed]]
+        if n > max_listed:
+            lines.append(f"  ... and {n - max_listed} more")
         super().__init__("\n".join(lines))
 
 

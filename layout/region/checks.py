@@ -403,11 +403,4 @@ def raise_if_problems(problems: list[Problem], folder: str) -> None:
     if not problems:
         return
     ordered = sort_problems(problems)
-    error = RegionDataError(ordered)
-    n = len(ordered)
-    lines = [f"{n} problem{'s' if n != 1 else ''} in region data {folder}:"]
-    lines += [f"  - {p}" for p in ordered[:MAX_LISTED]]
-    if n > MAX_LISTED:
-        lines.append(f"  ... and {n - MAX_LISTED} more")
-    error.args = ("\n".join(lines),)
-    raise error
+    raise RegionDataError(ordered, source=folder, max_listed=MAX_LISTED)
