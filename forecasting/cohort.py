@@ -60,6 +60,7 @@ def step(
     *,
     open_top: bool = True,
     components: bool = False,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, StepComponents | None]:
     """Advance a stock by one year (see the module docstring for the order of events).
 
@@ -82,6 +83,8 @@ def step(
         Keep survivors of the highest age in an open group (default) or let them leave.
     components : bool
         Also return the :class:`StepComponents` of the step.
+    out : ndarray, optional
+        Buffer for the result (same shape and dtype as ``pop``, not ``pop`` itself).
 
     Returns
     -------
@@ -90,7 +93,7 @@ def step(
 
     """
     surv = np.asarray(survival, dtype=pop.dtype)
-    new = np.empty_like(pop)
+    new = np.empty_like(pop) if out is None else out
     np.multiply(pop[..., :-1], surv[..., :-1], out=new[..., 1:])  # survive and age
     top = pop[..., -1] * surv[..., -1]
     shifted_total = new[..., 1:].sum(axis=-1) if components else None
@@ -129,6 +132,7 @@ def iter_project(
     *,
     open_top: bool = True,
     components: bool = False,
+    reuse_buffers: bool = False,
 ) -> Iterator[tuple[int, np.ndarray, StepComponents | None]]:
     """Yield ``(k, stock_k, components_k)`` for ``k = 1 .. T`` (array core of the engine).
 
@@ -146,6 +150,9 @@ def iter_project(
         Net migration rates; the first axis is the projection year.
     open_top, components : bool
         See :func:`step`.
+    reuse_buffers : bool
+        Alternate between two result buffers instead of allocating one per year (saves memory
+        and time); a yielded stock is then overwritten two years later, so copy it to keep it.
 
     Examples
     --------
@@ -162,11 +169,13 @@ def iter_project(
     if rates_arr.ndim == 0:
         rates_arr = rates_arr.reshape(1)
     pop = base
+    buffers = [np.empty(base.shape, base.dtype), np.empty(base.shape, base.dtype)] if (
+        reuse_buffers) else [None, None]
     for k in range(births.shape[0]):
         rate_k = rates_arr[min(k, rates_arr.shape[0] - 1)]
         pop, comp = step(
             pop, births[k], survival, birth_survival, rate_k, open_top=open_top,
-            components=components,
+            components=components, out=buffers[k % 2],
         )
         yield k + 1, pop, comp
 

@@ -223,6 +223,9 @@ def project_population(
     births_area = [None]
     mc_groups, mc_births = [], []
     groups = [(name, np.arange(lo, hi + 1)) for name, (lo, hi) in age_groups.items()]
+    group_member = np.zeros((18, len(groups)))
+    for g, (_, idx) in enumerate(groups):
+        group_member[idx, g] = 1.0
     for k in range(1, horizon + 1):
         du = np.maximum(u_path[..., k] - u_path[..., k - 1], 0.0)
         frac = du / np.maximum(1.0 - u_path[..., k - 1], 1e-6)  # (D1, C)
@@ -239,7 +242,7 @@ def project_population(
         kid_path.append(kid[0])
         births_area.append(b[0])
         if n_draws:
-            mc_groups.append(np.stack([kid[1:, :, idx].sum(-1) for _, idx in groups], -1))
+            mc_groups.append(kid[1:] @ group_member)
             mc_births.append(b[1:] @ member)
 
     years = np.arange(base_year, base_year + horizon + 1)

@@ -156,7 +156,7 @@ def load_forecast_scenario(path: str | Path) -> ForecastScenario:
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"
-    >>> _ = p.write_text("name: t\\nforecast: {tfr_path: low, colour: red}\\n")
+    >>> _ = p.write_text("name: t\nforecast: {tfr_path: low, colour: red}\n")
     >>> load_forecast_scenario(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     forecasting.errors.ScenarioError: .../s.yaml: forecast.colour: unknown key

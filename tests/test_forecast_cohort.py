@@ -17,8 +17,11 @@ def _random_inputs(seed: int, n_area: int = 4, years: int = 5):
     rng = np.random.default_rng(seed)
     areas = [f"a{i}" for i in range(n_area)]
     base = pd.DataFrame(rng.integers(0, 200, (n_area, 18)).astype(float), index=areas, columns=AGES)
-    births = pd.DataFrame(rng.integers(0, 90, (n_area, years)).astype(float), index=areas,
-                          columns=range(2024, 2024 + years))
+    births = pd.DataFrame(
+        rng.integers(0, 90, (n_area, years)).astype(float),
+        index=areas,
+        columns=range(2024, 2024 + years),
+    )
     surv = pd.DataFrame(rng.uniform(0.9, 1.0, (n_area, 18)), index=areas, columns=AGES)
     idx = pd.MultiIndex.from_product([areas, range(2024, 2024 + years)])
     mig = pd.DataFrame(rng.uniform(-0.1, 0.08, (len(idx), 18)), index=idx, columns=AGES)
@@ -29,8 +32,9 @@ def _random_inputs(seed: int, n_area: int = 4, years: int = 5):
 def test_accounting_identity_per_area_and_year(open_top):
     base, births, surv, mig = _random_inputs(1)
     base.attrs["year"] = 2023
-    pop, comp = project_cohorts(base, births, 5, survival=surv, net_migration=mig,
-                                open_top=open_top, return_components=True)
+    pop, comp = project_cohorts(
+        base, births, 5, survival=surv, net_migration=mig, open_top=open_top, return_components=True
+    )
     assert len(comp) == 4 * 5
     lhs = comp["start"] + comp["births"] - comp["deaths"] + comp["net_migration"] - comp["aged_out"]
     np.testing.assert_allclose(lhs, comp["end"], rtol=1e-12, atol=1e-9)
@@ -50,15 +54,24 @@ def test_accounting_identity_per_area_and_year(open_top):
 def test_hand_computed_three_areas_three_years():
     # base[i][a] = (i + 1) * (a + 1); births B[i][t] = 10 * (i + 1) + t (t = 1, 2, 3)
     areas = ["x", "y", "z"]
-    base = pd.DataFrame([[(i + 1) * (a + 1) for a in AGES] for i in range(3)], index=areas,
-                        columns=AGES, dtype=float)
-    births = pd.DataFrame([[10 * (i + 1) + t for t in (1, 2, 3)] for i in range(3)], index=areas,
-                          columns=[2021, 2022, 2023], dtype=float)
+    base = pd.DataFrame(
+        [[(i + 1) * (a + 1) for a in AGES] for i in range(3)],
+        index=areas,
+        columns=AGES,
+        dtype=float,
+    )
+    births = pd.DataFrame(
+        [[10 * (i + 1) + t for t in (1, 2, 3)] for i in range(3)],
+        index=areas,
+        columns=[2021, 2022, 2023],
+        dtype=float,
+    )
     # survival 1/2 at age 0, 1 elsewhere; net migration +1/4 at age 1 only, otherwise none
     surv = pd.Series([0.5] + [1.0] * 17, index=AGES)
     mig = pd.Series([0.0, 0.25] + [0.0] * 16, index=AGES)
-    pop = project_cohorts(base, births, 3, base_year=2020, survival=surv, net_migration=mig,
-                          birth_survival=1.0)
+    pop = project_cohorts(
+        base, births, 3, base_year=2020, survival=surv, net_migration=mig, birth_survival=1.0
+    )
     got = pop.set_index(["area", "year", "age"])["population"].sort_index()
     for i, area in enumerate(areas):
         b = [None, 10 * (i + 1) + 1, 10 * (i + 1) + 2, 10 * (i + 1) + 3]
@@ -66,10 +79,15 @@ def test_hand_computed_three_areas_three_years():
         # year 1
         y1 = [b[1], p0[0] * 0.5 * 1.25] + [p0[a - 1] for a in range(2, 17)] + [p0[16] + p0[17]]
         # year 2
-        y2 = [b[2], b[1] * 0.5 * 1.25, y1[1]] + [y1[a - 1] for a in range(3, 17)] + [y1[16] + y1[17]]
+        y2 = (
+            [b[2], b[1] * 0.5 * 1.25, y1[1]] + [y1[a - 1] for a in range(3, 17)] + [y1[16] + y1[17]]
+        )
         # year 3
-        y3 = [b[3], b[2] * 0.5 * 1.25, y2[1], y2[2]] + [y2[a - 1] for a in range(4, 17)] + [
-            y2[16] + y2[17]]
+        y3 = (
+            [b[3], b[2] * 0.5 * 1.25, y2[1], y2[2]]
+            + [y2[a - 1] for a in range(4, 17)]
+            + [y2[16] + y2[17]]
+        )
         for year, expected in ((2021, y1), (2022, y2), (2023, y3)):
             assert got.loc[area, year].tolist() == pytest.approx(expected, abs=1e-12), (area, year)
     # spot check one number fully by hand: area y (i=1), 2023, age 2 = base age 0 * 0.5 * 1.25
@@ -136,8 +154,14 @@ def _ok():
         (lambda b, bi: (_set(b, 3, [np.nan, 1.0]), bi), r"area 'a1', age 3: count is missing"),
         (lambda b, bi: (b.drop(columns=[7]), bi), r"age column 7 is missing"),
         (lambda b, bi: (b, bi.drop(columns=[2025])), r"year 2025 is missing"),
-        (lambda b, bi: (b, _set(bi, 2024, [np.nan, 1.0])), r"area 'a1', year 2024: count is missing"),
-        (lambda b, bi: (b, pd.concat([bi, bi.iloc[[0]].rename(index={"a1": "a3"})])), r"area 'a3' is not in base"),
+        (
+            lambda b, bi: (b, _set(bi, 2024, [np.nan, 1.0])),
+            r"area 'a1', year 2024: count is missing",
+        ),
+        (
+            lambda b, bi: (b, pd.concat([bi, bi.iloc[[0]].rename(index={"a1": "a3"})])),
+            r"area 'a3' is not in base",
+        ),
         (lambda b, bi: (b.drop(columns=[17]), bi), r"top age 16 < 17"),
     ],
 )
@@ -169,3 +193,28 @@ def test_bad_survival_migration_and_base_year():
     # base.attrs year is honoured: births must then cover 2023..2024
     with pytest.raises(ForecastInputError, match="year 2023 is missing"):
         project_cohorts(base, births, 2)
+
+
+def test_reused_buffers_give_the_same_stocks():
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0, 50, (2, 3, 18)).astype(np.float32)
+    births = rng.uniform(0, 20, (5, 2, 3)).astype(np.float32)
+    surv = np.full(18, 0.99, dtype=np.float32)
+    fresh = [p.copy() for _, p, _ in iter_project(base, births, surv, 1.0, -0.01)]
+    reused = [p.copy() for _, p, _ in iter_project(base, births, surv, 1.0, -0.01,
+                                                   reuse_buffers=True)]
+    for a, b in zip(fresh, reused, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fresh[-1].dtype == np.float32
+
+
+@pytest.mark.parametrize("module", ["cohort", "lifetable", "fertility", "urbanisation",
+                                    "migration", "uncertainty", "scenario"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"forecasting.{module}"),
+                             optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

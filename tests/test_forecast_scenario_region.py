@@ -13,7 +13,7 @@ from forecasting import load_forecast_scenario, project_population
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = ROOT / "data/geo/guangyuan"
-IDS = {c: str for c in ("village_id", "township_code", "county_code")}
+IDS = dict.fromkeys(("village_id", "township_code", "county_code"), str)
 
 pytestmark = pytest.mark.skipif(not (REGION / "women.csv").exists(),
                                 reason="embedded region data not generated yet")
