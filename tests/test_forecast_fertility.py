@@ -14,7 +14,8 @@ from forecasting.fertility import births_from_women, calibrate_scale
 from forecasting.scenario import ForecastScenario
 
 _SPEC = importlib.util.spec_from_file_location(
-    "forecast_synthetic_region", Path(__file__).parent / "fixtures/forecast/synthetic_region.py")
+    "forecast_synthetic_region", Path(__file__).parent / "fixtures/forecast/synthetic_region.py"
+)
 region_fixture = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(region_fixture)
 
@@ -56,8 +57,9 @@ def test_births_from_women_by_hand():
 
 
 def test_calibration_reproduces_base_births():
-    women = pd.DataFrame(np.random.default_rng(0).uniform(50, 150, (3, 35)), index=list("abc"),
-                         columns=range(15, 50))
+    women = pd.DataFrame(
+        np.random.default_rng(0).uniform(50, 150, (3, 35)), index=list("abc"), columns=range(15, 50)
+    )
     births = pd.Series({"a": 30.0, "b": 12.0, "c": 55.0})
     scale = calibrate_scale(births, women)
     model = births_from_women(women.to_numpy(), 1.0, scale.to_numpy())
@@ -94,8 +96,11 @@ def test_driver_reproduces_base_year_births_level():
 def test_driver_scale_reproduces_base_year_births_exactly():
     region = region_fixture.make_region()
     res = project_population(**region, scenario=ForecastScenario(), base_year=2023, horizon=1)
-    women = region["women"].merge(region["villages"], on="village_id").merge(
-        region["townships"], on="township_code")
+    women = (
+        region["women"]
+        .merge(region["villages"], on="village_id")
+        .merge(region["townships"], on="township_code")
+    )
     wide = women.pivot_table(index="county_code", columns="age", values="persons", aggfunc="sum")
     scale = res.parameters.set_index("county_code")["fertility_scale"].reindex(wide.index)
     model = births_from_women(wide.to_numpy(float), 1.0, scale.to_numpy())

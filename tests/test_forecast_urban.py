@@ -15,7 +15,8 @@ from forecasting.scenario import ForecastScenario, UrbanisationSettings
 from forecasting.urbanisation import fit_counties, logistic, project_urban_share
 
 _SPEC = importlib.util.spec_from_file_location(
-    "forecast_synthetic_region", Path(__file__).parent / "fixtures/forecast/synthetic_region.py")
+    "forecast_synthetic_region", Path(__file__).parent / "fixtures/forecast/synthetic_region.py"
+)
 region_fixture = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(region_fixture)
 
@@ -54,14 +55,17 @@ def test_projection_starts_at_data_rises_and_meets_target():
     w = fits["population"].to_numpy() / fits["population"].sum()
     target = project_urban_share(fits, 2023, 12, target=0.6, target_year=2030)
     assert float(target[:, 7] @ w) == pytest.approx(0.6, abs=1e-6)
-    draws = project_urban_share(fits, 2023, 12, target=np.array([0.55, 0.6, 0.65]), target_year=2030)
+    draws = project_urban_share(
+        fits, 2023, 12, target=np.array([0.55, 0.6, 0.65]), target_year=2030
+    )
     assert draws.shape == (3, 2, 13)
     np.testing.assert_allclose(draws[:, :, 7] @ w, [0.55, 0.6, 0.65], atol=1e-6)
 
 
 def test_overall_net_migration_rate_by_hand():
-    u = pd.DataFrame({"county_code": ["c"] * 3, "year": [2021, 2022, 2023],
-                      "population": [1000, 980, 950]})
+    u = pd.DataFrame(
+        {"county_code": ["c"] * 3, "year": [2021, 2022, 2023], "population": [1000, 980, 950]}
+    )
     b = pd.DataFrame({"county_code": ["c"] * 3, "year": [2021, 2022, 2023], "births": [10, 9, 8]})
     got = overall_net_migration_rate(u, b, crude_death_rate=0.01)
     r22 = (980 - 1000 - 9 + 0.01 * 1000) / 1000
@@ -72,10 +76,15 @@ def test_overall_net_migration_rate_by_hand():
 
 
 def test_transfers_conserve_within_county():
-    tw = pd.DataFrame({"township_code": list("abcde"), "county_code": ["c1"] * 3 + ["c2"] * 2,
-                       "is_county_seat": [True, False, False, True, False],
-                       "is_central_town": [False, True, False, False, False],
-                       "urban": [True, False, False, True, False]})
+    tw = pd.DataFrame(
+        {
+            "township_code": list("abcde"),
+            "county_code": ["c1"] * 3 + ["c2"] * 2,
+            "is_county_seat": [True, False, False, True, False],
+            "is_central_town": [False, True, False, False, False],
+            "urban": [True, False, False, True, False],
+        }
+    )
     sender, weights = receiver_weights(tw, pd.Series([1000.0, 500.0, 800.0, 700.0, 600.0]))
     assert sender.tolist() == [False, False, True, False, True]
     assert weights.tolist() == pytest.approx([2000 / 2500, 500 / 2500, 0, 1, 0])
