@@ -12,10 +12,16 @@ Method (all tables as in ``data/geo/README.md``; see the modules for each assump
    projected urban share (:mod:`forecasting.urbanisation`), girls aged 14 entering the women
    table at 15; children aged 17 and women aged 49 leave the tables;
 4. a township keeps its base-year share of each birth cohort of its county, apart from the
-   urbanisation moves (the default "base-year share" model). ``share_model`` replaces it: a
-   callable ``share_model(county_totals, townships_default) -> DataFrame`` returning columns
-   ``township_code, year, share`` (optionally ``age``) with shares summing to 1 per county and
-   year (and age); township population = county total x share.
+   urbanisation moves (the default "base-year share" model). ``share_model`` changes it, in one
+   of two forms:
+
+   * an object with ``predict(years) -> DataFrame(township_code, year, share)`` (e.g.
+     :class:`forecasting.shares.ShareModel`, shares of county residents): each township's
+     default values are multiplied by ``share(t) / share(base_year)`` and renormalised within
+     county, year and age, so the cohort structure is kept and the county totals are unchanged;
+   * a callable ``share_model(county_totals, townships_default) -> DataFrame`` returning
+     ``township_code, year, share`` (optionally ``age``) summing to 1 per county and year (and
+     age): township population = county total x share.
 5. with ``draws > 0``, a Monte Carlo over TFR, migration rates and the urbanisation target
    (:mod:`forecasting.uncertainty`) gives P10/P50/P90 per township, age group and year and per
    county births. Draws run as one ``(draws, townships, ages)`` array; no loop over areas.
@@ -43,7 +49,7 @@ AGE_GROUPS: dict[str, tuple[int, int]] = {
 }
 CHILD_AGES = np.arange(18)
 WOMEN_AGES = np.arange(fertility.FIRST_AGE, fertility.LAST_AGE + 1)
-ShareModel = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+ShareModel = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]  # or an object with .predict
 
 
 @dataclass(frozen=True)
@@ -286,10 +292,38 @@ def project_population(
                               birth_intervals)
 
 
+def _relative_shares(town: pd.DataFrame, model: object) -> pd.DataFrame:
+    """Shares = default x share(t) / share(base), renormalised per county, year and age."""
+    years = np.sort(town["year"].unique())
+    pred = model.predict(years)  # type: ignore[attr-defined]
+    _need(pred, "share_model.predict result", ["township_code", "year", "share"])
+    pred = pred.assign(township_code=pred["township_code"].astype(str),
+                       year=pred["year"].astype(int))
+    wide = pred.pivot_table(index="township_code", columns="year", values="share")
+    codes = town["township_code"].unique()
+    missing = pd.Index(codes).difference(wide.index)
+    if len(missing):
+        raise ForecastInputError(f"share_model.predict result: no share for township {missing[0]!r}")
+    wide = wide.reindex(index=codes, columns=years)
+    if wide.isna().to_numpy().any() or (wide.to_numpy() <= 0).any():
+        raise ForecastInputError("share_model.predict result: shares missing or not positive")
+    ratio = (wide.div(wide[years[0]], axis=0)).stack().rename("ratio").reset_index()
+    ratio.columns = ["township_code", "year", "ratio"]
+    weighted = town.merge(ratio, on=["township_code", "year"], how="left")
+    value = weighted["population"] * weighted["ratio"]
+    total = value.groupby([weighted["county_code"], weighted["year"], weighted["age"]]).transform("sum")
+    n_town = weighted.groupby(["county_code", "year", "age"])["township_code"].transform("count")
+    share = np.where(total > 0, value / total.where(total > 0, 1.0), 1.0 / n_town)
+    return weighted.assign(share=share)[["township_code", "year", "age", "share"]]
+
+
 def _apply_shares(town: pd.DataFrame, share_model: ShareModel) -> pd.DataFrame:
     """Replace township values by county totals x shares from ``share_model``."""
     totals = town.groupby(["county_code", "year", "age"], as_index=False)["population"].sum()
-    shares = share_model(totals, town.copy())
+    if hasattr(share_model, "predict"):
+        shares = _relative_shares(town, share_model)
+    else:
+        shares = share_model(totals, town.copy())
     _need(shares, "share_model result", ["township_code", "year", "share"])
     keys = ["township_code", "year"] + (["age"] if "age" in shares.columns else [])
     shares = shares.assign(township_code=shares["township_code"].astype(str),

@@ -1,8 +1,9 @@
 """Scenario files: the ``forecast:`` section, validated with pydantic (unknown keys rejected).
 
 A scenario YAML file has the top-level keys ``name``, ``description``, ``seed``, ``target_year``,
-``forecast`` and ``layout``. This module validates everything except the content of ``layout:``
-(validated by the layout package). Errors are raised as :class:`ScenarioError` naming the key and
+``forecast`` and ``layout`` (and the run-level ``region``, ``solver``, ``map``). This module
+validates the ``forecast:`` section and rejects unknown top-level keys; the content of
+``layout:``, ``solver:`` and ``map:`` is validated by ``layout.scenario``. Errors are raised as :class:`ScenarioError` naming the key and
 the file, e.g. ``scenarios/x.yaml: forecast.tfr_targt: unknown key``.
 
 Example (``scenarios/baseline.yaml``)::
@@ -110,6 +111,10 @@ class ScenarioFile(_Strict):
     target_year: int = 2030
     forecast: dict[str, Any] = Field(default_factory=dict)
     layout: dict[str, Any] | None = Field(default_factory=dict)
+    # validated by layout.scenario (the run-level sections of the same file)
+    region: str | None = None
+    solver: dict[str, Any] | None = None
+    map: dict[str, Any] | None = None
 
 
 def _format(error: ValidationError, path: Path, prefix: str) -> str:

@@ -115,3 +115,26 @@ def test_bad_region_tables_are_named():
     region["children"] = region["children"].assign(village_id="999")
     with pytest.raises(ForecastInputError, match="village '999' is not in villages"):
         project_population(**region, scenario=SCENARIO, base_year=2023)
+
+
+def test_share_model_object_with_predict_shifts_townships_keeps_counties():
+    class GrowingSeat:  # like forecasting.shares.ShareModel: county-seat share +5 % a year
+        def predict(self, years):
+            rows = []
+            for year in years:
+                g = 1.05 ** (year - 2023)
+                for code, s in (("510901001", 0.5 * g), ("510901002", 0.3), ("510901003", 0.2),
+                                ("510902001", 0.6), ("510902002", 0.4)):
+                    rows.append({"township_code": code, "year": year, "share": s})
+            return pd.DataFrame(rows)
+
+    default = _run(draws=0)
+    hooked = _run(draws=0, share_model=GrowingSeat())
+    key = ["county_code", "year", "age"]
+    np.testing.assert_allclose(default.townships.groupby(key)["population"].sum(),
+                               hooked.townships.groupby(key)["population"].sum(), rtol=1e-9)
+    d = default.townships.set_index(["township_code", "year", "age"])["population"]
+    h = hooked.townships.set_index(["township_code", "year", "age"])["population"]
+    assert h["510901001", 2030, 8] > d["510901001", 2030, 8]
+    assert h["510902001", 2030, 8] == pytest.approx(d["510902001", 2030, 8])
+    assert h["510901001", 2023, 8] == pytest.approx(d["510901001", 2023, 8])
