@@ -63,6 +63,7 @@ class CountyModel:
     zones: Zones
     circuity: float = 1.0
     solver: FacilityLocation | None = None
+    assignment: np.ndarray | None = None
 
 
 def split_demand(demand: pd.DataFrame, max_students: int) -> pd.DataFrame:
@@ -151,9 +152,16 @@ def build_county(
         has_host = np.bincount(r, weights=is_host, minlength=d_idx.size) > 0
         keep = (is_host == has_host[r]) & ~(site & ~is_host)
         r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
+        # Keep each row's nearest ``max_candidates`` schools (pairs are sorted by row).
+        order = np.lexsort((c, mins, r))
+        r, c, mins, dist = r[order], c[order], mins[order], dist[order]
+        start = np.searchsorted(r, r, side="left")
+        near = (np.arange(r.size) - start) < p.max_candidates
+        r, c, mins, dist = r[near], c[near], mins[near], dist[near]
+        is_host = host[c]
         pair_parts.append(pd.DataFrame({
             "row": d_idx[r], "col": f_idx[c], "minutes": mins, "km": dist * circ / 1000.0,
-            "boarding": mins > day_cap[r], "host": is_host[keep],
+            "boarding": mins > day_cap[r], "host": is_host,
         }))
     pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
         {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": []}))
@@ -205,10 +213,13 @@ def solve_county(
     cm: CountyModel, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
 ) -> CountyModel:
     """Solve ``cm`` with the optimisation core (single source, unserved allowed at a penalty)."""
-    fac, dem, pairs = cm.facilities, cm.demand, cm.pairs
+    fac, pairs = cm.facilities, cm.pairs
+    # Rows without any permitted school are unserved whatever the plan: leave them out.
+    active = np.unique(pairs["row"].to_numpy())
+    dem = cm.demand.iloc[active]
     model = FacilityLocation.from_pairs(
-        pairs["row"].to_numpy(), pairs["col"].to_numpy(), pairs["cost"].to_numpy(),
-        dem["students"].to_numpy(dtype=float), len(fac),
+        np.searchsorted(active, pairs["row"].to_numpy()), pairs["col"].to_numpy(),
+        pairs["cost"].to_numpy(), dem["students"].to_numpy(dtype=float), len(fac),
         fixed_cost=fac["fixed_cost"].to_numpy(), capacity=fac["capacity"].to_numpy(dtype=float),
         single_source=True, closed_cost=fac["closed_cost"].to_numpy(),
         force_open=fac["force_open"].to_numpy(), link_group=fac["link"].to_numpy(),
@@ -217,7 +228,10 @@ def solve_county(
         max_blocks=fac["max_blocks"].to_numpy(),
         unserved_cost=dem["students"].to_numpy(dtype=float) * params.costs.unserved_cost,
     )
-    cm.solver = model.solve(time_limit=time_limit, threads=threads, seed=seed)
+    cm.solver = model.solve(time_limit=time_limit, threads=threads, seed=seed,
+                            gap=params.mip_gap)
+    cm.assignment = np.full(len(cm.demand), -1, dtype=np.int64)
+    cm.assignment[active] = model.assignment
     return cm
 
 
@@ -226,7 +240,7 @@ def assignment_table(cm: CountyModel) -> pd.DataFrame:
     m = cm.solver
     assert m is not None
     dem = cm.demand.copy()
-    dem["col"] = m.assignment
+    dem["col"] = cm.assignment
     chosen = cm.pairs.merge(dem[["col"]].reset_index(names="row"), on=["row", "col"])
     dem = dem.join(chosen.set_index("row")[["minutes", "km", "boarding", "host"]])
     dem["col"] = dem["col"].where(dem["minutes"].notna(), -1)

@@ -240,6 +240,10 @@ class LayoutParams(_Strict):
     """Measure 7: new school places targeted city-wide."""
     split_students: int = Field(300, gt=0)
     """Demand rows larger than this are split into equal parts, each assigned whole."""
+    mip_gap: float = Field(1e-4, ge=0)
+    """Relative optimality gap at which a county's solve stops (0.01 % of the annual cost)."""
+    max_candidates: int = Field(8, gt=0)
+    """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
     zone_size_students: int = Field(1500, gt=0)
     """Junior pupils per proposed zone when a county has no designated central town."""
     gross_rate_kindergarten: float = Field(0.9, ge=0, le=1)
