@@ -25,6 +25,7 @@ class Problem:
         The offending value as text (``""`` when missing).
     message : str
         What is wrong, in plain words.
+
     """
 
     file: str
@@ -59,6 +60,7 @@ class RegionDataError(SchoolPlanError):
     >>> print(err)
     1 problem in region data:
       - schools.csv, row 5108020001, column capacity = '-3': must be >= 0
+
     """
 
     def __init__(self, problems: list[Problem], *, source: str = "", max_listed: int = 200) -> None:

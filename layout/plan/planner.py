@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from layout.errors import LayoutError
 from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
 from layout.plan.frames import prepare
@@ -28,11 +29,15 @@ from layout.plan.zones import junior_zones
 
 Progress = Callable[[str, int, int], None]
 
+RECORD_EXTRA = ("solver", "facilities", "demand_rows", "pairs")
+"""Solver-record columns beyond :data:`SOLVER_COLUMNS`: back end and sub-problem size."""
+
 
 def plan_layout(
     region: Any, demand: pd.DataFrame, params: LayoutParams | None = None, *, target_year: int,
-    time_limit: float = 60, threads: int | None = None, seed: int = 0,
+    time_limit: float = 8, threads: int | None = None, seed: int = 0,
     progress: Progress | None = None,
+    counties: list[str] | None = None,
 ) -> LayoutPlan:
     """Plan the school layout of ``region`` for ``target_year``.
 
@@ -48,11 +53,15 @@ def plan_layout(
     target_year : int
         Year the demand refers to (recorded in the plan).
     time_limit : float
-        Seconds per county sub-problem.
+        Seconds per county, shared by its independent sub-problems (see
+        :func:`layout.plan.model.solve_county`); each stops earlier at ``params.mip_gap``.
+        Every sub-problem gets a plan even at a tiny limit (greedy fallback).
     threads, seed : int
         Solver threads and seed; the same inputs, seed and threads give the same plan.
     progress : callable, optional
         Called as ``progress(county_code, i, n)`` before each county is solved.
+    counties : list of str, optional
+        Plan only these counties (vocational integration stays city-wide); default all.
 
     Returns
     -------
@@ -68,7 +77,11 @@ def plan_layout(
     voc_d = dem_all[dem_all["level"] == "vocational"]
     fac_all = fac_all[fac_all["level"] != "vocational"]
     dem_split = split_demand(dem_all[dem_all["level"] != "vocational"], p.split_students)
-    counties = sorted(fr.terrain)
+    if counties is not None:
+        unknown = sorted(set(counties) - set(fr.terrain))
+        if unknown:
+            raise LayoutError(f"unknown county codes {unknown}; known: {sorted(fr.terrain)}")
+    counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
     school_parts, assign_parts, unserved_parts, before_parts, records, notes = [], [], [], [], [], []
     for i, county in enumerate(counties):
         if progress is not None:
@@ -95,20 +108,16 @@ def plan_layout(
         assign_parts.append(a)
         unserved_parts.append(u)
         before_parts.append(b)
-        m = cm.solver
-        assert m is not None
-        records.append({
-            "county_code": county, "subproblem": "county", "status": str(m.status),
-            "objective": m.objective, "bound": m.bound, "gap": m.gap, "wall_time": m.wall_time,
-            "threads": m.threads, "seed": m.seed,
-        })
+        assert cm.solver is not None
+        records.extend({"county_code": county, **r} for r in cm.solver.records)
     if len(voc_f) or len(voc_d):
         vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, fr.terrain, p)
         school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
         before_parts.append(vd)
         assign_parts.append(va)
         notes.extend(vnotes)
-        records.append({"county_code": "", "subproblem": "vocational", "status": "heuristic",
+        records.append({"county_code": "", "subproblem": "vocational", "solver": "heuristic",
+                        "status": "heuristic",
                         "objective": np.nan, "bound": np.nan, "gap": np.nan, "wall_time": np.nan,
                         "threads": 1, "seed": seed})
     schools = pd.concat(school_parts, ignore_index=True)
@@ -125,7 +134,7 @@ def plan_layout(
         assignments=_concat(assign_parts, ASSIGNMENT_COLUMNS, ["demand_id", "grade_band", "school_id"]),
         unserved=_concat(unserved_parts, UNSERVED_COLUMNS, ["demand_id", "grade_band"]),
         kpis=kpis, projects=projects,
-        solver_records=pd.DataFrame(records, columns=list(SOLVER_COLUMNS)),
+        solver_records=pd.DataFrame(records, columns=[*SOLVER_COLUMNS, *RECORD_EXTRA]),
         seats_added_total=int(schools["seats_added"].sum()), target_year=int(target_year),
         params=p, city_target_seats=p.city_target_seats, notes=notes,
     )

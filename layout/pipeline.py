@@ -1,0 +1,326 @@
+"""The scenario pipeline: forecast -> layout plan -> maps -> exports.
+
+Each stage is a function of plain inputs so the CLI, notebooks and tests call the same code:
+
+- :func:`forecast_stage` runs :func:`forecasting.forecast_region` on a :class:`Region`;
+- :func:`demand_for_year` turns the forecast into the layout model's demand rows;
+- :func:`plan_stage` runs :func:`layout.plan.plan_layout`;
+- :func:`write_forecast_outputs`, :func:`write_plan_outputs` write tables, plots, the map,
+  the workbook, the GeoPackage and the manifest, every file atomically;
+- :func:`run_scenario` chains them with a progress bar per stage and a timing per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecasting import RegionOutlook, forecast_region
+from layout.outputs.atomic import atomic_path
+from layout.plan import LayoutPlan, plan_layout
+from layout.region import Region, load_region
+from layout.scenario import Scenario
+
+Say = Callable[[str], None]
+
+#: ages counted as "school age" on the map's choropleth
+SCHOOL_AGES = (3, 17)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_scenario` produced."""
+
+    scenario: Scenario
+    region: Region
+    outlook: RegionOutlook | None = None
+    plan: LayoutPlan | None = None
+    files: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - t0, 3)
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
+                     float_format="%.6g")
+    return path
+
+
+def region_for(scenario: Scenario, region_path: str | Path | None = None) -> Region:
+    """Load the region named on the command line, else in the scenario, else the embedded one."""
+    return load_region(region_path if region_path is not None else scenario.region)
+
+
+def forecast_stage(region: Region, scenario: Scenario, *, draws: int | None = None,
+                   backtest: bool = True) -> RegionOutlook:
+    """Forecast demand for the region under the scenario (see :mod:`forecasting.outlook`)."""
+    horizon = max(scenario.forecast.horizon, scenario.target_year - region.base_year)
+    return forecast_region(
+        children=region.children, women=region.women, births=region.births,
+        urbanisation=region.urbanisation, villages=region.villages, townships=region.townships,
+        township_history=region.township_history, enrollment=region.enrollment,
+        schools=region.schools, scenario=scenario.forecast, base_year=region.base_year,
+        horizon=horizon, draws=draws, projected_crs=region.projected_crs, backtest=backtest,
+    )
+
+
+def demand_for_year(outlook: RegionOutlook, year: int, quantile: str = "p50") -> pd.DataFrame:
+    """Demand rows of the layout model: ``demand_id, level, grade_band, students`` for ``year``.
+
+    ``quantile`` picks the planning figure (``p50`` by default; ``p90`` plans for the high end).
+    """
+    d = outlook.village_demand
+    if year not in set(d["year"]):
+        years = sorted(set(d["year"]))
+        raise ValueError(f"target year {year} is outside the forecast years {years[0]}-{years[-1]}")
+    d = d[d["year"] == year]
+    return pd.DataFrame({
+        "demand_id": d["village_id"].to_numpy(), "level": d["level"].to_numpy(),
+        "grade_band": d["grade_band"].to_numpy(), "students": d[quantile].to_numpy(),
+    })
+
+
+def plan_stage(region: Region, scenario: Scenario, demand: pd.DataFrame,
+               progress: Callable[[str, int, int], None] | None = None,
+               counties: list[str] | None = None) -> LayoutPlan:
+    """Optimise the layout for the scenario's target year (all counties, or ``counties``)."""
+    return plan_layout(
+        region, demand, scenario.layout, target_year=scenario.target_year,
+        time_limit=scenario.solver.time_limit, threads=scenario.solver.threads,
+        seed=scenario.seed, progress=progress, counties=counties,
+    )
+
+
+def school_age_series(outlook: RegionOutlook) -> pd.DataFrame:
+    """Township school-age (3-17) population per forecast year: township_code, year, population."""
+    t = outlook.population.townships
+    lo, hi = SCHOOL_AGES
+    t = t[(t["age"] >= lo) & (t["age"] <= hi)]
+    return t.groupby(["township_code", "year"], sort=True)["population"].sum().reset_index()
+
+
+def pop_change(series: pd.DataFrame, base_year: int, target_year: int) -> pd.DataFrame:
+    """township_code, pop_base, pop_target from :func:`school_age_series`."""
+    wide = series.pivot_table(index="township_code", columns="year", values="population")
+    return pd.DataFrame({"township_code": wide.index, "pop_base": wide[base_year].to_numpy(),
+                         "pop_target": wide[target_year].to_numpy()})
+
+
+def write_forecast_outputs(outlook: RegionOutlook, region: Region, out: Path,
+                           plots: bool = True) -> list[Path]:
+    """Tidy forecast tables (CSV, UTF-8 with BOM) and fan-chart / pyramid PNGs."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = [
+        _csv(outlook.township_demand, out / "forecast_township_demand.csv"),
+        _csv(outlook.village_demand, out / "forecast_village_demand.csv"),
+        _csv(outlook.level_totals(), out / "forecast_city_by_level.csv"),
+        _csv(outlook.population.births, out / "forecast_births.csv"),
+        _csv(outlook.population.townships, out / "forecast_township_population.csv"),
+        _csv(outlook.rates, out / "forecast_participation_rates.csv"),
+        _csv(outlook.interval_factors, out / "forecast_interval_factors.csv"),
+    ]
+    if outlook.population.birth_intervals is not None:
+        files.append(_csv(outlook.population.birth_intervals, out / "forecast_birth_intervals.csv"))
+    bt = outlook.backtest
+    if bt is not None:
+        files += [
+            _csv(bt.table, out / "backtest_table.csv"),
+            _csv(bt.coverage, out / "backtest_coverage.csv"),
+            _csv(bt.by_size, out / "backtest_by_size.csv"),
+            _csv(bt.births_table, out / "backtest_births.csv"),
+        ]
+    if outlook.share_model is not None:
+        sm = outlook.share_model
+        files.append(_csv(pd.DataFrame([{"method": sm.method, "cv_score": sm.cv_score,
+                                          "baseline_score": sm.baseline_score,
+                                          "reason": sm.reason}]), out / "share_model.csv"))
+    if plots:
+        files += _write_plots(outlook, region, out / "plots")
+    return files
+
+
+def _write_plots(outlook: RegionOutlook, region: Region, folder: Path) -> list[Path]:
+    from forecasting.plots import fan_charts_by_county, population_pyramid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    td = outlook.township_demand.rename(columns={"township_code": "area"})
+    county_of = outlook.township_demand.drop_duplicates("township_code").set_index(
+        "township_code")["county_code"]
+    names = dict(zip(region.counties["county_code"], region.counties["name"], strict=True))
+    enr = region.enrollment.merge(region.schools[["school_id", "county_code"]], on="school_id")
+    from forecasting.demand import grade_table
+
+    enr = enr.merge(grade_table()[["grade", "grade_band"]], on="grade")
+    history = enr.groupby(["county_code", "grade_band", "year"])["students"].sum().reset_index()
+    files = fan_charts_by_county(td, folder, county_of=county_of, history=history,
+                                 county_names=names)
+    t = outlook.population.townships
+    target = int(t["year"].max())
+    for code, sub in t.groupby("county_code"):
+        files.append(population_pyramid(
+            sub[sub["year"] == outlook.base_year], sub[sub["year"] == target],
+            folder / f"pyramid_{code}.png", base_year=outlook.base_year, target_year=target,
+            title=f"{code} children 0-17", title_zh=f"{names.get(code, code)} 0-17岁人口"))
+    return files
+
+
+def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out: Path,
+                       outlook: RegionOutlook | None = None) -> list[Path]:
+    """Map, workbook, CSVs and GeoPackage of a plan (every file written atomically)."""
+    from layout.outputs.excel import write_csvs, write_workbook
+    from layout.outputs.gpkg import write_geopackage
+    from layout.outputs.maps import write_map
+
+    out.mkdir(parents=True, exist_ok=True)
+    series = change = None
+    if outlook is not None:
+        series = school_age_series(outlook)
+        series = series[series["year"] <= scenario.target_year]
+        change = pop_change(series, region.base_year, scenario.target_year)
+    note = ("SYNTHETIC DATA — 合成数据,仅供演示 (only the county boundaries are real)"
+            if region.is_synthetic else None)
+    files = [write_map(plan, region.townships, region.counties, out / "map.html",
+                       pop_change=change, years_series=series, tiles=scenario.map.tiles,
+                       title=f"{region.name} 学校布局规划 {scenario.target_year} · {scenario.name}",
+                       note=note)]
+    files.append(write_workbook(plan, scenario.raw, out / "layout.xlsx"))
+    files += write_csvs(plan, out)
+    files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
+                                  pop_change=change, years_series=series))
+    return files
+
+
+def summary_text(plan: LayoutPlan) -> str:
+    """Final summary: schools before/after by level, seats added, travel standard, solver gaps."""
+    k = plan.kpis
+    by_level = k.groupby("level").agg(before=("schools_before", "sum"),
+                                      after=("schools_after", "sum"),
+                                      seats=("seats_added", "sum"))
+    lines = ["学段 level            schools before -> after   seats added"]
+    for level, row in by_level.iterrows():
+        lines.append(f"  {level:<20} {int(row.before):>6} -> {int(row.after):<6}   "
+                     f"{int(row.seats):>8,}")
+    a = plan.assignments
+    within = _share_within(plan)
+    lines.append(f"seats added city-wide: {plan.seats_added_total:,} "
+                 f"(city target, measure 7: {plan.city_target_seats:,})")
+    if within is not None:
+        lines.append(f"pupils within the travel standard: {within:.1%} of "
+                     f"{a['students'].sum():,.0f} assigned")
+    if len(plan.unserved):
+        lines.append(f"unserved demand: {plan.unserved['students'].sum():,.0f} pupils "
+                     f"in {len(plan.unserved)} rows (see unserved.csv for reasons)")
+    sr = plan.solver_records
+    if len(sr):
+        counts = ", ".join(f"{k} {v}" for k, v in sr["status"].value_counts().items())
+        lines.append(f"solver: {len(sr)} sub-problems ({counts}), max gap "
+                     f"{sr['gap'].max():.2%}, solve time {sr['wall_time'].sum():.1f} s")
+    return "\n".join(lines)
+
+
+def _share_within(plan: LayoutPlan) -> float | None:
+    """Pupil-weighted share within the travel standard (KPI rows weighted by demand)."""
+    k = plan.kpis
+    if "share_within_standard" not in k or k.empty:
+        return None
+    w = plan.schools.groupby(["county_code", "level"])["demand_target"].sum()
+    k = k.set_index(["county_code", "level"])
+    weights = w.reindex(k.index).fillna(0.0)
+    share = k["share_within_standard"].fillna(0.0)
+    total = float(weights.sum())
+    return float((share * weights).sum() / total) if total else None
+
+
+def run_scenario(
+    scenario: Scenario,
+    out: str | Path,
+    *,
+    region_path: str | Path | None = None,
+    draws: int | None = None,
+    stages: tuple[str, ...] = ("forecast", "plan", "outputs"),
+    say: Say | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run the scenario pipeline and write every output into ``out``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        From :func:`layout.scenario.load_scenario`.
+    out : path
+        Output folder (created).
+    region_path : path, optional
+        Region folder; overrides the scenario's ``region``.
+    draws : int, optional
+        Monte Carlo draws (overrides the scenario).
+    stages : tuple of str
+        Subset of ``forecast``, ``plan``, ``outputs``.
+    say : callable, optional
+        Receives progress messages (the CLI prints them).
+    progress : bool
+        Show tqdm progress bars.
+
+    Returns
+    -------
+    RunResult
+
+    """
+    from tqdm.auto import tqdm
+
+    from layout.outputs.manifest import write_manifest
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = say or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    with _timed(timings, "load_region"):
+        region = region_for(scenario, region_path)
+    result = RunResult(scenario=scenario, region=region, timings=timings)
+    steps = [s for s in ("forecast", "plan", "outputs") if s in stages]
+    bar = tqdm(steps, desc="schoolplan", unit="stage", disable=not progress)
+    for stage in bar:
+        bar.set_postfix_str(stage)
+        if stage == "forecast":
+            with _timed(timings, "forecast"):
+                result.outlook = forecast_stage(region, scenario, draws=draws)
+            with _timed(timings, "forecast_outputs"):
+                result.files += write_forecast_outputs(result.outlook, region, out / "forecast")
+            say(f"forecast: {len(result.outlook.village_demand):,} village demand rows")
+        elif stage == "plan":
+            if result.outlook is None:
+                raise ValueError("the plan stage needs the forecast stage")
+            demand = demand_for_year(result.outlook, scenario.target_year)
+            counties = tqdm(total=len(region.counties), desc="layout", unit="county",
+                            disable=not progress, leave=False)
+
+            def tick(code: str, i: int, n: int, _bar: Any = counties) -> None:
+                _bar.set_postfix_str(str(code))
+                _bar.update(1)
+
+            with _timed(timings, "plan"):
+                result.plan = plan_stage(region, scenario, demand, progress=tick)
+            counties.close()
+        elif stage == "outputs" and result.plan is not None:
+            with _timed(timings, "outputs"):
+                result.files += write_plan_outputs(result.plan, region, scenario, out,
+                                                   result.outlook)
+    inputs = [*sorted(p for p in Path(region.path).iterdir() if p.is_file()), scenario.path]
+    records = result.plan.solver_records if result.plan is not None else []
+    result.files.append(write_manifest(out / "manifest.json", scenario.raw, inputs,
+                                       scenario.seed, records, timings))
+    return result
