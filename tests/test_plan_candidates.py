@@ -19,8 +19,9 @@ def _brute(d, f, r):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_radius_pairs_equal_brute_force(seed):
     rng = np.random.default_rng(seed)
-    d = [*rng.uniform(0, 50000, (300, 2)), 500000, 3575000]
-    f = [*rng.uniform(0, 50000, (40, 2)), 500000, 3575000]
+    origin = np.array([500_000.0, 3_575_000.0])
+    d = rng.uniform(0, 50_000, (300, 2)) + origin
+    f = rng.uniform(0, 50_000, (40, 2)) + origin
     r = rng.uniform(0, 15_000, 300)
     r[:5] = 0.0  # some points search nothing
     rows, cols, dist = radius_pairs(d, f, r)
