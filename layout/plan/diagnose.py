@@ -4,7 +4,9 @@ Two causes are told apart:
 
 * **no school within the cap** — no facility of the level (of the permitted kind) lies within the
   band's longest allowed journey: the reason gives the nearest school of the level and its
-  journey (``nearest allowed school 52 min away (cap 30 min)``);
+  journey (``nearest allowed school 52 min away (cap 30 min)``); where that straight-line
+  journey is within the cap, the pair was removed by the user's road network (no route, or a
+  route over the cap) and the reason says the demand is unreachable on the road network;
 * **capacity short** — schools are within reach but full even after their allowed expansion:
   the reason gives the seats missing among the unserved rows competing for the same schools
   (``capacity short by 310 seats``).
@@ -54,8 +56,12 @@ def diagnose_unserved(
         return reasons
     has_pair = np.bincount(pairs["row"].to_numpy(), minlength=len(dem)) > 0
     no_pair = un[~has_pair[un]]
+    # Candidate sites are only ever allowed as hosts; existing schools always are.
+    allowed = ~facilities["is_site"].astype(bool)
+    if "host" in facilities:
+        allowed = allowed | facilities["host"].astype(bool)
     for level, rows in dem.loc[no_pair].groupby("level"):
-        f = facilities[facilities["level"] == level]
+        f = facilities[(facilities["level"] == level) & allowed]
         zh = _LEVEL_ZH.get(str(level), str(level))
         if f.empty:
             reasons[rows.index] = f"县内无{zh} (no {level} school in the county)"
@@ -63,7 +69,13 @@ def diagnose_unserved(
         idx, dist = nearest(rows[["x", "y"]].to_numpy(), f[["x", "y"]].to_numpy())
         mins = dist * circ / rows["speed"].to_numpy()
         names = f["fac_id"].to_numpy()[idx]
+        # Straight-line journey within the cap yet no permitted pair: only a road network
+        # (route missing or much longer than the straight line) removes such a pair.
         reasons[rows.index] = [
+            f"道路网络上 {c:.0f} 分钟内无法到达任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
+            f"(unreachable: no route on the road network within the cap of {c:.0f} min; "
+            f"nearest school {n} is {m:.0f} min in a straight line)"
+            if m <= c + 1e-9 else
             f"最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟 "
             f"(nearest allowed school {m:.0f} min away, cap {c:.0f} min)"
             for n, m, c in zip(names, mins, rows["max_cap"].to_numpy(), strict=True)

@@ -2,10 +2,12 @@
 
 Without road data a journey is ``distance_m * circuity / speed``; the circuity factor comes from
 the county's terrain (``counties.terrain``: mountain / hill / urban). Where the user supplies a
-road network (GraphML with node ``x``/``y`` in the projected CRS and edge ``length`` in metres,
-or a GeoPackage of road lines), the route length along the network replaces the straight line
-(plus the straight-line access to the nearest node at each end) and the circuity factor is 1.
-Nothing is ever fetched online.
+road network (GraphML with node ``x``/``y`` in the projected CRS — or in the graph's ``crs``
+attribute, as osmnx writes lon/lat — and edge ``length`` in metres, the straight node distance
+when missing; or a GeoPackage of road lines), the route length along the network replaces the
+straight line (plus the straight-line access to the nearest node at each end) and the circuity
+factor is 1. Directed graphs are followed from home to school (one-way roads). A point whose
+nearest node has no route to the school is unreachable (``inf``). Nothing is ever fetched online.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class RoadNetwork:
         self.nodes = nodes
         self.xy = xy
         self._tree = BallTree(xy)
+        # Routes are searched backwards from each school: on a directed (one-way) network the
+        # reversed graph gives the journey from home to school.
+        self._search = graph.reverse(copy=False) if graph.is_directed() else graph
 
     @classmethod
     def from_file(cls, path: str | Path, crs: str) -> RoadNetwork:
@@ -83,10 +88,7 @@ class RoadNetwork:
         if not path.exists():
             raise LayoutError(f"road network {path}: file not found")
         if path.suffix.lower() == ".graphml":
-            g = nx.read_graphml(path)
-            for _, _, data in g.edges(data=True):
-                data["length"] = float(data.get("length", 0.0))
-            return cls(g)
+            return cls(_graphml_graph(path, crs))
         import geopandas as gpd
 
         lines = gpd.read_file(path).to_crs(crs).explode(index_parts=False)
@@ -111,10 +113,55 @@ class RoadNetwork:
         out = np.full(rows.size, np.inf)
         for j in np.unique(cols):
             lengths = nx.single_source_dijkstra_path_length(
-                self.graph, self.nodes[int(n_dst[j, 0])], weight="length"
+                self._search, self.nodes[int(n_dst[j, 0])], weight="length"
             )
             k = np.flatnonzero(cols == j)
             src_nodes = [self.nodes[int(i)] for i in n_src[rows[k], 0]]
             net = np.array([lengths.get(n, np.inf) for n in src_nodes], dtype=float)
             out[k] = net + d_src[rows[k], 0] + d_dst[j, 0]
         return out
+
+
+def _graphml_graph(path: Path, crs: str) -> nx.Graph:
+    """Read a GraphML road network with node ``x``/``y`` in ``crs`` and edge ``length`` in metres.
+
+    Node coordinates are taken to be in the graph's ``crs`` attribute when it has one (osmnx
+    writes ``epsg:4326``) and projected to ``crs``; otherwise they must already be in ``crs``.
+    An edge without ``length`` gets the straight distance between its end nodes.
+    """
+    g = nx.read_graphml(path)
+    try:
+        xy = {n: (float(d["x"]), float(d["y"])) for n, d in g.nodes(data=True)}
+    except KeyError as exc:
+        raise LayoutError(f"road network {path}: node without coordinate {exc}") from exc
+    except ValueError as exc:
+        raise LayoutError(f"road network {path}: node coordinate is not a number ({exc})") from exc
+    src_crs = g.graph.get("crs")
+    if src_crs and xy:
+        from pyproj import CRS
+
+        if CRS.from_user_input(src_crs) != CRS.from_user_input(crs):
+            names = list(xy)
+            arr = np.array([xy[n] for n in names])
+            tr = Transformer.from_crs(src_crs, crs, always_xy=True)
+            px, py = tr.transform(arr[:, 0], arr[:, 1])
+            xy = {n: (float(a), float(b)) for n, a, b in zip(names, px, py, strict=True)}
+    for n, (x, y) in xy.items():
+        g.nodes[n]["x"], g.nodes[n]["y"] = x, y
+    for u, v, data in g.edges(data=True):
+        raw = data.get("length")
+        if raw is None or str(raw).strip() == "":
+            (x0, y0), (x1, y1) = xy[u], xy[v]
+            data["length"] = float(np.hypot(x1 - x0, y1 - y0))
+            continue
+        try:
+            data["length"] = float(raw)
+        except ValueError as exc:
+            raise LayoutError(
+                f"road network {path}, edge {u}-{v}, column length = {raw!r}: not a number"
+            ) from exc
+        if not data["length"] >= 0:
+            raise LayoutError(
+                f"road network {path}, edge {u}-{v}, column length = {raw!r}: must be >= 0"
+            )
+    return g
