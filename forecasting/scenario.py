@@ -117,7 +117,8 @@ class ScenarioFile(_Strict):
     map: dict[str, Any] | None = None
 
 
-def _format(error: ValidationError, path: Path, prefix: str) -> str:
+def format_validation_error(error: ValidationError, path: str | Path, prefix: str = "") -> str:
+    """One line per pydantic error: ``file: dotted.key: message`` (unknown keys named)."""
     lines = []
     for item in error.errors():
         key = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
@@ -139,7 +140,7 @@ def parse_forecast_scenario(data: dict[str, Any], path: str | Path = "<scenario>
     try:
         top = ScenarioFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format(exc, path, "")) from None
+        raise ScenarioError(format_validation_error(exc, path, "")) from None
     section = dict(top.forecast or {})
     section.setdefault("name", top.name)
     section.setdefault("seed", top.seed)
@@ -147,7 +148,7 @@ def parse_forecast_scenario(data: dict[str, Any], path: str | Path = "<scenario>
     try:
         return ForecastScenario.model_validate(section)
     except ValidationError as exc:
-        raise ScenarioError(_format(exc, path, "forecast")) from None
+        raise ScenarioError(format_validation_error(exc, path, "forecast")) from None
 
 
 def load_forecast_scenario(path: str | Path) -> ForecastScenario:
@@ -167,6 +168,11 @@ def load_forecast_scenario(path: str | Path) -> ForecastScenario:
     forecasting.errors.ScenarioError: .../s.yaml: forecast.colour: unknown key
 
     """
+    return parse_forecast_scenario(read_scenario_yaml(path), path)
+
+
+def read_scenario_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a scenario file (UTF-8, BOM allowed) into a mapping; errors name the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -176,5 +182,9 @@ def load_forecast_scenario(path: str | Path) -> ForecastScenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
-    return parse_forecast_scenario(data if data is not None else {}, path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
 

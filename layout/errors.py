@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forecasting.errors import ScenarioError as ForecastScenarioError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -74,8 +76,11 @@ class RegionDataError(SchoolPlanError):
         super().__init__("\n".join(lines))
 
 
-class ScenarioError(SchoolPlanError):
-    """A scenario file is invalid (unknown key, impossible value); the message names key and file."""
+class ScenarioError(SchoolPlanError, ForecastScenarioError):
+    """A scenario file is invalid (unknown key, impossible value); the message names key and file.
+
+    Also a :class:`forecasting.errors.ScenarioError`, so either package's handler catches it.
+    """
 
 
 class LayoutError(SchoolPlanError):

@@ -22,11 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from forecasting.errors import ScenarioError as ForecastScenarioError
-from forecasting.scenario import ForecastScenario, parse_forecast_scenario
+from forecasting.scenario import (
+    ForecastScenario,
+    format_validation_error,
+    parse_forecast_scenario,
+    read_scenario_yaml,
+)
 from layout.errors import ScenarioError
 from layout.plan.params import LayoutParams
 
@@ -99,20 +103,6 @@ class Scenario:
         return self.path.stem
 
 
-def _format(error: ValidationError, path: Path, prefix: str) -> str:
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
-        if item["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif item["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{item['msg']} (got {item.get('input')!r})"
-        lines.append(f"{path}: {key}: {msg}")
-    return "\n".join(lines)
-
-
 def load_scenario(path: str | Path) -> Scenario:
     r"""Read and validate a scenario file.
 
@@ -143,21 +133,13 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+        data = read_scenario_yaml(path)
+    except ForecastScenarioError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         top = _TopLevel.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format(exc, path, "")) from None
+        raise ScenarioError(format_validation_error(exc, path, "")) from None
     try:
         forecast = parse_forecast_scenario(
             {"name": top.name, "seed": top.seed, "target_year": top.target_year,
@@ -169,7 +151,7 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         layout = LayoutParams.model_validate(top.layout or {})
     except ValidationError as exc:
-        raise ScenarioError(_format(exc, path, "layout")) from None
+        raise ScenarioError(format_validation_error(exc, path, "layout")) from None
     region = None
     if top.region:
         region = Path(top.region)
