@@ -1,6 +1,7 @@
 """Plan the whole embedded city (all counties, all levels, vocational) and print time and memory.
 
-Usage: python benchmarks/city_bench.py [--threads 2] [--time-limit 60] [--seed 0] [--region DIR]
+Usage: python benchmarks/city_bench.py [--threads 2] [--time-limit 8] [--solver scip]
+[--mip-gap 0.01] [--seed 0] [--region DIR]
 
 Demand: the base-year demand from the region's children (layout.plan.base_year_demand) until the
 forecast provides a target-year table. The embedded data are SYNTHETIC (see data/geo/README.md).
@@ -14,14 +15,17 @@ import time
 
 import pandas as pd
 
-from layout.plan import base_year_demand, plan_layout
+from layout.plan import LayoutParams, base_year_demand, plan_layout
 from layout.region import load_region
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--time-limit", type=float, default=60)
+    ap.add_argument("--time-limit", type=float, default=8, help="seconds per county")
+    ap.add_argument("--solver", choices=["highs", "scip", "sat"], default=None,
+                    help="MIP back end (default: LayoutParams().solver)")
+    ap.add_argument("--mip-gap", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--region", default=None)
     args = ap.parse_args()
@@ -29,7 +33,9 @@ def main() -> None:
     region = load_region(args.region)
     demand = base_year_demand(region)
     t1 = time.perf_counter()
-    plan = plan_layout(region, demand, target_year=region.base_year, time_limit=args.time_limit,
+    over = {k: v for k, v in (("solver", args.solver), ("mip_gap", args.mip_gap)) if v is not None}
+    params = LayoutParams(**over)
+    plan = plan_layout(region, demand, params, target_year=region.base_year, time_limit=args.time_limit,
                        threads=args.threads, seed=args.seed,
                        progress=lambda c, i, n: print(f"  county {c} ({i + 1}/{n})", flush=True))
     t2 = time.perf_counter()

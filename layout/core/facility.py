@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from layout.core import inputs
 from layout.core.backends import SOLVERS, default_threads, solve_mip
 from layout.core.formulation import MipModel, formulate
+from layout.core.greedy import greedy_plan
 from layout.core.status import SolveStatus
 
 
@@ -76,6 +77,8 @@ class FacilityLocation:
         Share of demand i left unserved (0 or 1 with ``single_source``).
     objective, bound, gap : float
         Plan cost, best proven lower bound and relative gap ``(objective - bound) / |objective|``.
+    greedy_objective : float
+        Cost of the greedy plan built from ``hint`` (``nan`` without hint or feasible greedy plan).
     status : SolveStatus
     wall_time : float
         Seconds spent in :meth:`solve` (model building included).
@@ -94,6 +97,7 @@ class FacilityLocation:
         self.solver: str | None = None
         self.threads: int | None = None
         self.seed: int | None = None
+        self.greedy_objective = float("nan")
         self._model: MipModel | None = None
 
     @classmethod
@@ -169,7 +173,12 @@ class FacilityLocation:
         gap : float
             Relative gap tolerance at which the search stops.
         hint : array_like of bool, shape (m,), optional
-            Facilities believed open, as a warm start (used by ``"scip"`` and ``"sat"``).
+            Facilities believed open. A greedy plan is built from them (see
+            :mod:`layout.core.greedy`); when it is feasible it is the warm start of ``"scip"`` and
+            ``"sat"`` (HiGHS gets none: it crashed on hints) and the fallback of every back end:
+            if the solver returns no plan, or a worse one, the greedy plan is kept (status
+            ``fallback_greedy`` when the solver found none; ``gap`` still uses the solver's
+            bound). Without a feasible greedy plan only the open/close hint is passed.
         log : bool
             Print the solver log.
 
@@ -181,16 +190,29 @@ class FacilityLocation:
         if self._model is None:
             self._model = formulate(self.data)
         model = self._model
-        full_hint = None
+        full_hint, greedy = None, None
         if hint is not None:
-            full_hint = self._hint_vector(np.asarray(hint, dtype=bool))
+            open_hint = np.asarray(hint, dtype=bool)
+            full_hint = self._hint_vector(open_hint)
+            greedy = greedy_plan(self.data, model, open_hint)
+            if greedy is not None:
+                full_hint = greedy
         res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
                         gap=gap, hint=full_hint, log=log)
-        self.status, self.solver, self.threads, self.seed = res.status, solver, res.threads, seed
-        self.objective, self.bound = res.objective, res.bound
-        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
-                    if res.values is not None and np.isfinite(res.bound) else float("nan"))
-        self._store(res.values)
+        status, values, objective = res.status, res.values, res.objective
+        self.greedy_objective = float("nan")
+        if greedy is not None:
+            g_obj = float(model.obj @ greedy + model.offset)
+            self.greedy_objective = g_obj
+            if values is None and status is not SolveStatus.INFEASIBLE:
+                status, values, objective = SolveStatus.FALLBACK, greedy, g_obj
+            elif values is not None and g_obj < objective - 1e-9 * max(1.0, abs(objective)):
+                status, values, objective = SolveStatus.FEASIBLE, greedy, g_obj
+        self.status, self.solver, self.threads, self.seed = status, solver, res.threads, seed
+        self.objective, self.bound = objective, res.bound
+        self.gap = (abs(objective - res.bound) / max(abs(objective), 1e-9)
+                    if values is not None and np.isfinite(res.bound) else float("nan"))
+        self._store(values)
         self.wall_time = time.perf_counter() - start
         return self
 

@@ -18,6 +18,9 @@ class SolveStatus(StrEnum):
         The solver proved that no plan satisfies the constraints.
     NO_SOLUTION
         No plan was found before the limit, and infeasibility was not proven either.
+    FALLBACK
+        The solver found no plan before the limit; the plan is the greedy one built from the
+        ``hint`` (feasible, not optimised; ``gap`` against the solver's bound when it has one).
 
     """
 
@@ -25,3 +28,4 @@ class SolveStatus(StrEnum):
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
+    FALLBACK = "fallback_greedy"

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from layout.core import FacilityLocation
+from layout.core.components import pair_components
 from layout.plan.candidates import radius_pairs
 from layout.plan.params import BAND_LEVEL, GRADE_BANDS, LayoutParams
 from layout.plan.travel import RoadNetwork, circuity, speed_mpm
@@ -52,7 +53,8 @@ class CountyModel:
     pairs : DataFrame
         row, col, minutes, km, boarding, cost, host.
     zones : Zones
-    solver : FacilityLocation or None
+    solver : CountySolution or None
+        The assembled plan of the county's sub-problems (after :func:`solve_county`).
 
     """
 
@@ -62,7 +64,7 @@ class CountyModel:
     pairs: pd.DataFrame
     zones: Zones
     circuity: float = 1.0
-    solver: FacilityLocation | None = None
+    solver: CountySolution | None = None
     assignment: np.ndarray | None = None
 
 
@@ -209,30 +211,195 @@ def build_county(
     return CountyModel(county_code, fac, dem, pairs, zones, circ)
 
 
+@dataclass
+class CountySolution:
+    """Plan of one county assembled from its independent sub-problems.
+
+    Attributes
+    ----------
+    open : ndarray of bool
+        Per facility: open in the plan.
+    load : ndarray of float
+        Students served per facility.
+    blocks_added : ndarray of int
+        Expansion blocks per facility.
+    status : str
+        Worst sub-problem status (``no_solution`` > ``fallback_greedy`` > ``feasible`` >
+        ``optimal``).
+    records : list of dict
+        One solver record per sub-problem (``subproblem``, ``solver``, ``status``,
+        ``objective``, ``bound``, ``gap``, ``wall_time``, ``threads``, ``seed``, sizes).
+
+    """
+
+    open: np.ndarray
+    load: np.ndarray
+    blocks_added: np.ndarray
+    status: str
+    records: list[dict]
+
+
+_SEVERITY = ("optimal", "feasible", "fallback_greedy", "infeasible", "no_solution")
+
+
+def subproblems(cm: CountyModel, small_pairs: int = 400, batch_pairs: int = 3000) -> list[np.ndarray]:
+    """Facility sets of the independent sub-problems of ``cm`` (sorted facility indices).
+
+    Components of the pair graph (:func:`layout.core.components.pair_components`: a row links
+    the facilities it may use, a link group its campuses) never interact. Components with fewer
+    than ``small_pairs`` pairs are batched together (in order) up to ``batch_pairs`` pairs.
+    Facilities in a component without any pair are left out.
+    """
+    cols = cm.pairs["col"].to_numpy()
+    active, r_loc = np.unique(cm.pairs["row"].to_numpy(), return_inverse=True)
+    _, fac_label = pair_components(r_loc, cols, active.size, len(cm.facilities),
+                                   cm.facilities["link"].to_numpy())
+    size = np.bincount(fac_label[cols], minlength=len(cm.facilities))
+    out: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+    for lab in np.flatnonzero(size):  # labels follow the first facility: deterministic order
+        members = np.flatnonzero(fac_label == lab)
+        if size[lab] >= small_pairs:
+            out.append(members)
+            continue
+        batch.append(members)
+        if size[np.unique(fac_label[np.concatenate(batch)])].sum() >= batch_pairs:
+            out.append(np.sort(np.concatenate(batch)))
+            batch = []
+    if batch:
+        out.append(np.sort(np.concatenate(batch)))
+    return out
+
+
+@dataclass
+class SubProblem:
+    """One independent sub-problem of a county: a model on a subset of facilities and rows.
+
+    Attributes
+    ----------
+    county_code, name : str
+        County and sub-problem name (``"<county>/<levels>[#k]"``).
+    facilities, rows : ndarray of int
+        County facility and demand indices of the model's facilities and demand points.
+    model : FacilityLocation
+        The model (solved by :func:`solve_subproblem`).
+    hint : ndarray of bool
+        Facilities open in the warm start (the existing schools).
+
+    """
+
+    county_code: str
+    name: str
+    facilities: np.ndarray
+    rows: np.ndarray
+    model: FacilityLocation
+    hint: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of pairs of the model."""
+        return int(self.model.data.rows.size)
+
+
+def make_subproblems(cm: CountyModel, params: LayoutParams) -> list[SubProblem]:
+    """Models of the independent sub-problems of ``cm`` (single source, unserved at a penalty).
+
+    Rows without any permitted school are unserved whatever the plan and are left out. Each
+    facility's expansion blocks are capped by what the demand that may reach it could fill.
+    """
+    fac, pairs = cm.facilities, cm.pairs
+    students = cm.demand["students"].to_numpy(dtype=float)
+    by_col = pairs.groupby("col").indices
+    out: list[SubProblem] = []
+    names: dict[str, int] = {}
+    parts = subproblems(cm)
+    part_pairs = [np.sort(np.concatenate([by_col.get(j, np.zeros(0, dtype=np.int64))
+                                          for j in f])) for f in parts]
+    for f_idx, p_idx in zip(parts, part_pairs, strict=True):
+        sub = pairs.iloc[p_idx]
+        rows, r_loc = np.unique(sub["row"].to_numpy(), return_inverse=True)
+        c_loc = np.searchsorted(f_idx, sub["col"].to_numpy())
+        sf = fac.iloc[f_idx]
+        dem_st = students[rows]
+        reach = np.bincount(c_loc, weights=dem_st[r_loc], minlength=f_idx.size)
+        block = sf["block"].to_numpy()
+        need = np.ceil(np.maximum(0.0, reach - sf["capacity"].to_numpy(dtype=float)) / block)
+        max_blocks = np.minimum(sf["max_blocks"].to_numpy(), need.astype(np.int64))
+        model = FacilityLocation.from_pairs(
+            r_loc, c_loc, sub["cost"].to_numpy(), dem_st, f_idx.size,
+            fixed_cost=sf["fixed_cost"].to_numpy(), capacity=sf["capacity"].to_numpy(dtype=float),
+            single_source=True, closed_cost=sf["closed_cost"].to_numpy(),
+            force_open=sf["force_open"].to_numpy(), link_group=sf["link"].to_numpy(),
+            min_load=sf["min_load"].to_numpy(), min_load_exempt=sf["exempt"].to_numpy(),
+            expansion_block=block, expansion_cost=sf["block_cost"].to_numpy(),
+            max_blocks=max_blocks, unserved_cost=dem_st * params.costs.unserved_cost,
+        )
+        levels = "+".join(sorted(set(sf["level"])))
+        k = names.get(levels, 0)
+        names[levels] = k + 1
+        name = f"{cm.county_code}/{levels}" + (f"#{k + 1}" if k else "")
+        out.append(SubProblem(cm.county_code, name, f_idx, rows, model,
+                              ~sf["is_site"].to_numpy()))
+    return out
+
+
+def solve_subproblem(
+    sub: SubProblem, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
+) -> SubProblem:
+    """Solve ``sub`` with ``params.solver`` from its greedy warm start (also its fallback)."""
+    sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
+                    solver=params.solver, gap=params.mip_gap, hint=sub.hint)
+    return sub
+
+
+def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountyModel:
+    """Put the solved sub-problems of ``cm`` together into ``cm.solver`` and ``cm.assignment``.
+
+    Facilities in no sub-problem (no demand row may use them) are open only if forced open or
+    if closing them costs more than running them.
+    """
+    fac = cm.facilities
+    m = len(fac)
+    is_open = fac["force_open"].to_numpy() | (fac["fixed_cost"] < fac["closed_cost"]).to_numpy()
+    link = fac["link"].to_numpy()
+    for g in np.unique(link[(link >= 0) & is_open]):
+        is_open[link == g] = True
+    load = np.zeros(m)
+    blocks = np.zeros(m, dtype=np.int64)
+    cm.assignment = np.full(len(cm.demand), -1, dtype=np.int64)
+    records: list[dict] = []
+    for sub in subs:
+        model, f_idx = sub.model, sub.facilities
+        is_open[f_idx] = model.open
+        load[f_idx] = model.load
+        blocks[f_idx] = model.blocks_added
+        a = model.assignment
+        cm.assignment[sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
+        records.append({
+            "subproblem": sub.name, "solver": model.solver, "status": str(model.status),
+            "objective": model.objective, "bound": model.bound, "gap": model.gap,
+            "greedy": model.greedy_objective, "wall_time": model.wall_time,
+            "threads": model.threads, "seed": model.seed, "facilities": f_idx.size,
+            "demand_rows": sub.rows.size, "pairs": sub.size,
+        })
+    status = max((r["status"] for r in records), key=_SEVERITY.index, default="optimal")
+    cm.solver = CountySolution(is_open, load, blocks, status, records)
+    return cm
+
+
 def solve_county(
     cm: CountyModel, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
 ) -> CountyModel:
-    """Solve ``cm`` with the optimisation core (single source, unserved allowed at a penalty)."""
-    fac, pairs = cm.facilities, cm.pairs
-    # Rows without any permitted school are unserved whatever the plan: leave them out.
-    active = np.unique(pairs["row"].to_numpy())
-    dem = cm.demand.iloc[active]
-    model = FacilityLocation.from_pairs(
-        np.searchsorted(active, pairs["row"].to_numpy()), pairs["col"].to_numpy(),
-        pairs["cost"].to_numpy(), dem["students"].to_numpy(dtype=float), len(fac),
-        fixed_cost=fac["fixed_cost"].to_numpy(), capacity=fac["capacity"].to_numpy(dtype=float),
-        single_source=True, closed_cost=fac["closed_cost"].to_numpy(),
-        force_open=fac["force_open"].to_numpy(), link_group=fac["link"].to_numpy(),
-        min_load=fac["min_load"].to_numpy(), min_load_exempt=fac["exempt"].to_numpy(),
-        expansion_block=fac["block"].to_numpy(), expansion_cost=fac["block_cost"].to_numpy(),
-        max_blocks=fac["max_blocks"].to_numpy(),
-        unserved_cost=dem["students"].to_numpy(dtype=float) * params.costs.unserved_cost,
-    )
-    cm.solver = model.solve(time_limit=time_limit, threads=threads, seed=seed,
-                            gap=params.mip_gap)
-    cm.assignment = np.full(len(cm.demand), -1, dtype=np.int64)
-    cm.assignment[active] = model.assignment
-    return cm
+    """Build, solve (one after the other) and assemble the sub-problems of ``cm``.
+
+    ``time_limit`` is in seconds per sub-problem; each stops earlier at ``params.mip_gap``.
+    Every sub-problem gets a greedy warm start that is also its fallback plan (status
+    ``fallback_greedy``), so none ends without a plan because of the time limit.
+    """
+    subs = make_subproblems(cm, params)
+    for sub in subs:
+        solve_subproblem(sub, params, time_limit=time_limit, threads=threads, seed=seed)
+    return assemble_county(cm, subs)
 
 
 def assignment_table(cm: CountyModel) -> pd.DataFrame:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from layout.core.backends import default_threads
 from layout.errors import LayoutError
 from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
-from layout.plan.model import build_county, solve_county, split_demand
+from layout.plan.model import (
+    CountyModel,
+    SubProblem,
+    assemble_county,
+    build_county,
+    make_subproblems,
+    solve_subproblem,
+    split_demand,
+)
 from layout.plan.params import LayoutParams
 from layout.plan.result import (
     ASSIGNMENT_COLUMNS,
@@ -29,8 +39,9 @@ from layout.plan.zones import junior_zones
 
 Progress = Callable[[str, int, int], None]
 
-RECORD_EXTRA = ("solver", "facilities", "demand_rows", "pairs")
-"""Solver-record columns beyond :data:`SOLVER_COLUMNS`: back end and sub-problem size."""
+RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs")
+"""Solver-record columns beyond :data:`SOLVER_COLUMNS`: back end, cost of the greedy warm start
+(fallback) plan and sub-problem size."""
 
 
 def plan_layout(
@@ -53,13 +64,18 @@ def plan_layout(
     target_year : int
         Year the demand refers to (recorded in the plan).
     time_limit : float
-        Seconds per county, shared by its independent sub-problems (see
-        :func:`layout.plan.model.solve_county`); each stops earlier at ``params.mip_gap``.
-        Every sub-problem gets a plan even at a tiny limit (greedy fallback).
-    threads, seed : int
-        Solver threads and seed; the same inputs, seed and threads give the same plan.
+        Seconds per sub-problem: each county is split into independent sub-problems (connected
+        components, see :func:`layout.plan.model.subproblems`), each solved with this limit
+        and stopped earlier at ``params.mip_gap``. Every sub-problem gets a plan even at a tiny
+        limit (greedy fallback, status ``fallback_greedy`` in ``solver_records``).
+    threads : int, optional
+        Solver threads: CP-SAT workers, or the number of sub-problems solved at once by the
+        single-threaded SCIP / HiGHS (default ``min(8, cpu count)``).
+    seed : int
+        Solver seed; the same inputs, seed and threads give the same plan (when no sub-problem
+        stops at its time limit: a time-limited search depends on the machine's speed).
     progress : callable, optional
-        Called as ``progress(county_code, i, n)`` before each county is solved.
+        Called as ``progress(county_code, i, n)`` before each county's model is built.
     counties : list of str, optional
         Plan only these counties (vocational integration stays city-wide); default all.
 
@@ -77,12 +93,13 @@ def plan_layout(
     voc_d = dem_all[dem_all["level"] == "vocational"]
     fac_all = fac_all[fac_all["level"] != "vocational"]
     dem_split = split_demand(dem_all[dem_all["level"] != "vocational"], p.split_students)
+    notes: list[str] = []
     if counties is not None:
         unknown = sorted(set(counties) - set(fr.terrain))
         if unknown:
             raise LayoutError(f"unknown county codes {unknown}; known: {sorted(fr.terrain)}")
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
-    school_parts, assign_parts, unserved_parts, before_parts, records, notes = [], [], [], [], [], []
+    models: list[CountyModel] = []
     for i, county in enumerate(counties):
         if progress is not None:
             progress(county, i, len(counties))
@@ -101,15 +118,19 @@ def plan_layout(
         )
         if zones.proposed:
             notes.append(zones.note)
-        cm = build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads)
-        solve_county(cm, p, time_limit=time_limit, threads=threads, seed=seed)
+        models.append(build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads))
+    subs = [make_subproblems(cm, p) for cm in models]
+    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed)
+    school_parts, assign_parts, unserved_parts, before_parts, records = [], [], [], [], []
+    for cm, part in zip(models, subs, strict=True):
+        assemble_county(cm, part)
         s, a, u, b = county_tables(cm, p)
         school_parts.append(s)
         assign_parts.append(a)
         unserved_parts.append(u)
         before_parts.append(b)
         assert cm.solver is not None
-        records.extend({"county_code": county, **r} for r in cm.solver.records)
+        records.extend({"county_code": cm.county_code, **r} for r in cm.solver.records)
     if len(voc_f) or len(voc_d):
         vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, fr.terrain, p)
         school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
@@ -138,6 +159,27 @@ def plan_layout(
         seats_added_total=int(schools["seats_added"].sum()), target_year=int(target_year),
         params=p, city_target_seats=p.city_target_seats, notes=notes,
     )
+
+
+def _solve_all(
+    subs: list[SubProblem], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
+) -> None:
+    """Solve every sub-problem; single-threaded back ends run ``threads`` at a time.
+
+    SCIP and HiGHS use one thread each (see :mod:`layout.core.backends`), so independent
+    sub-problems are spread over ``threads`` worker threads (the solvers release the GIL),
+    largest first; CP-SAT uses ``threads`` workers itself, one sub-problem at a time. Each
+    solve depends only on its own model, seed and limit, never on the schedule.
+    """
+    workers = default_threads() if threads is None else max(1, int(threads))
+    order = sorted(subs, key=lambda s: -s.size)
+    if p.solver == "sat" or workers == 1:
+        for sub in order:
+            solve_subproblem(sub, p, time_limit=time_limit, threads=workers, seed=seed)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda sub: solve_subproblem(sub, p, time_limit=time_limit, threads=1,
+                                                   seed=seed), order))
 
 
 def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...], keys: list[str]) -> pd.DataFrame:
