@@ -62,7 +62,7 @@ class RegionOutlook:
         Same per township (residence), plus ``attending`` (demand after attendance flows: the
         pupils the township's schools would enroll).
     rates : DataFrame
-        ``county_code, grade_band, rate`` participation rates used.
+        ``county_code, grade_band, year, rate`` participation rates used.
     attendance : AttendanceModel
     share_model : ShareModel or None
     backtest : BacktestResult or None
@@ -99,22 +99,57 @@ class RegionOutlook:
         return self.township_demand.groupby(["level", "year"], sort=True)[cols].sum().reset_index()
 
 
-def participation_rates(attendance: AttendanceModel, scenario: ForecastScenario) -> pd.DataFrame:
-    """Participation rate per county and grade band (enrolled / resident children).
+def participation_rates(attendance: AttendanceModel, scenario: ForecastScenario,
+                        base_year: int, years: list[int]) -> pd.DataFrame:
+    """Participation rate per county, grade band and year (enrolled / resident children).
 
-    Compulsory bands use the base-year calibration; kindergarten the scenario's gross rate; the
-    senior stage the calibrated senior + vocational participation split by the scenario's
-    vocational share.
+    Every rate starts at its base-year calibration, so the forecast for the base year reproduces
+    the recorded enrollment. The scenario's ``kindergarten_enrollment_rate`` and
+    ``vocational_share`` (share of the senior stage in vocational schools), when given, are
+    reached linearly by the scenario's ``target_year`` and held after it; compulsory bands and
+    the senior-stage participation keep their base-year values.
+
+    Returns
+    -------
+    DataFrame
+        ``county_code, grade_band, year, rate``.
+
     """
     r = attendance.rates.pivot_table(index="county_code", columns="grade_band", values="rate",
                                      aggfunc="first").reindex(columns=list(GRADE_BANDS))
     r = r.fillna(0.0)
-    stage = (r["senior"] + r["vocational"]).clip(upper=1.0)
-    r["kindergarten"] = scenario.kindergarten_enrollment_rate
-    r["senior"] = stage * (1.0 - scenario.vocational_share)
-    r["vocational"] = stage * scenario.vocational_share
-    out = r.reset_index().melt(id_vars="county_code", var_name="grade_band", value_name="rate")
-    return out.sort_values(["county_code", "grade_band"], ignore_index=True)
+    stage = r["senior"] + r["vocational"]  # > 1 where a county draws pupils from others
+    voc0 = (r["vocational"] / stage.where(stage > 0)).fillna(0.0)
+    kg0 = r["kindergarten"]
+    span = max(scenario.target_year - base_year, 1)
+    parts = []
+    for year in years:
+        w = min(max((year - base_year) / span, 0.0), 1.0)
+        kg = kg0 if scenario.kindergarten_enrollment_rate is None else (
+            kg0 + w * (scenario.kindergarten_enrollment_rate - kg0))
+        voc = voc0 if scenario.vocational_share is None else (
+            voc0 + w * (scenario.vocational_share - voc0))
+        y = r.copy()
+        y["kindergarten"] = kg
+        y["senior"] = stage * (1.0 - voc)
+        y["vocational"] = stage * voc
+        y["year"] = year
+        parts.append(y.reset_index())
+    out = pd.concat(parts, ignore_index=True).melt(id_vars=["county_code", "year"],
+                                                   var_name="grade_band", value_name="rate")
+    return out.loc[:, ["county_code", "grade_band", "year", "rate"]].sort_values(
+        ["county_code", "grade_band", "year"], ignore_index=True)
+
+
+def _residents_by_band(population: pd.DataFrame, area_col: str, county_of: pd.Series,
+                       rates: pd.DataFrame) -> pd.DataFrame:
+    """Residents of each band's ages (rate 1) times the county's rate of that band and year."""
+    ones = rates.drop_duplicates(["county_code", "grade_band"]).assign(rate=1.0)
+    d = compute_demand(population, ones, area_col=area_col, county_of=county_of)
+    d["county_code"] = d["area"].map(county_of)
+    d = d.merge(rates, on=["county_code", "grade_band", "year"], how="left")
+    d["demand"] = d["demand"] * d["rate"].fillna(0.0)
+    return d.drop(columns=["rate"])
 
 
 def _interval_factors(pop: PopulationForecast, backtest: BacktestResult | None,
@@ -232,7 +267,8 @@ def forecast_region(
                        "county_code": townships["county_code"].astype(str).to_numpy()})
     attendance = calibrate_attendance(enrollment, schools, children, villages, year=base_year,
                                       townships=tw)
-    rates = participation_rates(attendance, scenario)
+    years = sorted(int(y) for y in pop.townships["year"].unique())
+    rates = participation_rates(attendance, scenario, base_year, years)
     bt = None
     if backtest:
         bt = run_backtests(enrollment, schools, births, geography="township", townships=tw,
@@ -243,16 +279,16 @@ def forecast_region(
     vil = villages.loc[:, ["village_id", "township_code"]].astype(str)
     county_of_village = vil.set_index("village_id")["township_code"].map(county_of_township)
     vpop = pop.villages.loc[:, ["village_id", "year", "age", "population"]]
-    vd = compute_demand(vpop, rates, area_col="village_id", county_of=county_of_village)
+    vd = _residents_by_band(vpop, "village_id", county_of_village, rates)
     vd = vd.rename(columns={"area": "village_id"})
     vd["township_code"] = vd["village_id"].map(vil.set_index("village_id")["township_code"])
-    vd["county_code"] = vd["township_code"].map(county_of_township)
     vd = _with_intervals(vd, factors, base_year)
     vd = vd.loc[:, ["village_id", "township_code", "county_code", "level", "grade_band", "year",
                     "demand", "p10", "p50", "p90"]]
 
     tpop = pop.townships.loc[:, ["township_code", "year", "age", "population"]]
-    td = compute_demand(tpop, rates, area_col="township_code", county_of=county_of_township)
+    td = _residents_by_band(tpop, "township_code", county_of_township, rates).drop(
+        columns="county_code")
     attending = attendance.apply(td.loc[:, ["area", "level", "grade_band", "year", "demand"]])
     td = td.merge(attending.rename(columns={"demand": "attending"}),
                   on=["area", "level", "grade_band", "year"], how="left")

@@ -78,11 +78,13 @@ class ForecastScenario(_Strict):
     )
     urbanisation: UrbanisationSettings = UrbanisationSettings()
     out_migration: MigrationSettings = MigrationSettings()
-    vocational_share: Share = Field(
-        0.4, description="share of senior-stage students in secondary vocational schools"
+    vocational_share: Share | None = Field(
+        None, description="share of senior-stage students in secondary vocational schools, "
+        "reached linearly by target_year from the base-year value (None: keep the base-year value)"
     )
-    kindergarten_enrollment_rate: Annotated[float, Field(gt=0, le=1.5)] = Field(
-        0.92, description="gross enrollment rate of kindergarten (ages 3-5)"
+    kindergarten_enrollment_rate: Annotated[float, Field(gt=0, le=1.5)] | None = Field(
+        None, description="gross enrollment rate of kindergarten (ages 3-5), reached linearly by "
+        "target_year from the base-year value (None: keep the base-year value)"
     )
     draws: Annotated[int, Field(ge=0, le=100_000)] = 0
     seed: int = 0
