@@ -23,7 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time-limit", type=float, default=8, help="seconds per county")
-    ap.add_argument("--solver", choices=["highs", "scip", "sat"], default=None,
+    ap.add_argument("--solver", choices=["highs", "scip", "sat", "highspy"], default=None,
                     help="MIP back end (default: LayoutParams().solver)")
     ap.add_argument("--mip-gap", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)

@@ -5,7 +5,9 @@ building a model of a million pairs takes a fraction of a second. Supported back
 names): ``"highs"`` (HiGHS MIP), ``"scip"`` (SCIP) and ``"sat"`` (CP-SAT with
 ``linearization_level=2``; all-integer models only, i.e. ``single_source=True`` — through
 model_builder it mis-handles continuous shares and reported split-demand cap44 infeasible). Each gets the relative gap tolerance, seed, thread count and time
-limit explicitly.
+limit explicitly. ``"highspy"`` runs the same HiGHS through its own Python API (``highspy``),
+which accepts a MIP start and, on the school model, found plans where HiGHS through
+OR-Tools found none (see layout/plan/params.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from layout.core.status import SolveStatus
 
 #: Back ends accepted by ``solver=``; the first is the default (chosen by measurement,
 #: see benchmarks/orlib.py).
-SOLVERS = ("highs", "scip", "sat")
+SOLVERS = ("highs", "scip", "sat", "highspy")
 
 _STATUS = {
     mbh.SolveStatus.OPTIMAL: SolveStatus.OPTIMAL,
@@ -125,6 +127,8 @@ def solve_mip(
     if hint is not None and solver != "highs":  # OR-Tools 9.15 + HiGHS: hints kill the process
         for idx in np.flatnonzero(model.integer):
             helper.add_hint(int(idx), float(hint[idx]))
+    if solver == "highspy":
+        return _solve_highspy(model, time_limit=time_limit, seed=seed, gap=gap, hint=hint, log=log)
     params, used_threads = _parameters(solver, gap, threads, seed)
     runner = mbh.ModelSolverHelper(solver)
     runner.set_solver_specific_parameters(params)
@@ -146,3 +150,49 @@ def solve_mip(
     if status is SolveStatus.OPTIMAL and not np.isfinite(bound):
         bound = objective
     return BackendResult(status, values, objective, bound, float(runner.wall_time()), used_threads)
+
+
+def _solve_highspy(
+    model: MipModel, *, time_limit: float, seed: int, gap: float,
+    hint: NDArray[np.float64] | None, log: bool,
+) -> BackendResult:
+    """Solve with HiGHS through ``highspy`` (one thread, so deterministic; MIP start = hint)."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(log))
+    a = model.matrix.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = int(model.obj.size), int(a.shape[0])
+    lp.col_cost_, lp.offset_ = model.obj, float(model.offset)
+    lp.col_lower_, lp.col_upper_ = model.var_lb, model.var_ub
+    lp.row_lower_, lp.row_upper_ = model.row_lb, model.row_ub
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in model.integer]
+    h.passModel(lp)
+    for key, value in (("time_limit", float(time_limit)), ("mip_rel_gap", float(gap)),
+                       ("mip_abs_gap", 1e-9), ("threads", 1), ("random_seed", int(seed))):
+        h.setOptionValue(key, value)
+    if hint is not None:
+        start = highspy.HighsSolution()
+        start.col_value = [float(v) for v in hint]
+        start.value_valid = True
+        h.setSolution(start)
+    h.run()
+    info = h.getInfo()
+    raw = h.getModelStatus()
+    has = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+    if raw == highspy.HighsModelStatus.kOptimal and has:
+        status = SolveStatus.OPTIMAL
+    elif raw == highspy.HighsModelStatus.kInfeasible:
+        status, has = SolveStatus.INFEASIBLE, False
+    else:
+        status = SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION
+    values = np.asarray(h.getSolution().col_value, dtype=np.float64) if has else None
+    objective = float(info.objective_function_value) if has else float("nan")
+    bound = float(info.mip_dual_bound)
+    if not np.isfinite(bound) and status is SolveStatus.OPTIMAL:
+        bound = objective
+    return BackendResult(status, values, objective, bound, float(h.getRunTime()), 1)

@@ -168,14 +168,15 @@ class FacilityLocation:
             Solver threads (default ``min(8, cpu count)``).
         seed : int
             Random seed; same inputs, seed and threads give the same plan.
-        solver : {"highs", "scip", "sat"}
-            OR-Tools back end; ``"highs"`` is the default (fastest in benchmarks/orlib.py).
+        solver : {"highs", "scip", "sat", "highspy"}
+            Back end (see :mod:`layout.core.backends`); ``"highs"`` is the default (fastest in
+            benchmarks/orlib.py); ``"highspy"`` is HiGHS with a MIP start.
         gap : float
             Relative gap tolerance at which the search stops.
         hint : array_like of bool, shape (m,), optional
             Facilities believed open. A greedy plan is built from them (see
-            :mod:`layout.core.greedy`); when it is feasible it is the warm start of ``"scip"`` and
-            ``"sat"`` (HiGHS gets none: it crashed on hints) and the fallback of every back end:
+            :mod:`layout.core.greedy`); when it is feasible it is the warm start of ``"scip"``,
+            ``"sat"`` and ``"highspy"`` (``"highs"`` gets none: it crashed on hints) and the fallback of every back end:
             if the solver returns no plan, or a worse one, the greedy plan is kept (status
             ``fallback_greedy`` when the solver found none; ``gap`` still uses the solver's
             bound). Without a feasible greedy plan only the open/close hint is passed.

@@ -1,7 +1,7 @@
 """A greedy feasible plan: warm start for the MIP and fallback when the solver finds none.
 
 Starting from a set of facilities believed open (plus every forced-open group), each demand point
-in turn (largest first) goes to the allowed facility with the lowest cost of serving it,
+in turn (fewest options first, then largest) goes to the allowed facility with the lowest cost of serving it,
 counting the expansion blocks it would need and, for a facility not yet open, its net fixed
 cost (it is then opened); a point with no room left anywhere is left
 unserved (when ``unserved_cost`` permits it). Open facilities below their minimum load are then
@@ -37,8 +37,8 @@ def _assign(
     per_block = np.where(d.expansion_block > 0, d.expansion_cost, 0.0)
     load = np.zeros(m)
     choice = np.full(n, -1, dtype=np.int64)
-    # Largest demand first (stable, so ties keep index order: deterministic).
-    for i in np.argsort(-d.demand, kind="stable"):
+    # Fewest options first, then largest demand (ties keep index order: deterministic).
+    for i in np.lexsort((-d.demand, np.diff(ptr))):
         ks = np.arange(ptr[i], ptr[i + 1])
         js = d.cols[ks]
         gs = d.group[js]

@@ -243,10 +243,12 @@ class LayoutParams(_Strict):
     mip_gap: float = Field(0.01, ge=0)
     """Relative optimality gap at which each sub-problem's solve stops (1 % of its annual cost,
     well inside the uncertainty of the cost figures; lower it for a tighter proof)."""
-    solver: Literal["highs", "scip", "sat"] = "scip"
-    """MIP back end of the school model (OR-Tools names). Default chosen by measurement on the
-    embedded city (benchmarks/city_bench.py): SCIP with the greedy warm start found plans where
-    HiGHS (no warm start possible) found none within the limit."""
+    solver: Literal["highs", "scip", "sat", "highspy"] = "highspy"
+    """MIP back end of the school model (see :mod:`layout.core.backends`). Default chosen by
+    measurement on the embedded city (benchmarks/city_bench.py, 8 s per sub-problem): HiGHS
+    through ``highspy`` with the greedy warm start proved 1 % on all but three sub-problems
+    (those within 1.3 %); HiGHS through OR-Tools (no warm start) found no plan for three primary
+    sub-problems, SCIP stopped at gaps up to 9 %, CP-SAT was weaker still."""
     max_candidates: int = Field(8, gt=0)
     """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
     zone_size_students: int = Field(1500, gt=0)
