@@ -22,11 +22,18 @@ def _instance(seed: int, n: int = 40, m: int = 8):
     allowed[np.arange(n), rng.integers(0, m, n)] = True
     demand = rng.integers(1, 20, n).astype(float)
     return {
-        "cost": cost, "demand": demand, "allowed": allowed, "fixed_cost": rng.uniform(50, 300, m),
-        "capacity": rng.uniform(40, 120, m), "single_source": True,
-        "closed_cost": rng.uniform(0, 40, m), "min_load": np.full(m, 30.0),
-        "min_load_exempt": rng.random(m) < 0.3, "expansion_block": np.full(m, 10.0),
-        "expansion_cost": np.full(m, 15.0), "max_blocks": rng.integers(0, 4, m),
+        "cost": cost,
+        "demand": demand,
+        "allowed": allowed,
+        "fixed_cost": rng.uniform(50, 300, m),
+        "capacity": rng.uniform(40, 120, m),
+        "single_source": True,
+        "closed_cost": rng.uniform(0, 40, m),
+        "min_load": np.full(m, 30.0),
+        "min_load_exempt": rng.random(m) < 0.3,
+        "expansion_block": np.full(m, 10.0),
+        "expansion_cost": np.full(m, 15.0),
+        "max_blocks": rng.integers(0, 4, m),
         "link_group": np.where(np.arange(m) < 2, 0, -1),
         "unserved_cost": demand * 50.0,
     }
@@ -79,8 +86,13 @@ def test_fallback_plan_when_the_solver_finds_none(monkeypatch):
 
 def test_without_hint_no_solution_stays_no_solution(monkeypatch):
     fl = _model(_instance(1))
-    monkeypatch.setattr(facility_mod, "solve_mip", lambda model, **_: BackendResult(
-        SolveStatus.NO_SOLUTION, None, float("nan"), float("nan"), 0.0, 1))
+    monkeypatch.setattr(
+        facility_mod,
+        "solve_mip",
+        lambda model, **_: BackendResult(
+            SolveStatus.NO_SOLUTION, None, float("nan"), float("nan"), 0.0, 1
+        ),
+    )
     fl.solve(time_limit=1e-3, threads=1)
     assert fl.status is SolveStatus.NO_SOLUTION
     assert not fl.open.any()
@@ -107,17 +119,19 @@ def test_highspy_backend_hits_brute_force_optimum(seed):
     demand = rng.integers(1, 10, n).astype(float)
     fixed = rng.uniform(10, 60, m)
     cap = np.full(m, demand.sum() / 2 + 5)
-    fl = FacilityLocation.from_cost_matrix(cost, demand, fixed_cost=fixed, capacity=cap,
-                                           single_source=True)
-    fl.solve(time_limit=30, threads=1, solver="highspy", gap=0,
-             hint=np.ones(m, dtype=bool))
+    fl = FacilityLocation.from_cost_matrix(
+        cost, demand, fixed_cost=fixed, capacity=cap, single_source=True
+    )
+    fl.solve(time_limit=30, threads=1, solver="highspy", gap=0, hint=np.ones(m, dtype=bool))
     assert fl.status is SolveStatus.OPTIMAL
     assert fl.objective == pytest.approx(_brute(cost, demand, fixed, cap), rel=1e-9)
 
 
 def test_pair_components_follow_pairs_and_link_groups():
     # Row 1 uses facility 1, row 3 facility 3; 1 and 3 are one campus (link group 7).
-    d, f = pair_components([0, 1, 2, 3, 2], [0, 1, 2, 3, 4], 4, 6, link_group=[-1, 7, -1, 7, -1, -1])
+    d, f = pair_components(
+        [0, 1, 2, 3, 2], [0, 1, 2, 3, 4], 4, 6, link_group=[-1, 7, -1, 7, -1, -1]
+    )
     assert d[1] == d[3] == f[1] == f[3]
     assert d[2] == f[2] == f[4]  # row 2 joins facilities 2 and 4
     assert len({d[0], d[1], d[2], f[5]}) == 4  # facility 5 (no pair) stands alone

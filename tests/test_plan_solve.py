@@ -19,30 +19,79 @@ V1, V2, V3 = "510802001001", "510802002001", "510802002002"
 
 
 def _region():
-    tw = [{"township_code": SEAT, "county_code": C, "is_county_seat": True, "urban": True},
-          {"township_code": T2, "county_code": C, "is_central_town": True}]
-    vil = [{"village_id": V1, "township_code": SEAT, "x_km": 0, "y_km": 0, "urban": True},
-           {"village_id": V2, "township_code": T2, "x_km": 12, "y_km": 0},
-           {"village_id": V3, "township_code": T2, "x_km": 13, "y_km": 1}]
+    tw = [
+        {"township_code": SEAT, "county_code": C, "is_county_seat": True, "urban": True},
+        {"township_code": T2, "county_code": C, "is_central_town": True},
+    ]
+    vil = [
+        {"village_id": V1, "township_code": SEAT, "x_km": 0, "y_km": 0, "urban": True},
+        {"village_id": V2, "township_code": T2, "x_km": 12, "y_km": 0},
+        {"village_id": V3, "township_code": T2, "x_km": 13, "y_km": 1},
+    ]
     sch = [
-        {"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT, "x_km": 0.2,
-         "y_km": 0.1, "capacity": 300, "enrollment": {"kindergarten": 150}},
-        {"school_id": "K2", "school_type": "kindergarten", "township_code": T2, "x_km": 12.2,
-         "y_km": 0.1, "capacity": 300, "enrollment": {"kindergarten": 150}},
-        {"school_id": "P1", "school_type": "primary", "township_code": SEAT, "x_km": 0.3,
-         "y_km": 0.0, "capacity": 900, "enrollment": {"primary": 400}},
-        {"school_id": "P2", "school_type": "primary", "township_code": T2, "x_km": 12.3,
-         "y_km": 0.0, "capacity": 900, "enrollment": {"primary": 400}},
-        {"school_id": "J1", "school_type": "junior", "township_code": SEAT, "x_km": 0.5,
-         "y_km": 0.2, "capacity": 1500, "enrollment": {"junior": 600}},
+        {
+            "school_id": "K1",
+            "school_type": "kindergarten",
+            "township_code": SEAT,
+            "x_km": 0.2,
+            "y_km": 0.1,
+            "capacity": 300,
+            "enrollment": {"kindergarten": 150},
+        },
+        {
+            "school_id": "K2",
+            "school_type": "kindergarten",
+            "township_code": T2,
+            "x_km": 12.2,
+            "y_km": 0.1,
+            "capacity": 300,
+            "enrollment": {"kindergarten": 150},
+        },
+        {
+            "school_id": "P1",
+            "school_type": "primary",
+            "township_code": SEAT,
+            "x_km": 0.3,
+            "y_km": 0.0,
+            "capacity": 900,
+            "enrollment": {"primary": 400},
+        },
+        {
+            "school_id": "P2",
+            "school_type": "primary",
+            "township_code": T2,
+            "x_km": 12.3,
+            "y_km": 0.0,
+            "capacity": 900,
+            "enrollment": {"primary": 400},
+        },
+        {
+            "school_id": "J1",
+            "school_type": "junior",
+            "township_code": SEAT,
+            "x_km": 0.5,
+            "y_km": 0.2,
+            "capacity": 1500,
+            "enrollment": {"junior": 600},
+        },
     ]
     return make_region(tw, vil, sch)
 
 
-_ROWS = [(V1, "kindergarten", 120), (V2, "kindergarten", 60), (V3, "kindergarten", 40),
-         (V1, "primary_lower", 200), (V1, "primary_upper", 200), (V2, "primary_lower", 120),
-         (V2, "primary_upper", 120), (V3, "primary_lower", 60), (V3, "primary_upper", 60),
-         (V1, "junior", 300), (V2, "junior", 200), (V3, "junior", 100)]
+_ROWS = [
+    (V1, "kindergarten", 120),
+    (V2, "kindergarten", 60),
+    (V3, "kindergarten", 40),
+    (V1, "primary_lower", 200),
+    (V1, "primary_upper", 200),
+    (V2, "primary_lower", 120),
+    (V2, "primary_upper", 120),
+    (V3, "primary_lower", 60),
+    (V3, "primary_upper", 60),
+    (V1, "junior", 300),
+    (V2, "junior", 200),
+    (V3, "junior", 100),
+]
 
 
 def _county(plan):
@@ -50,8 +99,15 @@ def _county(plan):
 
 
 def _plan(time_limit, params=None, threads=1):
-    return plan_layout(_region(), demand_table(_ROWS), params, target_year=2030,
-                       time_limit=time_limit, threads=threads, seed=0)
+    return plan_layout(
+        _region(),
+        demand_table(_ROWS),
+        params,
+        target_year=2030,
+        time_limit=time_limit,
+        threads=threads,
+        seed=0,
+    )
 
 
 def test_county_is_split_and_every_subproblem_recorded(monkeypatch):
@@ -66,8 +122,7 @@ def test_county_is_split_and_every_subproblem_recorded(monkeypatch):
     assert any("kindergarten" in s and "+" not in s for s in rec["subproblem"])
     assert (rec["status"] == "optimal").all()
     assert plan.unserved.empty
-    assert rec["objective"].sum() == pytest.approx(
-        _county(whole)["objective"].sum(), rel=0.02)
+    assert rec["objective"].sum() == pytest.approx(_county(whole)["objective"].sum(), rel=0.02)
 
 
 def test_tiny_time_limit_still_gives_a_plan_without_solver_unserved():

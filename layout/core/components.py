@@ -14,7 +14,10 @@ from scipy.sparse.csgraph import connected_components
 
 
 def pair_components(
-    rows: ArrayLike, cols: ArrayLike, n_demand: int, n_facilities: int,
+    rows: ArrayLike,
+    cols: ArrayLike,
+    n_demand: int,
+    n_facilities: int,
     link_group: ArrayLike | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Component label of every demand point and facility.

@@ -22,7 +22,9 @@ _TOL = 1e-6
 
 
 def _assign(
-    d: CoreData, g_open: NDArray[np.bool_], g_allowed: NDArray[np.bool_],
+    d: CoreData,
+    g_open: NDArray[np.bool_],
+    g_allowed: NDArray[np.bool_],
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]] | None:
     """Assign every demand point to one pair (index) or -1 (unserved); ``None`` if impossible.
 
@@ -51,8 +53,11 @@ def _assign(
             blk = np.where(d.expansion_block[js] > 0, d.expansion_block[js], 1.0)
             extra = np.ceil(after / blk - _TOL) - np.ceil(before / blk - _TOL)
             gs = gs[ok]
-            total = (d.costs[ks] + np.maximum(extra, 0.0) * per_block[js]
-                     + np.where(g_open[gs], 0.0, np.maximum(g_cost[gs], 0.0)))
+            total = (
+                d.costs[ks]
+                + np.maximum(extra, 0.0) * per_block[js]
+                + np.where(g_open[gs], 0.0, np.maximum(g_cost[gs], 0.0))
+            )
             best = int(np.argmin(total))
             if total[best] <= best_cost:
                 choice[i] = ks[best]
@@ -65,7 +70,10 @@ def _assign(
 
 
 def greedy_plan(
-    d: CoreData, model: MipModel, open_hint: NDArray[np.bool_], max_rounds: int = 50,
+    d: CoreData,
+    model: MipModel,
+    open_hint: NDArray[np.bool_],
+    max_rounds: int = 50,
 ) -> NDArray[np.float64] | None:
     """Greedy feasible variable vector of ``model`` starting from ``open_hint`` (see module doc).
 
