@@ -6,7 +6,9 @@ counting the expansion blocks it would need and, for a facility not yet open, it
 cost (it is then opened); a point with no room left anywhere is left
 unserved (when ``unserved_cost`` permits it). Open facilities below their minimum load are then
 closed (their whole link group) and the assignment repeated, until none violates it; open
-groups serving nobody are closed when that is cheaper. The resulting full variable vector is
+groups serving nobody are closed when that is cheaper. Finally a closed facility that unserved
+points could use is opened, with enough nearby points moved to it to reach its minimum load,
+when that lowers the cost. The resulting full variable vector is
 checked against every constraint of the MIP; only a feasible vector is returned.
 """
 
@@ -119,13 +121,28 @@ def greedy_plan(
         g_allowed[bad_groups] = False
     else:
         return None
-    # Close groups that serve nobody when closing them saves money.
+    values = _vector(d, model, choice, g_open)
+    if not is_feasible(model, values):
+        return None
+    return _reopen_for_unserved(d, model, choice, values)
+
+
+def _vector(
+    d: CoreData,
+    model: MipModel,
+    choice: NDArray[np.int64],
+    g_open: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """Variable vector of an assignment (pair per point, -1 unserved); idle groups closed."""
+    load = np.bincount(
+        d.cols[choice[choice >= 0]], weights=d.demand[choice >= 0], minlength=d.n_facilities
+    )
     served = np.bincount(d.group, weights=load, minlength=d.n_groups)
     saving = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=d.n_groups)
-    g_open &= ~((served <= _TOL) & (saving > 0) & ~d.group_open)
+    g_open = g_open & ~((served <= _TOL) & (saving > 0) & ~d.group_open)
+    g_open |= served > _TOL
     values = np.zeros(model.obj.size)
-    chosen = choice[choice >= 0]
-    values[model.x.start + chosen] = 1.0
+    values[model.x.start + choice[choice >= 0]] = 1.0
     values[model.y] = g_open
     if model.b_facilities.size and d.capacity is not None:
         j = model.b_facilities
@@ -133,7 +150,57 @@ def greedy_plan(
         values[model.b] = np.ceil(need - _TOL)
     if model.u_demands.size:
         values[model.u] = (choice < 0)[model.u_demands]
-    return values if is_feasible(model, values) else None
+    return values
+
+
+def _reopen_for_unserved(
+    d: CoreData,
+    model: MipModel,
+    choice: NDArray[np.int64],
+    values: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Open a closed single-facility group for unserved points when that lowers the cost.
+
+    The unserved points that may use facility j move there, then the served points that may use
+    it, cheapest move first, until j reaches its minimum load; kept only if the result is
+    feasible (e.g. no other facility falls below its own minimum) and cheaper.
+    """
+    best_obj = float(model.obj @ values)
+    g_open = values[model.y] > 0.5
+    size = np.bincount(d.group, minlength=d.n_groups)
+    unserved_rows = np.flatnonzero(choice < 0)
+    cand = np.unique(d.cols[np.isin(d.rows, unserved_rows)])
+    cap = d.capacity if d.capacity is not None else np.full(d.n_facilities, np.inf)
+    room = cap + d.max_blocks * d.expansion_block
+    current = np.where(choice >= 0, d.costs[np.maximum(choice, 0)], np.inf)
+    for j in cand:
+        g = d.group[j]
+        if g_open[g] or d.group_closed[g] or size[g] != 1:
+            continue
+        ks = np.flatnonzero(d.cols == j)
+        rows = d.rows[ks]
+        first = choice[rows] < 0
+        rest = np.flatnonzero(~first)
+        rest = rest[np.argsort(d.costs[ks[rest]] - current[rows[rest]], kind="stable")]
+        take = list(np.flatnonzero(first))
+        load = d.demand[rows[take]].sum()
+        for k in rest:
+            if load >= d.min_load[j] - _TOL:
+                break
+            take.append(k)
+            load += d.demand[rows[k]]
+        if load > room[j] + _TOL or load < d.min_load[j] - _TOL:
+            continue
+        trial = choice.copy()
+        trial[rows[take]] = ks[take]
+        opened = g_open.copy()
+        opened[g] = True
+        vec = _vector(d, model, trial, opened)
+        obj = float(model.obj @ vec)
+        if obj < best_obj - 1e-9 * max(1.0, abs(best_obj)) and is_feasible(model, vec):
+            choice, values, best_obj, g_open = trial, vec, obj, vec[model.y] > 0.5
+            current = np.where(choice >= 0, d.costs[np.maximum(choice, 0)], np.inf)
+    return values
 
 
 def is_feasible(model: MipModel, values: NDArray[np.float64], tol: float = 1e-6) -> bool:
