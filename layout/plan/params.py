@@ -245,10 +245,11 @@ class LayoutParams(_Strict):
     well inside the uncertainty of the cost figures; lower it for a tighter proof)."""
     solver: Literal["highs", "scip", "sat", "highspy"] = "highspy"
     """MIP back end of the school model (see :mod:`layout.core.backends`). Default chosen by
-    measurement on the embedded city (benchmarks/city_bench.py, 8 s per sub-problem): HiGHS
-    through ``highspy`` with the greedy warm start proved 1 % on all but three sub-problems
-    (those within 1.3 %); HiGHS through OR-Tools (no warm start) found no plan for three primary
-    sub-problems, SCIP stopped at gaps up to 9 %, CP-SAT was weaker still."""
+    measurement on the embedded city (benchmarks/city_bench.py, 2 threads): HiGHS through
+    ``highspy`` with the greedy warm start reached the 1 % gap on all but three of 32
+    sub-problems at 10 s each (those at 0.4-1.3 %), city solve 32 s; at 8 s each, HiGHS through
+    OR-Tools (no warm start) found no plan for three primary sub-problems (greedy fallback
+    used), SCIP stopped at gaps up to 9 %; CP-SAT (2 workers) was weaker on one county."""
     max_candidates: int = Field(8, gt=0)
     """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
     zone_size_students: int = Field(1500, gt=0)
