@@ -42,7 +42,8 @@ class _Strict(BaseModel):
 class SolverSettings(_Strict):
     """Solver settings of a run."""
 
-    time_limit: float = Field(60.0, gt=0, description="seconds per county sub-problem")
+    time_limit: float = Field(10.0, gt=0, description="seconds per solver sub-problem (a county "
+                              "splits into independent parts; see layout.plan.model)")
     threads: int | None = Field(None, ge=1, description="solver threads; None = solver default")
 
 

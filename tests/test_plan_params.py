@@ -82,3 +82,8 @@ def test_params_are_frozen():
     p = LayoutParams()
     with pytest.raises(pydantic.ValidationError):
         p.vocational_min_students = 10  # type: ignore[misc]
+
+
+def test_grades_1_to_3_may_not_board_even_if_configured() -> None:
+    with pytest.raises(ValueError, match="grades 1-3"):
+        LayoutParams.model_validate({"bands": {"primary_lower": {"boarding_cap_min": 90}}})
