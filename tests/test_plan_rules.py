@@ -88,8 +88,10 @@ def test_grades_1_to_3_never_board_and_far_demand_is_diagnosed():
     region = make_region(_tw(), [_v(V1, SEAT, 0, urban=True), _v(V3, T3, x)], [
         _s("P1", "primary", SEAT, 0.3, 1200, {"primary": 400}, y=0.0),
     ])
+    # Without generated village sites (tests/test_plan_village_sites.py covers them).
+    off = LayoutParams.model_validate({"village_sites": {"primary_lower": {"enabled": False}}})
     plan = _plan(region, [(V1, "primary_lower", 200), (V3, "primary_lower", 30),
-                          (V3, "primary_upper", 30)])
+                          (V3, "primary_upper", 30)], off)
     lower = plan.assignments[plan.assignments["grade_band"] == "primary_lower"]
     assert not lower["boarding"].any()
     assert (lower["travel_min"] <= 30 + 1e-9).all()

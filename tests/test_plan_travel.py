@@ -116,7 +116,9 @@ def test_walking_band_beyond_its_cap_is_unserved_not_bussed():
     sch = [{"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT, "x_km": 1.5,
             "y_km": 0.0, "capacity": 100, "enrollment": {"kindergarten": 30}}]
     region = make_region(tws, vil, sch, terrain={C: "hill"})
-    plan = plan_layout(region, demand_table([(V_URB, "kindergarten", 30)]), target_year=2030,
+    # Without generated village kindergartens (tests/test_plan_village_sites.py covers them).
+    off = LayoutParams.model_validate({"village_sites": {"kindergarten": {"enabled": False}}})
+    plan = plan_layout(region, demand_table([(V_URB, "kindergarten", 30)]), off, target_year=2030,
                        time_limit=5, threads=1)
     assert plan.assignments.empty
     assert len(plan.unserved) == 1

@@ -21,6 +21,12 @@ from layout.plan.model import CountyModel, assignment_table
 from layout.plan.params import LayoutParams
 
 VILLAGE_TYPES = frozenset({"village_primary", "teaching_point"})
+_EXEMPT_WHY = {
+    "township_kindergarten": ("乡镇保留公办幼儿园", "the township keeps one public kindergarten"),
+    "sole_option": ("上限内唯一学校", "the only school within the cap, stated exception"),
+    "catchment": ("可及范围内生源不足, 无更大服务范围",
+                  "no larger catchment possible within the caps"),
+}
 
 
 def status_quo(cm: CountyModel) -> pd.DataFrame:
@@ -119,7 +125,7 @@ def county_tables(
     })
     full = cm.facilities["capacity"] + cm.facilities["max_blocks"] * cm.facilities["block"]
     reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status),
-                                full - m.load)
+                                full - m.load, is_open=m.open)
     u = dem.loc[reasons.index]
     unserved = pd.DataFrame({
         "demand_id": u["demand_id"], "level": u["level"], "grade_band": u["grade_band"],
@@ -145,7 +151,10 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
     for i in range(len(fac)):
         if site[i]:
             action[i] = "new"
-            reason[i] = f"新建 {fac['seats_added'].iat[i]:.0f} 个学位 (new school)"
+            seats = fac["seats_added"].iat[i]
+            note = fac["site_note"].iat[i] if "site_note" in fac else ""
+            reason[i] = (f"{note}; 新建 {seats:.0f} 个学位 ({seats:.0f} seats)" if note
+                         else f"新建 {seats:.0f} 个学位 (new school)")
         elif not is_open[i]:
             target = fac["merge_into"].iat[i]
             action[i] = "merge" if target else "close"
@@ -164,8 +173,9 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")
         if small[i] and action[i] != "convert":
-            why = ("乡镇保留公办幼儿园" if fac["force_open"].iat[i] else "上限内唯一学校")
+            why = _EXEMPT_WHY.get(str(fac["exempt_why"].iat[i]) if "exempt_why" in fac else "",
+                                  _EXEMPT_WHY["sole_option"])
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
-                f"低于最小规模 {min_size[i]}: 例外 ({why}; below minimum size, stated exception)")
+                f"低于最小规模 {min_size[i]}: 例外 ({why[0]}; below minimum size: {why[1]})")
     fac["action"] = action
     fac["reason"] = reason

@@ -9,7 +9,11 @@ Two causes are told apart:
   route over the cap) and the reason says the demand is unreachable on the road network;
 * **capacity short** — schools are within reach but full even after their allowed expansion:
   the reason gives the seats missing among the unserved rows competing for the same schools
-  (``capacity short by 310 seats``).
+  (``capacity short by 310 seats``); where no seat is missing, the reason says the schools
+  within reach stay closed (below their minimum size) or were left unused by the solver;
+* **too few children for a village school** — kindergarten / grades 1-3 rows beyond every
+  school's cap whose reachable uncovered demand is below ``village_sites.*.min_children``: the
+  reason recommends a school bus or transport subsidy.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ _LEVEL_ZH = {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中
 
 def diagnose_unserved(
     dem: pd.DataFrame, pairs: pd.DataFrame, facilities: pd.DataFrame, circ: float,
-    status: str, spare_seats: pd.Series,
+    status: str, spare_seats: pd.Series, is_open: np.ndarray | None = None,
 ) -> pd.Series:
     """Reason per unserved demand row (index of ``dem`` rows whose ``col`` is -1).
 
@@ -45,6 +49,9 @@ def diagnose_unserved(
         Solver status; ``no_solution`` explains every row by the time limit.
     spare_seats : Series
         Seats still free per facility after the plan, counting allowed expansion.
+    is_open : ndarray of bool, optional
+        Facilities open in the plan; tells "schools closed" from "seats left free" where no
+        seat is missing (the reason never says "short by 0 seats").
 
     """
     un = dem.index[dem["col"] < 0]
@@ -71,14 +78,22 @@ def diagnose_unserved(
         names = f["fac_id"].to_numpy()[idx]
         # Straight-line journey within the cap yet no permitted pair: only a road network
         # (route missing or much longer than the straight line) removes such a pair.
+        reach = rows.get("reach_children", pd.Series(np.nan, index=rows.index)).to_numpy()
+        need = rows.get("site_min_children", pd.Series(np.nan, index=rows.index)).to_numpy()
         reasons[rows.index] = [
+            f"{c:.0f}分钟内无{zh}, 可及范围内仅 {k:.0f} 名儿童, 少于新建村级学校下限 {q:.0f}: "
+            f"建议校车或交通补贴 (fewer than {q:.0f} children within reach ({k:.0f}): no new "
+            f"village school proposed; recommend school bus / transport subsidy; nearest allowed "
+            f"school {m:.0f} min away, cap {c:.0f} min)"
+            if np.isfinite(k) and m > c + 1e-9 else
             f"道路网络上 {c:.0f} 分钟内无法到达任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
             f"(unreachable: no route on the road network within the cap of {c:.0f} min; "
             f"nearest school {n} is {m:.0f} min in a straight line)"
             if m <= c + 1e-9 else
             f"最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟 "
             f"(nearest allowed school {m:.0f} min away, cap {c:.0f} min)"
-            for n, m, c in zip(names, mins, rows["max_cap"].to_numpy(), strict=True)
+            for n, m, c, k, q in zip(names, mins, rows["max_cap"].to_numpy(), reach, need,
+                                      strict=True)
         ]
     short = un[has_pair[un]]
     if len(short):
@@ -93,9 +108,18 @@ def diagnose_unserved(
         reach = ((overlap @ inc) > 0).astype(float)
         seats = np.maximum(0.0, wanted - reach @ spare)
         n_sch = np.diff(inc.indptr)
+        any_open = (inc @ (np.ones(len(facilities)) if is_open is None
+                           else np.asarray(is_open, dtype=float))) > 0
         reasons[short] = [
             f"范围内 {k} 所学校扩建后仍缺 {s:.0f} 个学位 "
             f"(capacity short by {s:.0f} seats at the {k} schools within the cap)"
-            for k, s in zip(n_sch, seats, strict=True)
+            if s >= 0.5 else
+            f"范围内 {k} 所学校未开办: 可及生源达不到最小规模 (the {k} schools within the cap "
+            "stay closed: the demand that can reach them is below their minimum size)"
+            if not o else
+            f"范围内 {k} 所学校有空位, 但方案未分配 (求解器在允许差距内停止) (the {k} schools "
+            "within the cap have free seats but the plan left this demand unassigned: solver "
+            "stopped within its optimality gap)"
+            for k, s, o in zip(n_sch, seats, any_open, strict=True)
         ]
     return reasons

@@ -68,7 +68,9 @@ def compute_kpis(schools: pd.DataFrame, demand: pd.DataFrame, params: LayoutPara
     s["existing"] = ~s["is_site"]
     s["fixed_before"] = np.where(s["existing"], s["fixed_cost"], 0.0)
     s["cost_open"] = np.where(s["open"], s["fixed_cost"], s["closed_cost"] * s["existing"])
-    s["capital"] = (s["seats_added"] * p.costs.capital_per_seat
+    per_seat = (s["capital_per_seat"].fillna(p.costs.capital_per_seat)
+                if "capital_per_seat" in s else p.costs.capital_per_seat)
+    s["capital"] = (s["seats_added"] * per_seat
                     + s["beds_added"] * p.costs.capital_per_bed) * annuity
     s["seats_open"] = np.where(s["open"], s["capacity_after"], 0.0)
     s["load_open"] = np.where(s["open"], s["load"], 0.0)

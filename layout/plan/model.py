@@ -14,8 +14,12 @@ Facilities are (school, level) and (candidate site, level) pairs of the county; 
   no township school lies within 30 minutes. New sites are only ever hosts.
 * **Expansion** (class-size blocks) only at host schools — the boarding schools resources are
   concentrated in — and at kindergartens; new sites are built in blocks up to their size.
+* **Village sites** (:mod:`layout.plan.village_sites`): kindergarten and grades 1-3 rows that no
+  school or site of the level reaches within the cap get generated village kindergartens /
+  lower-grade teaching points (hosts, grades 1-3 only for the teaching points).
 * **Minimum size** per level if open, except forced-open schools, schools that are the only
-  option of some demand row, and exception-only schools.
+  option of some demand row, exception-only schools, village sites, and existing schools whose
+  whole reachable demand is below the minimum (no larger catchment possible); ``exempt_why``.
 * **Campuses** whose levels are both hosts open or close together (one link group) and share one
   fixed cost (the larger of the two levels' costs, split between them).
 * Each township keeps its largest public kindergarten (forced open).
@@ -25,6 +29,7 @@ Facilities are (school, level) and (candidate site, level) pairs of the county; 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,7 +39,11 @@ from layout.core.components import pair_components
 from layout.plan.candidates import radius_pairs
 from layout.plan.params import BAND_LEVEL, GRADE_BANDS, LayoutParams
 from layout.plan.travel import RoadNetwork, circuity, speed_mpm
+from layout.plan.village_sites import add_village_sites
 from layout.plan.zones import Zones
+
+if TYPE_CHECKING:
+    from layout.plan.assemble import CountySolution
 
 PRIMARY_HOST_TYPES = frozenset({"primary", "nine_year", "new"})
 
@@ -168,6 +177,7 @@ def build_county(
     pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
         {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": []}))
     pairs = pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool})
+    fac, dem, pairs = add_village_sites(fac, dem, pairs, p, circ, roads)
     c = p.costs
     students = dem["students"].to_numpy()[pairs["row"].to_numpy()]
     trips = np.where(pairs["boarding"], 2 * c.boarding_weeks, 2 * c.school_days)
@@ -182,7 +192,13 @@ def build_county(
         fac["is_site"], 0.0, fac["level"].map(lambda x: lv[x].closure_cost).astype(float) * annuity
     )
     fac["block"] = fac["level"].map(lambda x: lv[x].class_size).astype(float)
-    fac["block_cost"] = fac["block"] * c.capital_per_seat * annuity
+    fac["capital_per_seat"] = c.capital_per_seat
+    vs = fac["village_site"].to_numpy(dtype=bool)
+    if vs.any():  # generated village sites: their own (smaller) sizes and costs
+        for col, src in (("fixed_cost", "vs_fixed_cost"), ("block", "vs_block"),
+                         ("capital_per_seat", "vs_capital")):
+            fac.loc[vs, col] = fac.loc[vs, src].astype(float)
+    fac["block_cost"] = fac["block"] * fac["capital_per_seat"] * annuity
     lvl_blocks = fac["level"].map(lambda x: lv[x].max_blocks).astype(int)
     site_blocks = np.floor(fac["max_capacity"] / fac["block"]).astype(int)
     can_expand = fac["host"] | (fac["level"] == "kindergarten")
@@ -200,7 +216,15 @@ def build_county(
     used_as_host = set(pairs.loc[pairs["host"], "col"])
     fac["exception_only"] = ~fac.index.isin(used_as_host) & fac.index.isin(set(pairs["col"]))
     fac["min_load"] = fac["level"].map(lambda x: lv[x].min_size).astype(float)
-    fac["exempt"] = fac["force_open"] | fac.index.isin(sole) | fac["exception_only"]
+    # An existing school whose whole reachable demand is below its minimum size can never meet
+    # it: exempt (no larger catchment possible) rather than leave its pupils unserved.
+    reach = np.bincount(pairs["col"].to_numpy(), weights=students, minlength=len(fac))
+    small_reach = (reach < fac["min_load"].to_numpy() - 1e-9) & ~fac["is_site"].to_numpy()
+    fac["exempt"] = (fac["force_open"] | fac.index.isin(sole) | fac["exception_only"]
+                     | small_reach | vs)
+    fac["exempt_why"] = np.select(
+        [vs, fac["force_open"].to_numpy(), fac.index.isin(sole) | fac["exception_only"],
+         small_reach], ["village_site", "township_kindergarten", "sole_option", "catchment"], "")
     # Campuses whose levels are both hosts open or close as one and share the fixed cost.
     fac["link"] = -1
     existing = fac[~fac["is_site"] & fac["host"]]
@@ -209,37 +233,6 @@ def build_county(
         fac.loc[grp.index, "link"] = gid
         fac.loc[grp.index, "fixed_cost"] = grp["fixed_cost"].max() / len(grp)
     return CountyModel(county_code, fac, dem, pairs, zones, circ)
-
-
-@dataclass
-class CountySolution:
-    """Plan of one county assembled from its independent sub-problems.
-
-    Attributes
-    ----------
-    open : ndarray of bool
-        Per facility: open in the plan.
-    load : ndarray of float
-        Students served per facility.
-    blocks_added : ndarray of int
-        Expansion blocks per facility.
-    status : str
-        Worst sub-problem status (``no_solution`` > ``fallback_greedy`` > ``feasible`` >
-        ``optimal``).
-    records : list of dict
-        One solver record per sub-problem (``subproblem``, ``solver``, ``status``,
-        ``objective``, ``bound``, ``gap``, ``wall_time``, ``threads``, ``seed``, sizes).
-
-    """
-
-    open: np.ndarray
-    load: np.ndarray
-    blocks_added: np.ndarray
-    status: str
-    records: list[dict]
-
-
-_SEVERITY = ("optimal", "feasible", "fallback_greedy", "infeasible", "no_solution")
 
 
 def subproblems(cm: CountyModel, small_pairs: int = 400, batch_pairs: int = 3000) -> list[np.ndarray]:
@@ -350,56 +343,6 @@ def solve_subproblem(
     sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
                     solver=params.solver, gap=params.mip_gap, hint=sub.hint)
     return sub
-
-
-def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountyModel:
-    """Put the solved sub-problems of ``cm`` together into ``cm.solver`` and ``cm.assignment``.
-
-    Facilities in no sub-problem (no demand row may use them) are open only if forced open or
-    if closing them costs more than running them.
-    """
-    fac = cm.facilities
-    m = len(fac)
-    is_open = fac["force_open"].to_numpy() | (fac["fixed_cost"] < fac["closed_cost"]).to_numpy()
-    link = fac["link"].to_numpy()
-    for g in np.unique(link[(link >= 0) & is_open]):
-        is_open[link == g] = True
-    load = np.zeros(m)
-    blocks = np.zeros(m, dtype=np.int64)
-    cm.assignment = np.full(len(cm.demand), -1, dtype=np.int64)
-    records: list[dict] = []
-    for sub in subs:
-        model, f_idx = sub.model, sub.facilities
-        is_open[f_idx] = model.open
-        load[f_idx] = model.load
-        blocks[f_idx] = model.blocks_added
-        a = model.assignment
-        cm.assignment[sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
-        records.append({
-            "subproblem": sub.name, "solver": model.solver, "status": str(model.status),
-            "objective": model.objective, "bound": model.bound, "gap": model.gap,
-            "greedy": model.greedy_objective, "wall_time": model.wall_time,
-            "threads": model.threads, "seed": model.seed, "facilities": f_idx.size,
-            "demand_rows": sub.rows.size, "pairs": sub.size,
-        })
-    status = max((r["status"] for r in records), key=_SEVERITY.index, default="optimal")
-    cm.solver = CountySolution(is_open, load, blocks, status, records)
-    return cm
-
-
-def solve_county(
-    cm: CountyModel, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
-) -> CountyModel:
-    """Build, solve (one after the other) and assemble the sub-problems of ``cm``.
-
-    ``time_limit`` is in seconds per sub-problem; each stops earlier at ``params.mip_gap``.
-    Every sub-problem gets a greedy warm start that is also its fallback plan (status
-    ``fallback_greedy``), so none ends without a plan because of the time limit.
-    """
-    subs = make_subproblems(cm, params)
-    for sub in subs:
-        solve_subproblem(sub, params, time_limit=time_limit, threads=threads, seed=seed)
-    return assemble_county(cm, subs)
 
 
 def assignment_table(cm: CountyModel) -> pd.DataFrame:

@@ -214,6 +214,63 @@ class CostParams(_Strict):
         return r / (1.0 - (1.0 + r) ** -n)
 
 
+class VillageSiteKind(_Strict):
+    """Size and cost assumptions of one kind of generated village site.
+
+    Attributes
+    ----------
+    enabled : bool
+        Propose such sites at all.
+    min_children : int
+        Smallest demand (children within the band's cap of the site) a new site is proposed
+        for; fewer children stay unserved with a recommendation (school bus, subsidy).
+    max_capacity : int
+        Largest size of a new site (seats), built in blocks of ``class_size``. A village whose
+        own uncovered demand is larger gets a site sized to that demand.
+    class_size : int
+        Seats per block (one class).
+    fixed_cost : float
+        Annual running cost of one site (CNY).
+    capital_per_seat : float
+        Construction cost per seat (CNY, one-off; annualised like other capital).
+
+    """
+
+    enabled: bool = True
+    min_children: int = Field(10, ge=1)
+    max_capacity: int = Field(90, gt=0)
+    class_size: int = Field(30, gt=0)
+    fixed_cost: float = Field(150_000.0, ge=0)
+    capital_per_seat: float = Field(20_000.0, ge=0)
+
+
+class VillageSiteParams(_Strict):
+    """Generated candidate sites in villages that no school of the level reaches within the cap.
+
+    Where a village has no existing school or candidate site of the level within its band's cap
+    (kindergarten: "nearby and convenient", 幼儿园就近就便; grades 1-3: the State Council 2018
+    "lower-grade small schools in villages" of remote areas), the village's own point becomes a
+    candidate site: a small village kindergarten (level kindergarten) or a lower-grade teaching
+    point (level primary, serving grades 1-3 only). Sites are picked greedily by the uncovered
+    demand they reach, so one site serves its uncovered neighbours within the cap. They are
+    exempt from the level's minimum size (a stated exception).
+
+    Defaults are planning assumptions, not national figures: a village kindergarten of up to 3
+    classes of 30 (90 seats), 150,000 CNY a year (two or three teachers and upkeep, half a
+    township kindergarten's 300,000), 20,000 CNY per seat (a simple single-storey building,
+    often in re-used village premises, against 30,000 for a standard school seat); a teaching
+    point of up to 4 classes of 30 (120 seats, mixed grades), 200,000 CNY a year, 20,000 CNY per
+    seat. Both need at least 10 children within reach.
+    """
+
+    kindergarten: VillageSiteKind = VillageSiteKind()
+    primary_lower: VillageSiteKind = VillageSiteKind(max_capacity=120, fixed_cost=200_000.0)
+
+    def get(self, band: str) -> VillageSiteKind:
+        """Return the assumptions of ``band`` (``kindergarten`` or ``primary_lower``)."""
+        return getattr(self, band)
+
+
 class TravelParams(_Strict):
     """Travel-time model: straight-line distance x circuity / speed (or a user road network)."""
 
@@ -244,6 +301,8 @@ class LayoutParams(_Strict):
     levels: LevelSet = LevelSet()
     costs: CostParams = CostParams()
     travel: TravelParams = TravelParams()
+    village_sites: VillageSiteParams = VillageSiteParams()
+    """Generated village kindergartens / lower-grade teaching points where no school reaches."""
     vocational_min_students: int = Field(1200, ge=0)
     """Measure 6: secondary vocational schools under this size are integrated."""
     city_target_seats: int = Field(25_000, ge=0)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from layout.core.backends import default_threads
 from layout.errors import LayoutError
+from layout.plan.assemble import assemble_county
 from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
 from layout.plan.frames import prepare
@@ -18,7 +19,6 @@ from layout.plan.kpis import compute_kpis
 from layout.plan.model import (
     CountyModel,
     SubProblem,
-    assemble_county,
     build_county,
     make_subproblems,
     solve_subproblem,
@@ -198,5 +198,7 @@ def _projects(schools: pd.DataFrame, p: LayoutParams) -> pd.DataFrame:
     pr["kind"] = np.where(pr["action"] == "new", "new", "expansion")
     pr["seats"] = pr["seats_added"]
     pr["beds"] = pr["beds_added"]
-    pr["capital_cost"] = pr["seats"] * p.costs.capital_per_seat + pr["beds"] * p.costs.capital_per_bed
+    per_seat = (pr["capital_per_seat"].fillna(p.costs.capital_per_seat).to_numpy(dtype=float)
+                if "capital_per_seat" in pr else p.costs.capital_per_seat)
+    pr["capital_cost"] = pr["seats"] * per_seat + pr["beds"] * p.costs.capital_per_bed
     return pr.loc[:, list(PROJECT_COLUMNS)].reset_index(drop=True)

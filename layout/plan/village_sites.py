@@ -1,0 +1,179 @@
+"""Generated candidate sites in villages no school reaches: village kindergartens, teaching points.
+
+Where a kindergarten or grades 1-3 demand row has no existing school or candidate site of its
+level within its band's cap (no pair at all), the uncovered villages' own points become
+candidate sites (see :class:`layout.plan.params.VillageSiteParams`):
+
+* ``kindergarten`` -> a small village kindergarten (level ``kindergarten``, "nearby and
+  convenient", 幼儿园就近就便);
+* ``primary_lower`` -> a lower-grade teaching point (level ``primary``) serving grades 1-3 only
+  (State Council 2018: lower-grade small schools in villages of remote areas); grades 4-6 are
+  never paired with it.
+
+Sites are chosen greedily (largest uncovered demand within the cap first, ties to the first
+village id) until no village point reaches ``min_children`` uncovered children; each chosen
+site covers its nearest uncovered rows up to its size. Every uncovered row is then paired with
+the chosen sites within its cap (nearest ``max_candidates``), and the optimiser assigns. Rows
+still without a pair get ``reach_children``: the most uncovered children any village point
+within their cap reaches (below ``min_children``), for the unserved reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from layout.plan.candidates import radius_pairs
+from layout.plan.params import LayoutParams
+from layout.plan.travel import RoadNetwork
+
+SITE_BANDS: dict[str, tuple[str, str, str]] = {
+    "kindergarten": ("kindergarten", "kindergarten", "VKG-"),
+    "primary_lower": ("primary", "teaching_point", "VTP-"),
+}
+"""Band -> (level, school_type, id prefix) of its generated sites."""
+
+_NOTE = {
+    "kindergarten": ("新建村级幼儿园: {cap:.0f}分钟内无幼儿园 "
+                     "(new village kindergarten: no kindergarten within {cap:.0f} min)"),
+    "primary_lower": ("新建教学点(1-3年级): {cap:.0f}分钟内无小学 "
+                      "(new lower-grade teaching point, grades 1-3: no school within {cap:.0f} min)"),
+}
+_NAME = {"kindergarten": "村级幼儿园", "primary_lower": "教学点(1-3年级)"}
+
+
+def _greedy(a: sp.csc_array, minutes: sp.csc_array, students: np.ndarray, cap: np.ndarray,
+            min_children: float) -> tuple[list[int], np.ndarray]:
+    """Greedy choice of sites; returns chosen columns and the residual uncovered students."""
+    remaining = students.astype(float).copy()
+    chosen: list[int] = []
+    alive = np.ones(a.shape[1], dtype=bool)
+    while alive.any():
+        score = np.where(alive, np.minimum(a.T @ remaining, cap), -1.0)
+        j = int(np.argmax(score))
+        if score[j] < min_children - 1e-9:
+            break
+        alive[j] = False
+        lo, hi = a.indptr[j], a.indptr[j + 1]
+        rows = a.indices[lo:hi]
+        rows = rows[np.argsort(minutes.data[lo:hi], kind="stable")]
+        rows = rows[remaining[rows] > 0]
+        fits = np.cumsum(remaining[rows]) <= cap[j] + 1e-9
+        if not fits.any():
+            continue
+        remaining[rows[fits]] = 0.0
+        chosen.append(j)
+    return chosen, remaining
+
+
+def add_village_sites(
+    fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame, params: LayoutParams, circ: float,
+    roads: RoadNetwork | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Append generated village sites and their pairs to a county's facilities and pairs.
+
+    Parameters
+    ----------
+    fac : DataFrame
+        County facilities (index 0..m-1) with the columns of :attr:`Frames.facilities` and
+        ``host``.
+    dem : DataFrame
+        County demand rows with speed, day_cap, max_cap, x, y, lon, lat, demand_id,
+        township_code, county_code, grade_band, students.
+    pairs : DataFrame
+        row, col, minutes, km, boarding, host of the existing facilities.
+    params : LayoutParams
+        ``village_sites`` options and ``max_candidates``.
+    circ : float
+        Circuity factor (1 with a road network).
+    roads : RoadNetwork, optional
+        User road network.
+
+    Returns
+    -------
+    fac, dem, pairs : DataFrame
+        ``fac`` with the new sites appended (``village_site`` True, ``vs_fixed_cost``,
+        ``vs_block``, ``vs_capital``, ``site_note``); ``dem`` with ``reach_children`` and
+        ``site_min_children`` (NaN except uncovered rows of the enabled bands that got no site); ``pairs`` with the new pairs.
+
+    """
+    fac = fac.copy()
+    dem = dem.copy()
+    fac["village_site"] = False
+    fac["site_note"] = ""
+    dem["reach_children"] = np.nan
+    dem["site_min_children"] = np.nan
+    has_pair = np.bincount(pairs["row"].to_numpy(dtype=np.int64), minlength=len(dem)) > 0
+    new_fac, new_pairs = [], []
+    n_fac = len(fac)
+    for band, (level, stype, prefix) in SITE_BANDS.items():
+        kind = params.village_sites.get(band)
+        rows = np.flatnonzero(((dem["grade_band"] == band).to_numpy()) & ~has_pair)
+        if not kind.enabled or rows.size == 0:
+            continue
+        d = dem.iloc[rows]
+        vil = d.groupby("demand_id", sort=True).agg(
+            x=("x", "first"), y=("y", "first"), lon=("lon", "first"), lat=("lat", "first"),
+            township_code=("township_code", "first"), county_code=("county_code", "first"),
+            students=("students", "sum"), cap_min=("max_cap", "max"),
+        )
+        speed, max_cap = d["speed"].to_numpy(), d["max_cap"].to_numpy()
+        xy = d[["x", "y"]].to_numpy()
+        r, c, dist = radius_pairs(xy, vil[["x", "y"]].to_numpy(), max_cap * speed / circ)
+        if roads is not None and r.size:
+            dist = roads.route_m(xy, vil[["x", "y"]].to_numpy(), r, c)
+        mins = dist * circ / speed[r]
+        ok = np.isfinite(mins) & (mins <= max_cap[r] + 1e-9)
+        r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
+        shape = (rows.size, len(vil))
+        a = sp.csc_array((np.ones(r.size), (r, c)), shape=shape)
+        a_min = sp.csc_array((mins + 1e-6, (r, c)), shape=shape)  # + eps keeps zero journeys
+        a.sort_indices()
+        a_min.sort_indices()
+        block = float(kind.class_size)
+        cap = np.maximum(np.floor(kind.max_capacity / block) * block,
+                         np.ceil(vil["students"].to_numpy() / block) * block)
+        chosen, remaining = _greedy(a, a_min, d["students"].to_numpy(), cap, kind.min_children)
+        # Rows left without a site: the most uncovered children a village point could gather.
+        score = a.T @ remaining
+        reach = sp.csr_array((score[c], (r, c)), shape=shape).max(axis=1).toarray().ravel()
+        sel = np.zeros(len(vil), dtype=bool)
+        sel[chosen] = True
+        keep = sel[c]
+        r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
+        order = np.lexsort((c, mins, r))
+        r, c, mins, dist = r[order], c[order], mins[order], dist[order]
+        near = (np.arange(r.size) - np.searchsorted(r, r, side="left")) < params.max_candidates
+        r, c, mins, dist = r[near], c[near], mins[near], dist[near]
+        covered = np.bincount(r, minlength=rows.size) > 0
+        dem.loc[dem.index[rows[~covered]], "reach_children"] = reach[~covered]
+        dem.loc[dem.index[rows[~covered]], "site_min_children"] = float(kind.min_children)
+        if not chosen:
+            continue
+        chosen_ids = np.sort(np.asarray(chosen))
+        col_of = np.full(len(vil), -1, dtype=np.int64)
+        col_of[chosen_ids] = n_fac + np.arange(chosen_ids.size)
+        v = vil.iloc[chosen_ids]
+        new_fac.append(pd.DataFrame({
+            "fac_id": [prefix + str(i) for i in v.index], "level": level,
+            "name": [f"{_NAME[band]}({i})" for i in v.index],
+            "county_code": v["county_code"].to_numpy(), "township_code": v["township_code"].to_numpy(),
+            "school_type": stype, "ownership": "public", "is_site": True, "capacity": 0.0,
+            "beds": 0.0, "enrollment_base": 0.0, "enrollment_lower": 0.0, "programme_groups": "",
+            "lon": v["lon"].to_numpy(), "lat": v["lat"].to_numpy(), "x": v["x"].to_numpy(),
+            "y": v["y"].to_numpy(), "max_capacity": cap[chosen_ids], "host": True,
+            "village_site": True, "site_note": [_NOTE[band].format(cap=m) for m in v["cap_min"]],
+            "vs_fixed_cost": float(kind.fixed_cost), "vs_block": block,
+            "vs_capital": float(kind.capital_per_seat),
+        }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size)))
+        n_fac += chosen_ids.size
+        new_pairs.append(pd.DataFrame({
+            "row": rows[r], "col": col_of[c], "minutes": mins, "km": dist * circ / 1000.0,
+            "boarding": False, "host": True,
+        }))
+    if new_fac:
+        fac = pd.concat([fac, *new_fac])
+        pairs = pd.concat([pairs, *new_pairs], ignore_index=True).astype(
+            {"row": "int64", "col": "int64", "boarding": bool, "host": bool})
+    return fac, dem, pairs
