@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solver", default="highs")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument("--time-limit", type=float, default=600.0, help="seconds per instance")
     args = ap.parse_args(argv)
     families = args.family.split(",")
     only = None
@@ -139,10 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         only = (lambda s: s in names) if "," in args.only or args.only.isalnum() else \
             re.compile(args.only).search
 
-    header = f"{'family':6} {'instance':12} {'objective':>16} {'optimum':>16} {'gap%':>9} " \
-             f"{'build s':>7} {'solve s':>8} {'status':9} solver/threads"
+    header = (f"{'family':6} {'instance':12} {'objective':>14} {'optimum':>14} {'vs opt %':>9} "
+              f"{'gap %':>8} {'build s':>7} {'solve s':>8} {'status':9} {'method':13} "
+              f"{'rounds':>6} {'pairs':>8} solver/threads")
     print(header)
     n_run = n_hit = 0
+    missed: list[str] = []
     total = 0.0
     for fam, name, optimum, build in instances(args.folder, families, args.quick):
         if only and not only(name):
@@ -157,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         n_run += 1
         n_hit += hit
         total += model.wall_time
-        print(f"{fam:6} {name:12} {model.objective:16.3f} {optimum:16.3f} {gap:9.5f} "
-              f"{t_build:7.2f} {model.wall_time:8.2f} {model.status!s:9} "
+        print(f"{fam:6} {name:12} {model.objective:14.3f} {optimum:14.3f} {gap:9.5f} "
+              f"{100 * model.gap:8.4f} {t_build:7.2f} {model.wall_time:8.2f} {model.status!s:9} "
+              f"{model.method:13} {model.rounds:6d} {model.pairs_used:8d} "
               f"{model.solver}/{model.threads}{'' if hit else '  MISSED'}", flush=True)
+        if not hit:
+            missed.append(f"{name} ({model.status}, {gap:.4f}% above optimum, gap {100 * model.gap:.4f}%)")
     print(f"# ran {n_run} instances; {n_hit} reached the published optimum; "
-          f"total solve time {total:.1f} s")
+          f"total solve time {total:.1f} s; time limit {args.time_limit:g} s per instance")
+    if missed:
+        print("# not at the optimum: " + "; ".join(missed))
     return 0 if n_hit == n_run else 1
 
 

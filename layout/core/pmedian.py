@@ -1,0 +1,297 @@
+"""Exact fast path for uncapacitated facility location and p-median ("nearest pairs, then grow").
+
+Used by :meth:`layout.core.FacilityLocation.solve` when the instance has no capacity, minimum
+load, expansion, unserved option, link group or forced facility (see :func:`is_simple`).
+
+Method (each step keeps the result exact):
+
+1. **Heuristic plan** — greedy add + interchange (:mod:`layout.core.interchange`) gives an
+   upper bound and the MIP start.
+2. **Pair reduction (p-median)** — with exactly ``p`` open, at most ``m - p`` facilities are
+   closed, so among a client's ``m - p + 1`` nearest permitted facilities (ties kept) one is open:
+   farther pairs are never needed and are dropped for good.
+3. **Restricted model with a far variable** — client i keeps only its ``K_i`` nearest pairs (ties
+   kept; initially a few beyond the heuristic's nearest open one). Instead of its other pairs it
+   gets one variable ``f_i`` (share served "far"), not linked to any facility, at cost ``r_i`` =
+   the cost of its nearest dropped pair. Every plan of the full model maps to a plan of this model
+   of no greater cost (shares of dropped pairs go to ``f_i``, each costing at least ``r_i``), so
+   the restricted optimum — indeed its solver bound — is a **lower bound** of the full optimum.
+   The restricted plan's facilities, each client then served by its nearest open one, are a
+   feasible full plan: an **upper bound**. If the restricted optimum uses no ``f_i`` for a client
+   whose nearest open facility costs more than ``r_i``, both bounds meet and the plan is optimal.
+   Otherwise those clients' ``K_i`` grow (at least doubled, and past their nearest open facility)
+   and the model is solved again; it only grows, so this ends (at worst with every pair).
+4. **Time limit** — one deadline for everything; at the deadline the best plan so far is returned
+   with the best lower bound (status ``feasible`` and its gap).
+
+The restricted models go to HiGHS through ``highspy`` (it accepts the MIP start) or SCIP.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from layout.core.backends import solve_mip
+from layout.core.formulation import MipModel
+from layout.core.inputs import CoreData
+from layout.core.interchange import local_search
+from layout.core.status import SolveStatus
+
+#: Largest ``n * m`` for which the dense interchange heuristic runs (memory ~ 5 arrays of it).
+DENSE_LIMIT = 20_000_000
+
+
+def is_simple(d: CoreData) -> bool:
+    """Whether ``d`` is plain uncapacitated facility location / p-median (the fast path applies)."""
+    return bool(
+        d.capacity is None and d.unserved_cost is None and d.n_groups == d.n_facilities
+        and not (d.min_load > 0).any() and not (d.max_blocks > 0).any()
+        and not d.group_open.any() and not d.group_closed.any()
+    )
+
+
+@dataclass(frozen=True)
+class SimpleResult:
+    """Outcome of :func:`solve_simple`.
+
+    Attributes
+    ----------
+    status : SolveStatus
+    open : ndarray of bool, shape (m,)
+    choice : ndarray of int64, shape (n,)
+        Pair index (into ``d.rows``) serving each client, -1 without a plan.
+    objective, bound : float
+    heuristic_objective : float
+        Cost of the greedy + interchange plan (``nan`` if it did not run).
+    rounds : int
+        Restricted models solved.
+    pairs : int
+        Pairs in the last restricted model (of ``d.rows.size``).
+    threads : int
+
+    """
+
+    status: SolveStatus
+    open: NDArray[np.bool_]
+    choice: NDArray[np.int64]
+    objective: float
+    bound: float
+    heuristic_objective: float
+    rounds: int
+    pairs: int
+    threads: int
+
+
+class _Sorted:
+    """Pairs sorted by client, then cost, then facility, with per-client offsets."""
+
+    def __init__(self, d: CoreData) -> None:
+        self.order = np.lexsort((d.cols, d.costs, d.rows))
+        self.rows, self.cols = d.rows[self.order], d.cols[self.order]
+        self.costs = d.costs[self.order]
+        self.start = np.searchsorted(self.rows, np.arange(d.n_demand + 1))
+        self.count = np.diff(self.start)
+        self.rank = np.arange(self.rows.size) - self.start[self.rows]
+
+    def nearest_open(self, is_open: NDArray[np.bool_], upto: NDArray[np.int64] | None = None):
+        """First open pair (sorted position) per client and its cost (-1 / inf if none).
+
+        With ``upto``, only each client's first ``upto[i]`` sorted pairs are searched.
+        """
+        n = self.count.size
+        ok = is_open[self.cols]
+        if upto is not None:
+            ok &= self.rank < upto[self.rows]
+        pos = np.flatnonzero(ok)
+        cl, first = np.unique(self.rows[pos], return_index=True)
+        best = np.full(n, -1, dtype=np.int64)
+        best[cl] = pos[first]
+        cost = np.where(best >= 0, self.costs[np.maximum(best, 0)], np.inf)
+        return best, cost
+
+    def keep_count(self, k: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Pairs kept per client for ``k`` nearest with ties at the k-th cost kept."""
+        k = np.clip(k, 1, self.count)
+        has = self.count > 0
+        kth = np.full(self.count.size, -np.inf)
+        kth[has] = self.costs[self.start[:-1][has] + k[has] - 1]
+        kept = self.costs <= kth[self.rows]
+        return np.bincount(self.rows[kept], minlength=self.count.size).astype(np.int64)
+
+
+def _restricted_model(
+    d: CoreData, s: _Sorted, keep: NDArray[np.int64], full: NDArray[np.bool_],
+) -> tuple[MipModel, NDArray[np.int64], NDArray[np.int64]]:
+    """MIP on each client's first ``keep[i]`` sorted pairs plus a far variable where not ``full``.
+
+    Returns the model, the sorted positions of its x variables and the clients of its far variables.
+    """
+    n = d.n_demand
+    pos = np.flatnonzero(s.rank < keep[s.rows])
+    far = np.flatnonzero(~full & (keep < s.count))
+    far_cost = s.costs[s.start[far] + keep[far]]
+    nx, ng, nf = pos.size, d.n_groups, far.size
+    x, y, u = slice(0, nx), slice(nx, nx + ng), slice(nx + ng, nx + ng + nf)
+    g = d.group[s.cols[pos]]
+    obj = np.concatenate([
+        s.costs[pos], np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=ng),
+        far_cost,
+    ])
+    integer = np.zeros(obj.size, dtype=bool)
+    integer[y] = True
+    r = [s.rows[pos], far, n + np.arange(nx), n + np.arange(nx)]
+    c = [np.arange(nx), u.start + np.arange(nf), np.arange(nx), y.start + g]
+    v = [np.ones(nx), np.ones(nf), np.ones(nx), -np.ones(nx)]
+    lb = [np.ones(n), np.full(nx, -np.inf)]
+    ub = [np.ones(n), np.zeros(nx)]
+    if d.p is not None:
+        r.append(np.full(ng, n + nx))
+        c.append(y.start + np.arange(ng))
+        v.append(np.ones(ng))
+        lb.append(np.array([float(d.p)]))
+        ub.append(np.array([float(d.p)]))
+    n_rows = n + nx + (d.p is not None)
+    matrix = sp.csr_array((np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
+                          shape=(n_rows, obj.size))
+    model = MipModel(
+        obj=obj, var_lb=np.zeros(obj.size), var_ub=np.ones(obj.size), integer=integer,
+        offset=float(d.closed_cost.sum()), matrix=matrix, row_lb=np.concatenate(lb),
+        row_ub=np.concatenate(ub), x=x, y=y, b=slice(u.start, u.start), u=u,
+        b_facilities=np.zeros(0, dtype=np.int64), u_demands=far.astype(np.int64),
+    )
+    return model, pos, far
+
+
+def _plan_cost(d: CoreData, s: _Sorted, is_open: NDArray[np.bool_]) -> float:
+    _, cost = s.nearest_open(is_open)
+    return float(cost.sum() + (d.fixed_cost - d.closed_cost)[is_open].sum() + d.closed_cost.sum())
+
+
+def solve_simple(
+    d: CoreData, *, time_limit: float, solver: str, threads: int, seed: int, gap: float,
+    log: bool = False, heuristic_share: float = 0.25,
+) -> SimpleResult:
+    """Solve a simple instance exactly (see module docstring) within ``time_limit`` seconds.
+
+    Parameters
+    ----------
+    d : CoreData
+        An instance for which :func:`is_simple` holds.
+    time_limit : float
+        Seconds for the whole solve.
+    solver : {"highspy", "scip"}
+        Back end for the restricted models.
+    threads, seed, gap, log
+        As in :meth:`layout.core.FacilityLocation.solve`.
+    heuristic_share : float
+        Most share of ``time_limit`` the interchange heuristic may take.
+
+    Returns
+    -------
+    SimpleResult
+
+    """
+    deadline = time.perf_counter() + float(time_limit)
+    n, m = d.n_demand, d.n_facilities
+    s = _Sorted(d)
+    net_fixed = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=m)[d.group]
+    if (s.count == 0).any():
+        return SimpleResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool),
+                            np.full(n, -1, dtype=np.int64), float("nan"), float("nan"),
+                            float("nan"), 0, 0, 1)
+    best_open: NDArray[np.bool_] | None = None
+    best_ub, heur_obj = np.inf, float("nan")
+    if n * m <= DENSE_LIMIT:
+        dense = np.full((n, m), np.inf)
+        dense[d.rows, d.cols] = d.costs
+        h = local_search(dense, net_fixed, d.p, time_budget=heuristic_share * float(time_limit))
+        del dense
+        if h.open.any() or d.p == 0:
+            cost = _plan_cost(d, s, h.open)
+            if np.isfinite(cost):
+                best_open, best_ub, heur_obj = h.open, cost, cost
+    # Initial K: a few pairs beyond the heuristic's nearest open facility.
+    base = max(3, int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
+    if best_open is not None:
+        near, _ = s.nearest_open(best_open)
+        k = s.rank[near] + 1 + base
+    else:
+        k = np.full(n, 2 * base, dtype=np.int64)
+    cap = s.count.copy()
+    if d.p is not None:
+        cap = np.minimum(cap, m - d.p + 1)  # pair reduction (exact, see module docstring)
+    lb, rounds, used_threads, status = -np.inf, 0, 1, SolveStatus.NO_SOLUTION
+    n_pairs = 0
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        keep = s.keep_count(np.minimum(k, cap))
+        full = (keep >= s.count) | (keep >= cap)
+        model, pos, far = _restricted_model(d, s, keep, full)
+        n_pairs = pos.size
+        hint = None
+        if best_open is not None:
+            hint = np.zeros(model.obj.size)
+            hint[model.y] = np.bincount(d.group, weights=best_open, minlength=d.n_groups) > 0
+            local = np.full(s.rows.size, -1, dtype=np.int64)
+            local[pos] = np.arange(pos.size)
+            near, _ = s.nearest_open(best_open, keep)
+            served = near >= 0
+            hint[local[near[served]]] = 1.0
+            far_idx = np.full(n, -1, dtype=np.int64)
+            far_idx[far] = np.arange(far.size)
+            unserved = np.flatnonzero(~served)
+            if (far_idx[unserved] < 0).any():
+                hint = None
+            else:
+                hint[model.u.start + far_idx[unserved]] = 1.0
+        res = solve_mip(model, solver=solver, time_limit=remaining, threads=threads, seed=seed,
+                        gap=gap, hint=hint, log=log)
+        rounds += 1
+        used_threads = res.threads
+        if res.status is SolveStatus.INFEASIBLE:
+            status = SolveStatus.INFEASIBLE  # a relaxation of the full model is infeasible
+            break
+        if np.isfinite(res.bound):
+            lb = max(lb, res.bound)
+        violated = np.zeros(0, dtype=np.int64)
+        if res.values is not None:
+            y_open = (res.values[model.y] > 0.5)[d.group]
+            cost = _plan_cost(d, s, y_open)
+            if cost < best_ub:
+                best_open, best_ub = y_open, cost
+            near, true_cost = s.nearest_open(y_open)
+            far_cost = model.obj[model.u]
+            used = res.values[model.u] > 1e-6
+            bad = used & (true_cost[far] > far_cost + 1e-9 * np.maximum(1.0, far_cost))
+            violated = far[bad]
+            if violated.size:
+                need = np.where(near[violated] >= 0, s.rank[np.maximum(near[violated], 0)] + 1,
+                                s.count[violated])
+                k[violated] = np.maximum(2 * keep[violated], need)
+        done = res.status is SolveStatus.OPTIMAL and violated.size == 0
+        if np.isfinite(best_ub) and (done or best_ub - lb <= gap * max(abs(best_ub), 1e-9)):
+            status = SolveStatus.OPTIMAL
+            lb = min(lb, best_ub)
+            break
+        if res.status is not SolveStatus.OPTIMAL or violated.size == 0:
+            # Time limit inside the restricted solve (or no progress possible): stop here.
+            break
+    if status is not SolveStatus.INFEASIBLE and status is not SolveStatus.OPTIMAL:
+        status = SolveStatus.FEASIBLE if best_open is not None else SolveStatus.NO_SOLUTION
+    choice = np.full(n, -1, dtype=np.int64)
+    if best_open is not None and status is not SolveStatus.INFEASIBLE:
+        near, _ = s.nearest_open(best_open)
+        choice = s.order[near]
+    else:
+        best_open = np.zeros(m, dtype=bool)
+    return SimpleResult(status, best_open, choice,
+                        float(best_ub) if np.isfinite(best_ub) else float("nan"),
+                        float(lb) if np.isfinite(lb) else float("nan"), heur_obj, rounds,
+                        n_pairs, used_threads)
