@@ -1,6 +1,6 @@
 """Plan the whole embedded city (all counties, all levels, vocational) and print time and memory.
 
-Usage: python benchmarks/city_bench.py [--threads 2] [--time-limit 10] [--solver scip]
+Usage: python benchmarks/city_bench.py [--threads 2] [--time-limit 30] [--solver scip]
 [--mip-gap 0.01] [--seed 0] [--region DIR]
 
 Demand: the base-year demand from the region's children (layout.plan.base_year_demand) until the
@@ -22,7 +22,7 @@ from layout.region import load_region
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--time-limit", type=float, default=10, help="seconds per sub-problem")
+    ap.add_argument("--time-limit", type=float, default=30, help="seconds per sub-problem")
     ap.add_argument("--solver", choices=["highs", "scip", "sat", "highspy"], default=None,
                     help="MIP back end (default: LayoutParams().solver)")
     ap.add_argument("--mip-gap", type=float, default=None)

@@ -46,7 +46,7 @@ RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs")
 
 def plan_layout(
     region: Any, demand: pd.DataFrame, params: LayoutParams | None = None, *, target_year: int,
-    time_limit: float = 10, threads: int | None = None, seed: int = 0,
+    time_limit: float = 30, threads: int | None = None, seed: int = 0,
     progress: Progress | None = None,
     counties: list[str] | None = None,
 ) -> LayoutPlan:
