@@ -174,7 +174,7 @@ def _plan_cost(d: CoreData, s: _Sorted, is_open: NDArray[np.bool_]) -> float:
 
 def solve_simple(
     d: CoreData, *, time_limit: float, solver: str, threads: int, seed: int, gap: float,
-    log: bool = False, heuristic_share: float = 0.25,
+    log: bool = False, heuristic_share: float = 0.25, initial_k: int | None = None,
 ) -> SimpleResult:
     """Solve a simple instance exactly (see module docstring) within ``time_limit`` seconds.
 
@@ -190,6 +190,9 @@ def solve_simple(
         As in :meth:`layout.core.FacilityLocation.solve`.
     heuristic_share : float
         Most share of ``time_limit`` the interchange heuristic may take.
+    initial_k : int, optional
+        Pairs kept per client beyond its nearest open facility in the first round (default
+        ``max(3, ceil(m / p))``); small values exercise the growth rounds in tests.
 
     Returns
     -------
@@ -217,6 +220,8 @@ def solve_simple(
                 best_open, best_ub, heur_obj = h.open, cost, cost
     # Initial K: a few pairs beyond the heuristic's nearest open facility.
     base = max(3, int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
+    if initial_k is not None:
+        base = int(initial_k)
     if best_open is not None:
         near, _ = s.nearest_open(best_open)
         k = s.rank[near] + 1 + base
