@@ -143,3 +143,26 @@ def test_tiny_time_limit_returns_plan_or_no_solution() -> None:
     if fl.status == SolveStatus.FEASIBLE:
         assert fl.open.sum() == 7
         assert fl.gap >= 0 or np.isnan(fl.gap)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lagrange_bound_and_fixing_keep_the_optimum(seed: int) -> None:
+    from layout.core.lagrange import lagrange_fix
+
+    cost, _ = _instance(500 + seed, 14, 8, integer=seed % 2 == 0)
+    p = None if seed == 4 else 1 + seed % 3
+    fixed = np.full(8, 3.0) if p is None else np.zeros(8)
+    best = _brute(cost, fixed, p)
+    heur = local_search(cost, fixed, p)
+    lam0 = cost[:, heur.open].min(axis=1)
+    res = lagrange_fix(cost, fixed, p, heur.objective, lam0)
+    assert res.bound <= best + 1e-9
+    # Every optimal open set survives the fixing.
+    m = cost.shape[1]
+    sizes = [p] if p is not None else range(1, m + 1)
+    for k in sizes:
+        for s in itertools.combinations(range(m), k):
+            idx = list(s)
+            if cost[:, idx].min(axis=1).sum() + fixed[idx].sum() <= best + 1e-9:
+                assert not res.fixed_closed[idx].any()
+                assert set(np.flatnonzero(res.fixed_open)) <= set(idx)

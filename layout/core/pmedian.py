@@ -40,6 +40,7 @@ from layout.core.backends import solve_mip
 from layout.core.formulation import MipModel
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
+from layout.core.lagrange import lagrange_fix
 from layout.core.status import SolveStatus
 
 #: Largest ``n * m`` for which the dense interchange heuristic runs (memory ~ 5 arrays of it).
@@ -90,8 +91,9 @@ class SimpleResult:
 class _Sorted:
     """Pairs sorted by client, then cost, then facility, with per-client offsets."""
 
-    def __init__(self, d: CoreData) -> None:
-        self.order = np.lexsort((d.cols, d.costs, d.rows))
+    def __init__(self, d: CoreData, mask: NDArray[np.bool_] | None = None) -> None:
+        idx = np.arange(d.rows.size) if mask is None else np.flatnonzero(mask)
+        self.order = idx[np.lexsort((d.cols[idx], d.costs[idx], d.rows[idx]))]
         self.rows, self.cols = d.rows[self.order], d.cols[self.order]
         self.costs = d.costs[self.order]
         self.start = np.searchsorted(self.rows, np.arange(d.n_demand + 1))
@@ -126,6 +128,7 @@ class _Sorted:
 
 def _restricted_model(
     d: CoreData, s: _Sorted, keep: NDArray[np.int64], full: NDArray[np.bool_],
+    y_lb: NDArray[np.float64], y_ub: NDArray[np.float64],
 ) -> tuple[MipModel, NDArray[np.int64], NDArray[np.int64]]:
     """MIP on each client's first ``keep[i]`` sorted pairs plus a far variable where not ``full``.
 
@@ -158,8 +161,10 @@ def _restricted_model(
     n_rows = n + nx + (d.p is not None)
     matrix = sp.csr_array((np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
                           shape=(n_rows, obj.size))
+    var_lb, var_ub = np.zeros(obj.size), np.ones(obj.size)
+    var_lb[y], var_ub[y] = y_lb, y_ub
     model = MipModel(
-        obj=obj, var_lb=np.zeros(obj.size), var_ub=np.ones(obj.size), integer=integer,
+        obj=obj, var_lb=var_lb, var_ub=var_ub, integer=integer,
         offset=float(d.closed_cost.sum()), matrix=matrix, row_lb=np.concatenate(lb),
         row_ub=np.concatenate(ub), x=x, y=y, b=slice(u.start, u.start), u=u,
         b_facilities=np.zeros(0, dtype=np.int64), u_demands=far.astype(np.int64),
@@ -209,17 +214,35 @@ def solve_simple(
                             float("nan"), 0, 0, 1)
     best_open: NDArray[np.bool_] | None = None
     best_ub, heur_obj = np.inf, float("nan")
+    dense = None
     if n * m <= DENSE_LIMIT:
         dense = np.full((n, m), np.inf)
         dense[d.rows, d.cols] = d.costs
         h = local_search(dense, net_fixed, d.p, time_budget=heuristic_share * float(time_limit))
-        del dense
         if h.open.any() or d.p == 0:
             cost = _plan_cost(d, s, h.open)
             if np.isfinite(cost):
                 best_open, best_ub, heur_obj = h.open, cost, cost
+    lb = -np.inf
+    fixed_closed = np.zeros(m, dtype=bool)
+    fixed_open = np.zeros(m, dtype=bool)
+    if dense is not None and best_open is not None:
+        near, lam0 = s.nearest_open(best_open)
+        lr = lagrange_fix(dense, net_fixed, d.p, best_ub - d.closed_cost.sum(), lam0,
+                          time_budget=heuristic_share * float(time_limit))
+        lb = lr.bound + d.closed_cost.sum()
+        fixed_closed, fixed_open = lr.fixed_closed & ~best_open, lr.fixed_open & best_open
+    if np.isfinite(best_ub) and best_ub - lb <= gap * max(abs(best_ub), 1e-9):
+        choice = s.order[s.nearest_open(best_open)[0]]
+        return SimpleResult(SolveStatus.OPTIMAL, best_open, choice, float(best_ub),
+                            float(min(lb, best_ub)), heur_obj, 0, 0, 1)
+    s_all = s
+    if fixed_closed.any():
+        s = _Sorted(d, ~fixed_closed[d.cols])
+    g_lb = (np.bincount(d.group, weights=fixed_open, minlength=d.n_groups) > 0).astype(float)
+    g_ub = (np.bincount(d.group, weights=~fixed_closed, minlength=d.n_groups) > 0).astype(float)
     # Initial K: a few pairs beyond the heuristic's nearest open facility.
-    base = max(3, int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
+    base = max(3, 2 * int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
     if initial_k is not None:
         base = int(initial_k)
     if best_open is not None:
@@ -229,8 +252,12 @@ def solve_simple(
         k = np.full(n, 2 * base, dtype=np.int64)
     cap = s.count.copy()
     if d.p is not None:
-        cap = np.minimum(cap, m - d.p + 1)  # pair reduction (exact, see module docstring)
-    lb, rounds, used_threads, status = -np.inf, 0, 1, SolveStatus.NO_SOLUTION
+        # Pair reduction (exact, see module docstring); fixed-closed facilities do not count.
+        cap = np.minimum(cap, m - int(fixed_closed.sum()) - d.p + 1)
+    if fixed_open.any():  # nothing beyond the nearest facility known to be open is needed
+        near_fixed, _ = s.nearest_open(fixed_open)
+        cap = np.where(near_fixed >= 0, np.minimum(cap, s.rank[np.maximum(near_fixed, 0)] + 1), cap)
+    rounds, used_threads, status = 0, 1, SolveStatus.NO_SOLUTION
     n_pairs = 0
     while True:
         remaining = deadline - time.perf_counter()
@@ -238,7 +265,7 @@ def solve_simple(
             break
         keep = s.keep_count(np.minimum(k, cap))
         full = (keep >= s.count) | (keep >= cap)
-        model, pos, far = _restricted_model(d, s, keep, full)
+        model, pos, far = _restricted_model(d, s, keep, full, g_lb, g_ub)
         n_pairs = pos.size
         hint = None
         if best_open is not None:
@@ -268,7 +295,12 @@ def solve_simple(
         violated = np.zeros(0, dtype=np.int64)
         if res.values is not None:
             y_open = (res.values[model.y] > 0.5)[d.group]
-            cost = _plan_cost(d, s, y_open)
+            if dense is not None and res.status is not SolveStatus.OPTIMAL:
+                pass
+            elif dense is not None:  # polish: interchange from the restricted plan
+                y_open = local_search(dense, net_fixed, d.p, start=y_open,
+                                      time_budget=max(0.0, deadline - time.perf_counter())).open
+            cost = _plan_cost(d, s_all, y_open)
             if cost < best_ub:
                 best_open, best_ub = y_open, cost
             near, true_cost = s.nearest_open(y_open)
@@ -292,8 +324,8 @@ def solve_simple(
         status = SolveStatus.FEASIBLE if best_open is not None else SolveStatus.NO_SOLUTION
     choice = np.full(n, -1, dtype=np.int64)
     if best_open is not None and status is not SolveStatus.INFEASIBLE:
-        near, _ = s.nearest_open(best_open)
-        choice = s.order[near]
+        near, _ = s_all.nearest_open(best_open)
+        choice = s_all.order[near]
     else:
         best_open = np.zeros(m, dtype=bool)
     return SimpleResult(status, best_open, choice,
