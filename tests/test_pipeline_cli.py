@@ -140,3 +140,15 @@ def test_compare_needs_run_folders(tmp_path: Path) -> None:
     res = runner.invoke(app, ["compare", str(tmp_path), str(tmp_path)])
     assert res.exit_code == 2
     assert "schools.csv" in res.output
+
+
+def test_synthetic_inputs_are_labelled_in_every_handover_file(tiny_run: Path) -> None:
+    wb = openpyxl.load_workbook(tiny_run / "layout.xlsx")
+    assert wb.sheetnames[0] == "说明"
+    assert "SYNTHETIC" in wb["说明"]["A1"].value
+    meta = pyogrio.read_info(tiny_run / "layout.gpkg", layer="schools")["layer_metadata"]
+    assert "SYNTHETIC" in meta["NOTE"]
+    assert "SYNTHETIC" in (tiny_run / "README.txt").read_text(encoding="utf-8")
+    manifest = json.loads((tiny_run / "manifest.json").read_text(encoding="utf-8"))
+    assert "schools" in manifest["region"]["synthetic_layers"]
+    assert "SYNTHETIC" in (tiny_run / "map.html").read_text(encoding="utf-8")

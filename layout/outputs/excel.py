@@ -131,7 +131,8 @@ def _flatten(params: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.PathLike[str],
+                   note: str | None = None) -> Path:
     """Write the planner's workbook atomically.
 
     Parameters
@@ -142,6 +143,8 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         Scenario and layout parameters (nested dicts allowed; a pydantic model is dumped).
     path : str or os.PathLike
         Destination ``.xlsx``.
+    note : str, optional
+        Shown first, on a sheet 说明 (e.g. that the input data is synthetic), one line per row.
 
     Returns
     -------
@@ -150,7 +153,15 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
     """
     wb = Workbook()
     ws = wb.active
-    ws.title = "推荐布局"
+    if note:
+        ws.title = "说明"
+        for i, line in enumerate(note.splitlines(), start=1):
+            cell = write_text_cell(ws, i, 1, line)
+            cell.font = Font(bold=i == 1, color="9C0006" if i == 1 else None)
+        ws.column_dimensions["A"].width = 110
+        ws = wb.create_sheet("推荐布局")
+    else:
+        ws.title = "推荐布局"
     write_table_sheet(ws, plan_table(plan, "schools"))
     sheets = [
         ("分配汇总", assignment_summary(plan)),

@@ -96,6 +96,7 @@ def write_geopackage(
     path: str | os.PathLike[str],
     pop_change: pd.DataFrame | None = None,
     years_series: pd.DataFrame | None = None,
+    note: str | None = None,
 ) -> Path:
     """Write ``layout.gpkg`` with layers schools, demand_points, assignments and townships.
 
@@ -111,6 +112,8 @@ def write_geopackage(
         Destination ``.gpkg`` (replaced atomically).
     pop_change, years_series : pandas.DataFrame, optional
         School-age population by township, as in :func:`layout.outputs.maps.build_map`.
+    note : str, optional
+        Stored as the ``NOTE`` metadata item of every layer (e.g. a synthetic-data label).
 
     Returns
     -------
@@ -129,5 +132,6 @@ def write_geopackage(
             for col in frame.columns:
                 if col != frame.geometry.name and frame[col].dtype == object:
                     frame[col] = frame[col].astype("string")
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            meta = {"layer_metadata": {"NOTE": note}} if note else {}
+            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **meta)
     return Path(path)

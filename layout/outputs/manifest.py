@@ -82,9 +82,11 @@ def build_manifest(
     seed: int | None,
     solver_records: Any,
     timings: dict[str, float],
+    region: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the manifest as a dict (see :func:`write_manifest`)."""
     return {
+        "region": _jsonable(region or {}),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "scenario": _jsonable(scenario),
         "seed": seed,
@@ -104,6 +106,7 @@ def write_manifest(
     seed: int | None,
     solver_records: Any,
     timings: dict[str, float],
+    region: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``manifest.json`` atomically.
 
@@ -121,12 +124,14 @@ def write_manifest(
         One record per solved sub-problem (status, objective, bound, gap, time, threads, seed).
     timings : dict
         Wall time of each stage, seconds.
+    region : dict, optional
+        What the inputs are: region name, folder, synthetic layers and provenance note.
 
     Returns
     -------
     pathlib.Path
 
     """
-    manifest = build_manifest(scenario, inputs, seed, solver_records, timings)
+    manifest = build_manifest(scenario, inputs, seed, solver_records, timings, region)
     text = json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     return write_text_atomic(path, text)
