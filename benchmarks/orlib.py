@@ -10,6 +10,11 @@ Families: ``cap`` = capacitated, split demand (cap41-cap134, capa/b/c at their f
 optima in bounds.txt); ``uncap`` = the same files with capacities ignored (optima in
 uncapopt.txt); ``pmed`` = p-median on graphs (all-pairs shortest paths, optima in pmedopt.txt).
 ``--quick`` skips capa/b/c and p-median graphs of 500 or more vertices.
+
+Columns: objective, published optimum, ``vs opt %`` (objective above the optimum), ``gap %``
+(proven gap: objective vs the solver's lower bound), build and solve seconds, status, ``method``
+(``direct`` = one MIP of all pairs; ``nearest-pairs`` = the exact p-median/UFLP path of
+layout/core/pmedian.py), restricted MIPs solved (``rounds``) and pairs in the last one.
 """
 
 from __future__ import annotations

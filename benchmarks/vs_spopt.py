@@ -42,8 +42,12 @@ def run_spopt(dist: np.ndarray, weights: np.ndarray, p: int, which: str, limit: 
               else pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1))
     t0 = time.perf_counter()
     model = PMedian.from_cost_matrix(dist, weights, p_facilities=p)
-    model.solve(solver)
+    try:
+        model.solve(solver)
+    except RuntimeError as exc:  # spopt raises when the solver returns no plan (time limit)
+        return float("nan"), time.perf_counter() - t0, f"no plan ({exc})"
     elapsed = time.perf_counter() - t0
+    # PuLP labels a time-limited HiGHS run with a plan "Optimal"; compare objectives instead.
     return pulp.value(model.problem.objective), elapsed, pulp.LpStatus[model.problem.status]
 
 
