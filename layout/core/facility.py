@@ -23,6 +23,7 @@ from layout.core import inputs
 from layout.core.backends import SOLVERS, default_threads, solve_mip
 from layout.core.formulation import MipModel, formulate
 from layout.core.greedy import greedy_plan
+from layout.core.pmedian import is_simple, solve_simple
 from layout.core.status import SolveStatus
 
 
@@ -83,6 +84,12 @@ class FacilityLocation:
     wall_time : float
         Seconds spent in :meth:`solve` (model building included).
     solver : str
+        Back end that solved the (last) MIP.
+    method : str
+        ``"direct"`` (one MIP of every pair) or ``"nearest-pairs"`` (the exact fast path for
+        uncapacitated facility location / p-median of :mod:`layout.core.pmedian`).
+    rounds, pairs_used : int
+        With ``"nearest-pairs"``: restricted MIPs solved and pairs in the last one.
     threads, seed : int
     """
 
@@ -98,6 +105,9 @@ class FacilityLocation:
         self.threads: int | None = None
         self.seed: int | None = None
         self.greedy_objective = float("nan")
+        self.method = "direct"
+        self.rounds = 0
+        self.pairs_used = 0
         self._model: MipModel | None = None
 
     @classmethod
@@ -155,7 +165,7 @@ class FacilityLocation:
     def solve(
         self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
         solver: str = SOLVERS[0], gap: float = 1e-6, hint: ArrayLike | None = None,
-        log: bool = False,
+        log: bool = False, method: str = "auto",
     ) -> Self:
         """Solve and store the plan as attributes; returns ``self``.
 
@@ -182,12 +192,29 @@ class FacilityLocation:
             bound). Without a feasible greedy plan only the open/close hint is passed.
         log : bool
             Print the solver log.
+        method : {"auto", "direct"}
+            ``"auto"`` sends plain uncapacitated facility location and p-median (no capacity,
+            minimum load, expansion, unserved option, link group or forced facility) to the exact
+            fast path of :mod:`layout.core.pmedian` — interchange heuristic, p-median pair
+            reduction, restricted MIPs on each point's nearest pairs grown until provably optimal
+            — with ``solver`` ``"highs"``/``"highspy"`` run as ``"highspy"`` (MIP start) and
+            ``"scip"`` as SCIP; ``hint`` is then not used, ``greedy_objective`` is the heuristic's
+            cost. Every other instance, ``solver="sat"`` and ``method="direct"`` solve one MIP
+            of all pairs.
 
         """
         import time
 
         start = time.perf_counter()
         threads = default_threads() if threads is None else int(threads)
+        if method not in ("auto", "direct"):
+            raise inputs.CoreInputError(f"method = {method!r}: must be 'auto' or 'direct'")
+        if solver not in SOLVERS:
+            raise inputs.CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
+        if method == "auto" and solver != "sat" and is_simple(self.data):
+            self._solve_simple(start, time_limit, threads, seed, solver, gap, log)
+            return self
+        self.method, self.rounds, self.pairs_used = "direct", 1, int(self.data.rows.size)
         if self._model is None:
             self._model = formulate(self.data)
         model = self._model
@@ -217,6 +244,30 @@ class FacilityLocation:
         self.wall_time = time.perf_counter() - start
         return self
 
+    def _solve_simple(self, start: float, time_limit: float, threads: int, seed: int,
+                      solver: str, gap: float, log: bool) -> None:
+        import time
+
+        backend = "scip" if solver == "scip" else "highspy"
+        res = solve_simple(self.data, time_limit=time_limit, solver=backend, threads=threads,
+                           seed=seed, gap=gap, log=log)
+        d = self.data
+        self.status, self.solver, self.threads, self.seed = res.status, backend, res.threads, seed
+        self.method, self.rounds, self.pairs_used = "nearest-pairs", res.rounds, res.pairs
+        self.objective, self.bound = res.objective, res.bound
+        self.greedy_objective = res.heuristic_objective
+        has = bool((res.choice >= 0).all()) and res.status is not SolveStatus.INFEASIBLE
+        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
+                    if has and np.isfinite(res.bound) else float("nan"))
+        if has:
+            x = np.zeros(d.rows.size)
+            x[res.choice] = 1.0
+            g_open = np.bincount(d.group, weights=res.open, minlength=d.n_groups) > 0
+            self._store_parts(x, g_open, np.zeros(0), np.zeros(0))
+        else:
+            self._store_parts(None, None, None, None)
+        self.wall_time = time.perf_counter() - start
+
     def _hint_vector(self, open_hint: NDArray[np.bool_]) -> NDArray[np.float64]:
         if open_hint.shape != (self.n_facilities,):
             raise inputs.CoreInputError(f"hint: expected shape ({self.n_facilities},)")
@@ -228,10 +279,21 @@ class FacilityLocation:
         return vec
 
     def _store(self, values: NDArray[np.float64] | None) -> None:
-        d, model = self.data, self._model
+        model = self._model
         assert model is not None
-        n, m = d.n_demand, d.n_facilities
         if values is None:
+            self._store_parts(None, None, None, None)
+        else:
+            self._store_parts(values[model.x], values[model.y] > 0.5, values[model.b],
+                              values[model.u])
+
+    def _store_parts(self, x_values: NDArray[np.float64] | None,
+                     g_open: NDArray[np.bool_] | None, b_values: NDArray[np.float64] | None,
+                     u_values: NDArray[np.float64] | None) -> None:
+        """Plan attributes from pair shares, open groups, blocks added and unserved shares."""
+        d, model = self.data, self._model
+        n, m = d.n_demand, d.n_facilities
+        if x_values is None or g_open is None or b_values is None or u_values is None:
             self.open = np.zeros(m, dtype=bool)
             self.assignment = np.full(n, -1, dtype=np.int64)
             self.flows = pd.DataFrame({"demand": pd.Series([], dtype="int64"),
@@ -241,13 +303,14 @@ class FacilityLocation:
             self.blocks_added = np.zeros(m, dtype=np.int64)
             self.unserved = np.ones(n)
             return
-        x = np.clip(values[model.x], 0.0, 1.0)
+        x = np.clip(x_values, 0.0, 1.0)
         x[x < 1e-7] = 0.0
-        self.open = (values[model.y] > 0.5)[d.group]
+        self.open = g_open[d.group]
         self.blocks_added = np.zeros(m, dtype=np.int64)
-        self.blocks_added[model.b_facilities] = np.round(values[model.b]).astype(np.int64)
         self.unserved = np.zeros(n)
-        self.unserved[model.u_demands] = np.clip(values[model.u], 0.0, 1.0)
+        if model is not None:
+            self.blocks_added[model.b_facilities] = np.round(b_values).astype(np.int64)
+            self.unserved[model.u_demands] = np.clip(u_values, 0.0, 1.0)
         self.unserved[self.unserved < 1e-7] = 0.0
         if d.single_source:
             x = np.round(x)
