@@ -36,8 +36,9 @@ import numpy as np
 import pandas as pd
 
 from forecasting import fertility, lifetable, migration, uncertainty, urbanisation
-from forecasting.cohort import age_matrix, step
+from forecasting.cohort import step
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import age_matrix
 from forecasting.scenario import ForecastScenario
 
 AGE_GROUPS: dict[str, tuple[int, int]] = {
