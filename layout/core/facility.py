@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from layout.core import inputs
 from layout.core.backends import SOLVERS, default_threads, solve_mip
+from layout.core.capacitated import is_plain_capacitated, solve_capacitated
 from layout.core.formulation import MipModel, formulate
 from layout.core.greedy import greedy_plan
 from layout.core.pmedian import is_simple, solve_simple
@@ -87,7 +88,8 @@ class FacilityLocation:
         Back end that solved the (last) MIP.
     method : str
         ``"direct"`` (one MIP of every pair) or ``"nearest-pairs"`` (the exact fast path for
-        uncapacitated facility location / p-median of :mod:`layout.core.pmedian`).
+        uncapacitated facility location / p-median of :mod:`layout.core.pmedian`) or
+        ``"linking-cuts"`` (capacitated split demand, :mod:`layout.core.capacitated`).
     rounds, pairs_used : int
         With ``"nearest-pairs"``: restricted MIPs solved and pairs in the last one.
     threads, seed : int
@@ -199,7 +201,11 @@ class FacilityLocation:
             reduction, restricted MIPs on each point's nearest pairs grown until provably optimal
             — with ``solver`` ``"highs"``/``"highspy"`` run as ``"highspy"`` (MIP start) and
             ``"scip"`` as SCIP; ``hint`` is then not used, ``greedy_objective`` is the heuristic's
-            cost. Every other instance, ``solver="sat"`` and ``method="direct"`` solve one MIP
+            cost. Plain capacitated split-demand location (capacity and nothing else, no
+            ``hint``) with ``"highs"``/``"highspy"`` goes to :mod:`layout.core.capacitated`
+            (linking rows added as cuts, LP-rounding plan as MIP start, ``highspy``; method
+            ``"linking-cuts"``, ``rounds`` = LP cut rounds, ``pairs_used`` = linking rows kept).
+            Every other instance, ``solver="sat"`` and ``method="direct"`` solve one MIP
             of all pairs.
 
         """
@@ -213,6 +219,10 @@ class FacilityLocation:
             raise inputs.CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
         if method == "auto" and solver != "sat" and is_simple(self.data):
             self._solve_simple(start, time_limit, threads, seed, solver, gap, log)
+            return self
+        if (method == "auto" and solver in ("highs", "highspy") and hint is None
+                and is_plain_capacitated(self.data)):
+            self._solve_capacitated(start, time_limit, seed, gap, log)
             return self
         self.method, self.rounds, self.pairs_used = "direct", 1, int(self.data.rows.size)
         if self._model is None:
@@ -266,6 +276,21 @@ class FacilityLocation:
             self._store_parts(x, g_open, np.zeros(0), np.zeros(0))
         else:
             self._store_parts(None, None, None, None)
+        self.wall_time = time.perf_counter() - start
+
+    def _solve_capacitated(self, start: float, time_limit: float, seed: int, gap: float,
+                           log: bool) -> None:
+        import time
+
+        res = solve_capacitated(self.data, time_limit=time_limit, seed=seed, gap=gap, log=log)
+        self._model = res.model
+        self.status, self.solver, self.threads, self.seed = res.status, "highspy", 1, seed
+        self.method, self.rounds, self.pairs_used = "linking-cuts", res.rounds, res.cuts
+        self.objective, self.bound = res.objective, res.bound
+        self.greedy_objective = res.heuristic_objective
+        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
+                    if res.values is not None and np.isfinite(res.bound) else float("nan"))
+        self._store(res.values)
         self.wall_time = time.perf_counter() - start
 
     def _hint_vector(self, open_hint: NDArray[np.bool_]) -> NDArray[np.float64]:

@@ -96,8 +96,12 @@ class _Rows:
         self.n += n_rows
 
 
-def formulate(d: CoreData) -> MipModel:
-    """Build the MIP of :class:`~layout.core.inputs.CoreData` (see module docstring)."""
+def formulate(d: CoreData, link: NDArray[np.bool_] | None = None) -> MipModel:
+    """Build the MIP of :class:`~layout.core.inputs.CoreData` (see module docstring).
+
+    ``link`` (bool per pair) keeps only those linking rows ``x <= y`` (default: all); the rest
+    may be added later as cuts (see :mod:`layout.core.capacitated`).
+    """
     n, m, k = d.n_demand, d.n_facilities, d.rows.size
     g_of_pair = d.group[d.cols]
     cap_given = d.capacity is not None
@@ -134,9 +138,13 @@ def formulate(d: CoreData) -> MipModel:
     # Assignment.
     rows.add(n, 1.0, 1.0, [(d.rows, pair, 1.0), (u_dem, u.start + np.arange(nu), 1.0)])
     # Linking x <= y (not needed where the group is forced open).
-    link = np.flatnonzero(~d.group_open[g_of_pair])
-    loc = np.arange(link.size)
-    rows.add(link.size, -np.inf, 0.0, [(loc, link, 1.0), (loc, y.start + g_of_pair[link], -1.0)])
+    keep_link = ~d.group_open[g_of_pair]
+    if link is not None:
+        keep_link &= link
+    link_idx = np.flatnonzero(keep_link)
+    loc = np.arange(link_idx.size)
+    rows.add(link_idx.size, -np.inf, 0.0,
+             [(loc, link_idx, 1.0), (loc, y.start + g_of_pair[link_idx], -1.0)])
     fac = np.arange(m)
     dem_pair = d.demand[d.rows]
     y_of_fac = y.start + d.group
