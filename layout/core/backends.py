@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -152,15 +153,15 @@ def solve_mip(
     return BackendResult(status, values, objective, bound, float(runner.wall_time()), used_threads)
 
 
-def _solve_highspy(
-    model: MipModel, *, time_limit: float, seed: int, gap: float,
-    hint: NDArray[np.float64] | None, log: bool,
-) -> BackendResult:
-    """Solve with HiGHS through ``highspy`` (one thread, so deterministic; MIP start = hint)."""
+def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
+                   log: bool = False) -> Any:
+    """A one-thread ``highspy.Highs`` holding ``model`` (as its LP relaxation unless ``integer``)."""
     import highspy
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", int(seed))
     a = model.matrix.tocsc()
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = int(model.obj.size), int(a.shape[0])
@@ -169,11 +170,23 @@ def _solve_highspy(
     lp.row_lower_, lp.row_upper_ = model.row_lb, model.row_ub
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                       for i in model.integer]
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in model.integer]
     h.passModel(lp)
+    return h
+
+
+def _solve_highspy(
+    model: MipModel, *, time_limit: float, seed: int, gap: float,
+    hint: NDArray[np.float64] | None, log: bool,
+) -> BackendResult:
+    """Solve with HiGHS through ``highspy`` (one thread, so deterministic; MIP start = hint)."""
+    import highspy
+
+    h = highs_instance(model, integer=True, seed=seed, log=log)
     for key, value in (("time_limit", float(time_limit)), ("mip_rel_gap", float(gap)),
-                       ("mip_abs_gap", 1e-9), ("threads", 1), ("random_seed", int(seed))):
+                       ("mip_abs_gap", 1e-9)):
         h.setOptionValue(key, value)
     if hint is not None:
         start = highspy.HighsSolution()

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from layout.core.backends import highs_instance
 from layout.core.formulation import MipModel, formulate
 from layout.core.inputs import CoreData
 from layout.core.status import SolveStatus
@@ -73,29 +73,6 @@ class CapacitatedResult:
     heuristic_objective: float
     rounds: int
     cuts: int
-
-
-def _highs(model: MipModel, *, integer: bool, seed: int, log: bool) -> Any:
-    """A ``highspy.Highs`` holding ``model`` (as an LP unless ``integer``)."""
-    import highspy
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(log))
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", int(seed))
-    a = model.matrix.tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = int(model.obj.size), int(a.shape[0])
-    lp.col_cost_, lp.offset_ = model.obj, float(model.offset)
-    lp.col_lower_, lp.col_upper_ = model.var_lb, model.var_ub
-    lp.row_lower_, lp.row_upper_ = model.row_lb, model.row_ub
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in model.integer]
-    h.passModel(lp)
-    return h
 
 
 def transport(d: CoreData, open_: NDArray[np.bool_]) -> tuple[float, NDArray[np.float64] | None]:
@@ -185,7 +162,7 @@ def solve_capacitated(
     rank = np.arange(k) - ptr[d.rows[order]]
     keep[order[rank < near]] = True
     model = formulate(d, link=keep)
-    h = _highs(model, integer=False, seed=seed, log=log)
+    h = highs_instance(model, integer=False, seed=seed, log=log)
     y0 = model.y.start
     rounds = 0
     cut_pairs: list[NDArray[np.int64]] = [np.flatnonzero(keep)]
@@ -226,7 +203,7 @@ def solve_capacitated(
     if h_x is not None and lp_ok and h_cost - lp_bound <= gap * max(abs(h_cost), 1e-9):
         return CapacitatedResult(SolveStatus.OPTIMAL, model, hint, h_cost, lp_bound, h_cost,
                                  rounds, int(linked.sum()))
-    mip = _highs(model, integer=True, seed=seed, log=log)
+    mip = highs_instance(model, integer=True, seed=seed, log=log)
     for key, value in (("time_limit", max(0.0, deadline - time.perf_counter())),
                        ("mip_rel_gap", float(gap)), ("mip_abs_gap", 1e-9)):
         mip.setOptionValue(key, value)
