@@ -6,6 +6,7 @@ compared run took the same decision — a safe first step whatever scenario come
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,11 +126,7 @@ def write_comparison(table: pd.DataFrame, folders: list[Path], out: Path) -> lis
     manifest_region = None
     mpath = Path(folders[0]) / "manifest.json"
     if mpath.is_file():
-        import json
-
-        region_files = [i.get("path", "") for i in json.loads(mpath.read_text()).get("inputs", [])]
-        folders_in = {str(Path(p).parent) for p in region_files if p.endswith("region.yaml")}
-        manifest_region = next(iter(folders_in), None)
+        manifest_region = json.loads(mpath.read_text(encoding="utf-8")).get("region", {}).get("path")
     region = load_region(manifest_region)
     assignments = pd.DataFrame(columns=["demand_id", "level", "grade_band", "school_id",
                                         "students", "travel_min", "boarding", "lon", "lat"])
