@@ -5,6 +5,8 @@ customers (OR-Library capa/b/c) its LP alone took HiGHS 50-65 s. Here the capaci
 ``sum_i d[i] x[i, j] <= cap[j] y[j]`` already link ``x`` to ``y`` when every demand is positive,
 so the MIP stays exact with any subset of linking rows; they only tighten the bound. So:
 
+0. a Lagrangian phase (:mod:`layout.core.cap_lagrange`) gives a lower bound, a plan, and
+   facilities proven open/closed in every cheaper plan; steps 1-3 run on the reduced instance;
 1. solve the LP relaxation without linking rows (only those of zero-demand points), add the
    violated ``x <= y`` rows as cuts and re-solve (dual simplex, warm) until none is violated —
    the bound of the strong formulation with a few per cent of its rows;
@@ -20,13 +22,14 @@ load, expansion, unserved option, link group or forced facility (:func:`is_plain
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from layout.core.backends import highs_instance
+from layout.core.cap_lagrange import lagrangian
 from layout.core.formulation import MipModel, formulate
 from layout.core.inputs import CoreData
 from layout.core.status import SolveStatus
@@ -145,10 +148,12 @@ def _heuristic(d: CoreData, y_lp: NDArray[np.float64], deadline: float
     return cost, x, open_
 
 
-def solve_capacitated(
+def _solve_core(
     d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
-) -> CapacitatedResult:
-    """Solve plain capacitated split-demand facility location exactly (see module docstring)."""
+    start_plan: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None,
+    lower: float = -np.inf,
+) -> tuple[CapacitatedResult, NDArray[np.bool_]]:
+    """Cut loop, LP rounding and MIP; also returns the mask of linked pairs."""
     import highspy
 
     start = time.perf_counter()
@@ -174,7 +179,7 @@ def solve_capacitated(
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
                 return CapacitatedResult(SolveStatus.INFEASIBLE, model, None, float("nan"),
-                                         float("nan"), float("nan"), rounds, 0)
+                                         float("nan"), float("nan"), rounds, 0), keep
             break
         v = np.asarray(h.getSolution().col_value)
         viol = np.flatnonzero(v[:k] > v[y0 + d.group[d.cols]] + _VIOL)
@@ -190,11 +195,15 @@ def solve_capacitated(
                   vals)
         cut_pairs.append(viol)
     lp_bound = float(h.getInfo().objective_function_value) if lp_ok else -np.inf
+    lp_ok = lp_ok or np.isfinite(lower)
+    lp_bound = max(lp_bound, float(lower))
     y_lp = np.asarray(h.getSolution().col_value)[model.y] if rounds else np.zeros(d.n_groups)
     linked = np.zeros(k, dtype=bool)
     linked[np.concatenate(cut_pairs)] = True
     model = formulate(d, link=linked)
     h_cost, h_x, h_open = _heuristic(d, y_lp, start + 0.5 * float(time_limit))
+    if start_plan is not None and (h_x is None or start_plan[0] < h_cost):
+        h_cost, h_x, h_open = start_plan
     hint = None
     if h_x is not None:
         hint = np.zeros(model.obj.size)
@@ -202,7 +211,7 @@ def solve_capacitated(
         hint[model.y] = np.bincount(d.group, weights=h_open, minlength=d.n_groups) > 0
     if h_x is not None and lp_ok and h_cost - lp_bound <= gap * max(abs(h_cost), 1e-9):
         return CapacitatedResult(SolveStatus.OPTIMAL, model, hint, h_cost, lp_bound, h_cost,
-                                 rounds, int(linked.sum()))
+                                 rounds, int(linked.sum())), linked
     mip = highs_instance(model, integer=True, seed=seed, log=log)
     for key, value in (("time_limit", max(0.0, deadline - time.perf_counter())),
                        ("mip_rel_gap", float(gap)), ("mip_abs_gap", 1e-9)):
@@ -219,7 +228,7 @@ def solve_capacitated(
     bound = max(float(info.mip_dual_bound), lp_bound)
     if raw == highspy.HighsModelStatus.kInfeasible:
         return CapacitatedResult(SolveStatus.INFEASIBLE, model, None, float("nan"), float("nan"),
-                                 h_cost, rounds, int(linked.sum()))
+                                 h_cost, rounds, int(linked.sum())), linked
     values = np.asarray(mip.getSolution().col_value) if has else None
     objective = float(info.objective_function_value) if has else float("nan")
     if hint is not None and (values is None or h_cost < objective):
@@ -235,4 +244,48 @@ def solve_capacitated(
         bound = min(bound, objective)
     return CapacitatedResult(status, model, values, objective, bound,
                              h_cost if h_x is not None else float("nan"), rounds,
-                             int(linked.sum()))
+                             int(linked.sum())), linked
+
+
+def solve_capacitated(
+    d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
+    lagrange_share: float = 0.25,
+) -> CapacitatedResult:
+    """Solve plain capacitated split-demand facility location exactly (see module docstring).
+
+    First a Lagrangian phase (:mod:`layout.core.cap_lagrange`, at most ``lagrange_share`` of the
+    time) gives a bound, a plan and facilities fixed open/closed in every cheaper plan; the cut
+    loop and MIP then run on the reduced instance (pairs of fixed-closed facilities dropped),
+    whose optimum is the optimum of ``d``.
+    """
+    start = time.perf_counter()
+    kw = {"seed": seed, "gap": gap, "log": log, "near": near}
+    if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None:
+        return _solve_core(d, time_limit=time_limit, **kw)[0]
+    lr = lagrangian(d, start + lagrange_share * float(time_limit), transport)
+    if lr.x is None:
+        return _solve_core(d, time_limit=max(0.0, start + time_limit - time.perf_counter()),
+                           **kw)[0]
+    keep = ~lr.fix_closed[d.cols]
+    red = replace(d, rows=d.rows[keep], cols=d.cols[keep], costs=d.costs[keep],
+                  group_open=lr.fix_open.copy(), group_closed=lr.fix_closed.copy())
+    res, linked_red = _solve_core(
+        red, time_limit=max(0.0, start + time_limit - time.perf_counter()),
+        start_plan=(lr.upper, lr.x[keep], lr.open_), lower=lr.bound, **kw)
+    linked = np.zeros(d.rows.size, dtype=bool)
+    linked[np.flatnonzero(keep)[linked_red]] = True
+    model = formulate(d, link=linked)
+    values = None
+    if res.values is not None:
+        values = np.zeros(model.obj.size)
+        values[model.x][keep] = res.values[res.model.x]
+        values[model.y] = res.values[res.model.y]
+    bound = max(res.bound, lr.bound) if np.isfinite(res.bound) else lr.bound
+    status = res.status
+    if values is not None and status is SolveStatus.FEASIBLE and (
+            res.objective - bound <= gap * max(abs(res.objective), 1e-9)):
+        status = SolveStatus.OPTIMAL
+    if status is SolveStatus.OPTIMAL and values is not None:
+        bound = min(bound, res.objective)
+    return CapacitatedResult(status, model, values, res.objective, bound,
+                             res.heuristic_objective, res.rounds, res.cuts)
