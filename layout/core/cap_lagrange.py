@@ -131,8 +131,14 @@ def lagrangian(
     d: CoreData, deadline: float,
     transport_fn: Callable[[CoreData, NDArray[np.bool_]], tuple[float, NDArray[np.float64] | None]],
     *, max_iter: int = 5000,
+    improve: Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64] | None,
+                                                   NDArray[np.bool_]]] | None = None,
 ) -> LagrangeResult:
-    """Subgradient optimisation of the Lagrangian bound with transportation-LP plans."""
+    """Subgradient optimisation of the Lagrangian bound with transportation-LP plans.
+
+    ``improve``, if given, maps the running average of the relaxed ``y`` (a primal estimate)
+    to a plan ``(cost, shares, open)``; it is called once before fixing.
+    """
     m, k = d.n_facilities, d.rows.size
     cap = np.asarray(d.capacity, dtype=float)
     dem = d.demand
@@ -170,6 +176,7 @@ def lagrangian(
     upper, best_open, best_x = float("inf"), np.zeros(m, dtype=bool), None
     seen: set[bytes] = set()
     pi, stall, it = 2.0, 0, 0
+    ybar = np.zeros(m)
     while it < max_iter and time.perf_counter() < deadline and pi > 1e-4:
         it += 1
         _, x, g = sub(lam)
@@ -184,6 +191,7 @@ def lagrangian(
             if stall >= 30:
                 pi, stall, lam = pi / 2, 0, best_lam.copy()
                 continue
+        ybar = 0.9 * ybar + 0.1 * y
         open_ = y > 0
         key = np.packbits(open_).tobytes()
         if key not in seen:
@@ -201,6 +209,11 @@ def lagrangian(
             break
         target = upper if np.isfinite(upper) else 1.05 * abs(low) + 1.0
         lam = lam + pi * max(target - low, 1e-9 * abs(target)) / norm * s
+    if improve is not None and np.isfinite(best_l) and upper - best_l > 1e-9 * abs(upper):
+        cost, xt, open_ = improve(ybar)
+        cost += float(d.closed_cost[~open_].sum())
+        if xt is not None and cost < upper:
+            upper, best_open, best_x = cost, open_, xt
     fix_open = np.zeros(m, dtype=bool)
     fix_closed = np.zeros(m, dtype=bool)
     if np.isfinite(best_l) and np.isfinite(upper):

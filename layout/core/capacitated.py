@@ -148,6 +148,24 @@ def _heuristic(d: CoreData, y_lp: NDArray[np.float64], deadline: float
     return cost, x, open_
 
 
+def _from_average(d: CoreData, ybar: NDArray[np.float64], deadline: float
+                  ) -> tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]]:
+    """Best :func:`_heuristic` plan from the average Lagrangian ``y``.
+
+    Every site whose average exceeds a threshold (0.5, 0.1, 0.02) is opened first, so more sites
+    open as the threshold falls; closing moves then prune them.
+    """
+    best: tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]] = (
+        float("inf"), None, np.zeros(d.n_facilities, dtype=bool))
+    for threshold in (0.5, 0.1, 0.02):
+        if time.perf_counter() >= deadline:
+            break
+        plan = _heuristic(d, np.where(ybar > threshold, 1.0, ybar), deadline)
+        if plan[1] is not None and plan[0] < best[0]:
+            best = plan
+    return best
+
+
 def _solve_core(
     d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
     start_plan: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None,
@@ -262,7 +280,9 @@ def solve_capacitated(
     kw = {"seed": seed, "gap": gap, "log": log, "near": near}
     if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None:
         return _solve_core(d, time_limit=time_limit, **kw)[0]
-    lr = lagrangian(d, start + lagrange_share * float(time_limit), transport)
+    lr = lagrangian(d, start + lagrange_share * float(time_limit), transport,
+                    improve=lambda yb: _from_average(
+                        d, yb, start + 1.6 * lagrange_share * float(time_limit)))
     if lr.x is None:
         return _solve_core(d, time_limit=max(0.0, start + time_limit - time.perf_counter()),
                            **kw)[0]
