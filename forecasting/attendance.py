@@ -24,6 +24,7 @@ import pandas as pd
 
 from forecasting.demand import QUANTILE_COLUMNS, band_ages, grade_table
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 
 
 @dataclass(frozen=True)
@@ -139,13 +140,8 @@ def calibrate_attendance(
     AttendanceModel
 
     """
-    for name, df, cols in (
-        ("enrollment", enrollment, ["school_id", "year", "grade", "students"]),
-        ("schools", schools, ["school_id", "township_code"]),
-    ):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ForecastInputError(f"{name} table lacks columns {missing}")
+    require_columns(enrollment, "enrollment", ["school_id", "year", "grade", "students"])
+    require_columns(schools, "schools", ["school_id", "township_code"])
     county_of = None
     if townships is not None:
         county_of = pd.Series(

@@ -22,6 +22,7 @@ from forecasting import baselines
 from forecasting.calibration import IntervalCalibration, calibrate_intervals, interval_coverage
 from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 from forecasting.metrics import size_class, summarise_errors
 
 GEOGRAPHIES: tuple[str, ...] = ("school", "township", "county")
@@ -76,13 +77,8 @@ def _units(
     """Enrollment as ``unit, year, grade, students`` and unit -> county code."""
     if geography not in GEOGRAPHIES:
         raise ForecastInputError(f"geography must be one of {GEOGRAPHIES}, got {geography!r}")
-    for name, df, cols in (
-        ("enrollment", enrollment, ["school_id", "year", "grade", "students"]),
-        ("schools", schools, ["school_id", "township_code"]),
-    ):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ForecastInputError(f"{name} table lacks columns {missing}")
+    require_columns(enrollment, "enrollment", ["school_id", "year", "grade", "students"])
+    require_columns(schools, "schools", ["school_id", "township_code"])
     e = enrollment.loc[:, ["school_id", "year", "grade", "students"]].copy()
     e["school_id"] = e["school_id"].astype("str")
     s = schools.loc[:, ["school_id", "township_code"]].astype("str")

@@ -31,6 +31,7 @@ import pandas as pd
 
 from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 
 #: Previous grade of each grade (entry grades K1, G1 have none).
 PREVIOUS_GRADE: dict[str, str] = {
@@ -53,9 +54,7 @@ BIRTHS_METHODS: tuple[str, ...] = ("persistence", "ets", "arima")
 def _wide(enr: pd.DataFrame, origin: int) -> dict[int, pd.DataFrame]:
     """Enrollment up to ``origin`` as {year: unit x grade frame}, all units and grades."""
     need = ["unit", "year", "grade", "students"]
-    missing = [c for c in need if c not in enr.columns]
-    if missing:
-        raise ForecastInputError(f"enrollment table lacks columns {missing}")
+    require_columns(enr, "enrollment", need)
     e = enr.loc[enr["year"] <= origin, need]
     if e.empty:
         raise ForecastInputError(f"no enrollment up to origin year {origin}")

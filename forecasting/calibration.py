@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 
 
 def log_ratios(errors: pd.DataFrame) -> pd.DataFrame:
@@ -69,9 +70,7 @@ class IntervalCalibration:
             Copy of ``forecast`` with the interval columns.
 
         """
-        missing = [c for c in [*self.by, value, horizon] if c not in forecast.columns]
-        if missing:
-            raise ForecastInputError(f"forecast table lacks columns {missing}")
+        require_columns(forecast, "forecast", [*self.by, value, horizon])
         q = self.quantiles
         out = forecast.copy()
         h = out[horizon].astype(int).to_numpy()

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 
 #: grade_band -> (level, first age, last age, grades)
 GRADE_BANDS: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
@@ -178,10 +179,7 @@ def compute_demand(
 
     """
     area = _area_column(population, area_col)
-    need = [area, "year", "age", value]
-    missing = [c for c in need if c not in population.columns]
-    if missing:
-        raise ForecastInputError(f"population table lacks columns {missing}")
+    require_columns(population, "population", [area, "year", "age", value])
     vals = _value_columns(population, value)
     bad = population[vals].lt(0).any(axis=1) | population[vals].isna().any(axis=1)
     if bad.any():

@@ -7,10 +7,27 @@ births but not in the base, survival outside [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from forecasting.errors import ForecastInputError
+
+
+def require_columns(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
+    """Raise :class:`ForecastInputError` naming ``name`` and every column it lacks.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"a": [1]}), "births", ["a", "year"])
+    Traceback (most recent call last):
+    forecasting.errors.ForecastInputError: births table lacks columns ['year']
+
+    """
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ForecastInputError(f"{name} table lacks columns {missing}")
 
 
 def resolve_base_year(base: pd.DataFrame, base_year: int | None) -> int:

@@ -38,7 +38,7 @@ import pandas as pd
 from forecasting import fertility, lifetable, migration, uncertainty, urbanisation
 from forecasting.cohort import step
 from forecasting.errors import ForecastInputError
-from forecasting.inputs import age_matrix
+from forecasting.inputs import age_matrix, require_columns
 from forecasting.scenario import ForecastScenario
 
 AGE_GROUPS: dict[str, tuple[int, int]] = {
@@ -66,12 +66,6 @@ class PopulationForecast:
     birth_intervals: pd.DataFrame | None = None  # county_code, year, p10, p50, p90
 
 
-def _need(table: pd.DataFrame, name: str, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ForecastInputError(f"{name}: missing column {missing[0]!r}")
-
-
 def _as_bool(values: pd.Series) -> np.ndarray:
     if values.dtype == bool:
         return values.to_numpy()
@@ -79,7 +73,7 @@ def _as_bool(values: pd.Series) -> np.ndarray:
 
 
 def _by_township(table: pd.DataFrame, villages: pd.DataFrame, name: str, codes: pd.Index) -> pd.DataFrame:
-    _need(table, name, ["village_id", "age", "persons"])
+    require_columns(table, name, ["village_id", "age", "persons"])
     vt = villages.set_index(villages["village_id"].astype(str))["township_code"].astype(str)
     vid = table["village_id"].astype(str)
     unknown = ~vid.isin(vt.index)
@@ -156,11 +150,11 @@ def project_population(
     horizon = int(horizon if horizon is not None else scenario.horizon)
     n_draws = int(draws if draws is not None else scenario.draws)
     seed = int(seed if seed is not None else scenario.seed)
-    _need(villages, "villages", ["village_id", "township_code"])
-    _need(townships, "townships", ["township_code", "county_code", "is_county_seat",
+    require_columns(villages, "villages", ["village_id", "township_code"])
+    require_columns(townships, "townships", ["township_code", "county_code", "is_county_seat",
                                    "is_central_town", "urban"])
-    _need(births_hist, "births", ["county_code", "year", "births"])
-    _need(urbanisation_hist, "urbanisation", ["county_code", "year", "population", "urban_share"])
+    require_columns(births_hist, "births", ["county_code", "year", "births"])
+    require_columns(urbanisation_hist, "urbanisation", ["county_code", "year", "population", "urban_share"])
     tw = pd.DataFrame({
         "township_code": townships["township_code"].astype(str).to_numpy(),
         "county_code": townships["county_code"].astype(str).to_numpy(),
@@ -297,7 +291,7 @@ def _relative_shares(town: pd.DataFrame, model: object) -> pd.DataFrame:
     """Shares = default x share(t) / share(base), renormalised per county, year and age."""
     years = np.sort(town["year"].unique())
     pred = model.predict(years)  # type: ignore[attr-defined]
-    _need(pred, "share_model.predict result", ["township_code", "year", "share"])
+    require_columns(pred, "share_model.predict result", ["township_code", "year", "share"])
     pred = pred.assign(township_code=pred["township_code"].astype(str),
                        year=pred["year"].astype(int))
     wide = pred.pivot_table(index="township_code", columns="year", values="share")
@@ -325,7 +319,7 @@ def _apply_shares(town: pd.DataFrame, share_model: ShareModel) -> pd.DataFrame:
         shares = _relative_shares(town, share_model)
     else:
         shares = share_model(totals, town.copy())
-    _need(shares, "share_model result", ["township_code", "year", "share"])
+    require_columns(shares, "share_model result", ["township_code", "year", "share"])
     keys = ["township_code", "year"] + (["age"] if "age" in shares.columns else [])
     shares = shares.assign(township_code=shares["township_code"].astype(str),
                            year=shares["year"].astype(int))

@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from forecasting.errors import ForecastInputError
+from forecasting.inputs import require_columns
 
 FEATURES: tuple[str, ...] = (
     "log_pop",
@@ -68,10 +69,8 @@ def township_attributes(
         The seat point of a county is the mean centroid of its county-seat townships.
 
     """
-    need = ["township_code", "county_code", "urban", "is_county_seat", "elderly_share"]
-    missing = [c for c in need if c not in townships.columns]
-    if missing:
-        raise ForecastInputError(f"townships table lacks columns {missing}")
+    require_columns(townships, "townships",
+                    ["township_code", "county_code", "urban", "is_county_seat", "elderly_share"])
     out = pd.DataFrame(
         {
             "township_code": townships["township_code"].astype("str").to_numpy(),
@@ -228,9 +227,7 @@ def fit_share_model(
     ShareModel
 
     """
-    missing = [c for c in ("township_code", "year", "population") if c not in history.columns]
-    if missing:
-        raise ForecastInputError(f"township_history table lacks columns {missing}")
+    require_columns(history, "township_history", ["township_code", "year", "population"])
     attrs = township_attributes(townships, projected_crs=projected_crs)
     panel = _panel(history, attrs)
     years = sorted(int(y) for y in panel["year"].unique())
