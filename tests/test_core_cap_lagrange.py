@@ -44,9 +44,9 @@ def test_bound_plan_and_fixing_are_exact(seed: int) -> None:
     for j in range(d.n_facilities):
         with_j = min(c for bits, c in costs.items() if bits[j])
         without_j = min(c for bits, c in costs.items() if not bits[j])
-        if lr.fix_closed[j]:
+        if lr.fixed_closed[j]:
             assert with_j >= lr.upper - 1e-6 * lr.upper
-        if lr.fix_open[j]:
+        if lr.fixed_open[j]:
             assert without_j >= lr.upper - 1e-6 * lr.upper
 
 
@@ -55,7 +55,7 @@ def test_fixing_happens_and_result_is_exact() -> None:
     for seed in range(10):
         d = _data(seed)
         lr = lagrangian(d, time.perf_counter() + 30, transport)
-        fixed_any += int(lr.fix_closed.sum() + lr.fix_open.sum())
+        fixed_any += int(lr.fixed_closed.sum() + lr.fixed_open.sum())
         opt = min(_enumerate(d).values())
         res = solve_capacitated(d, time_limit=30, seed=0, gap=1e-9)
         base = solve_capacitated(d, time_limit=30, seed=0, gap=1e-9, lagrange_share=0.0)

@@ -1,4 +1,4 @@
-"""Run a :class:`~layout.core.formulation.MipModel` through an OR-Tools solver.
+"""Run a :class:`~layout.core.formulation.MipModel` through an OR-Tools solver or ``highspy``.
 
 The model is handed to OR-Tools' ``model_builder`` helper in one call from its sparse arrays, so
 building a model of a million pairs takes a fraction of a second. Supported back ends (OR-Tools
@@ -7,22 +7,28 @@ names): ``"highs"`` (HiGHS MIP), ``"scip"`` (SCIP) and ``"sat"`` (CP-SAT with
 model_builder it mis-handles continuous shares and reported split-demand cap44 infeasible). Each gets the relative gap tolerance, seed, thread count and time
 limit explicitly. ``"highspy"`` runs the same HiGHS through its own Python API (``highspy``),
 which accepts a MIP start and, on the school model, found plans where HiGHS through
-OR-Tools found none (see layout/plan/params.py).
+OR-Tools found none (see layout/plan/params.py). Every ``highspy`` model of :mod:`layout.core`
+(MIPs, cut-loop LPs, transportation LPs) is built by :func:`highs_lp` and run by
+:func:`run_highs`; both keep HiGHS silent (no banner, no log) unless ``log=True``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel
 from layout.core.status import SolveStatus
+
+if TYPE_CHECKING:
+    from highspy import _Highs
 
 #: Back ends accepted by ``solver=``; the first is the default (chosen by measurement,
 #: see benchmarks/orlib.py).
@@ -87,12 +93,15 @@ def solve_mip(
 ) -> BackendResult:
     """Solve ``model`` with ``solver`` and return the best plan found.
 
+    Only the chosen back end's model is built: an OR-Tools ``model_builder`` model, or a
+    ``highspy`` one (:func:`highs_instance`).
+
     Parameters
     ----------
     model : MipModel
         The formulation.
-    solver : {"highs", "scip", "sat"}
-        OR-Tools back end.
+    solver : {"highs", "scip", "sat", "highspy"}
+        Back end (see the module docstring).
     time_limit : float
         Wall-clock limit in seconds; reaching it returns the best plan with status ``feasible``
         (or ``no_solution``), never an exception.
@@ -100,11 +109,12 @@ def solve_mip(
         Worker count and random seed passed to the solver.
     gap : float
         Relative optimality gap at which the solver stops.
-    hint : ndarray, optional
-        A full solution vector to start from (used by SCIP and CP-SAT; not passed to HiGHS: with
-        OR-Tools 9.15 a hint given to HiGHS through model_builder terminated the process).
+    hint : ndarray of float, optional
+        A full solution vector to start from (used by SCIP, CP-SAT and ``highspy``; not passed to
+        OR-Tools' HiGHS: with OR-Tools 9.15 a hint given to HiGHS through model_builder
+        terminated the process). Default: no start.
     log : bool
-        Print the solver log.
+        Print the solver log (default ``False``).
 
     Returns
     -------
@@ -118,18 +128,33 @@ def solve_mip(
             "solver = 'sat': CP-SAT handles only all-integer models; use single_source=True "
             "or solver='highs' / 'scip' for split demand"
         )
+    if solver == "highspy":
+        res = run_highs(highs_instance(model, integer=True, seed=seed, log=log),
+                        time_limit=time_limit, gap=gap, hint=hint)
+    else:
+        res = _solve_ortools(model, solver=solver, time_limit=time_limit, threads=threads,
+                             seed=seed, gap=gap, hint=hint, log=log)
+    if res.status is SolveStatus.OPTIMAL and not np.isfinite(res.bound):
+        res = replace(res, bound=res.objective)
+    return res
+
+
+def _solve_ortools(
+    model: MipModel, *, solver: str, time_limit: float, threads: int, seed: int, gap: float,
+    hint: NDArray[np.float64] | None, log: bool,
+) -> BackendResult:
+    """Solve with an OR-Tools back end (``"highs"``, ``"scip"`` or ``"sat"``) via model_builder."""
     helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(
-        model.var_lb, model.var_ub, model.obj, model.row_lb, model.row_ub, model.matrix,
-    )
+    # OR-Tools' generated stubs spell these ``ndarray[float64[m, 1]]``, which no numpy array
+    # type matches under mypy: pass them as ``Any``.
+    vectors: list[Any] = [model.var_lb, model.var_ub, model.obj, model.row_lb, model.row_ub]
+    helper.fill_model_from_sparse_data(*vectors, model.matrix)
     for idx in np.flatnonzero(model.integer):
         helper.set_var_integrality(int(idx), True)
     helper.set_objective_offset(model.offset)
     if hint is not None and solver != "highs":  # OR-Tools 9.15 + HiGHS: hints kill the process
         for idx in np.flatnonzero(model.integer):
             helper.add_hint(int(idx), float(hint[idx]))
-    if solver == "highspy":
-        return _solve_highspy(model, time_limit=time_limit, seed=seed, gap=gap, hint=hint, log=log)
     params, used_threads = _parameters(solver, gap, threads, seed)
     runner = mbh.ModelSolverHelper(solver)
     runner.set_solver_specific_parameters(params)
@@ -148,49 +173,113 @@ def solve_mip(
     values = np.asarray(runner.variable_values(), dtype=np.float64) if has else None
     objective = float(runner.objective_value()) if has else float("nan")
     bound = float(runner.best_objective_bound()) if raw != mbh.SolveStatus.INFEASIBLE else float("nan")
-    if status is SolveStatus.OPTIMAL and not np.isfinite(bound):
-        bound = objective
     return BackendResult(status, values, objective, bound, float(runner.wall_time()), used_threads)
 
 
-def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
-                   log: bool = False) -> Any:
-    """A one-thread ``highspy.Highs`` holding ``model`` (as its LP relaxation unless ``integer``)."""
+def highs_lp(
+    cost: NDArray[np.float64], col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
+    matrix: sp.csc_array, row_lower: NDArray[np.float64], row_upper: NDArray[np.float64], *,
+    integer: NDArray[np.bool_] | None = None, offset: float = 0.0, seed: int = 0,
+    log: bool = False,
+) -> _Highs:
+    """A one-thread, silent ``highspy`` solver holding ``min cost @ v + offset`` s.t. rows, bounds.
+
+    The only place in :mod:`layout.core` that builds a ``highspy`` model. The log (and the
+    HiGHS banner) is switched off before anything else is done with the instance unless
+    ``log``; the bare ``highspy._Highs`` is used because ``highspy.Highs()`` already prints
+    the banner in its constructor.
+
+    Parameters
+    ----------
+    cost, col_lower, col_upper : ndarray of float, shape (k,)
+        Objective coefficient and bounds per variable.
+    matrix : scipy.sparse.csc_array, shape (r, k)
+        Constraint matrix, column-wise.
+    row_lower, row_upper : ndarray of float, shape (r,)
+        Row bounds.
+    integer : ndarray of bool, shape (k,), optional
+        Integrality per variable; default: none (an LP).
+    offset : float
+        Constant objective term (default 0).
+    seed : int
+        HiGHS ``random_seed`` (default 0, HiGHS' own default).
+    log : bool
+        Print the HiGHS log (default ``False``).
+
+    Returns
+    -------
+    highspy._Highs
+
+    """
     import highspy
 
-    h = highspy.Highs()
+    h = highspy._Highs()
     h.setOptionValue("output_flag", bool(log))
+    h.setOptionValue("log_to_console", bool(log))
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))
-    a = model.matrix.tocsc()
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = int(model.obj.size), int(a.shape[0])
-    lp.col_cost_, lp.offset_ = model.obj, float(model.offset)
-    lp.col_lower_, lp.col_upper_ = model.var_lb, model.var_ub
-    lp.row_lower_, lp.row_upper_ = model.row_lb, model.row_ub
+    lp.num_col_, lp.num_row_ = int(cost.size), int(matrix.shape[0])
+    lp.col_cost_, lp.offset_ = cost, float(offset)
+    lp.col_lower_, lp.col_upper_ = col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    if integer:
+    a = lp.a_matrix_
+    a.start_, a.index_, a.value_ = matrix.indptr, matrix.indices, matrix.data
+    if integer is not None:
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in model.integer]
+                           for i in integer]
     h.passModel(lp)
     return h
 
 
-def _solve_highspy(
-    model: MipModel, *, time_limit: float, seed: int, gap: float,
-    hint: NDArray[np.float64] | None, log: bool,
+def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
+                   log: bool = False) -> _Highs:
+    """A one-thread ``highspy`` solver holding ``model`` (as its LP relaxation unless ``integer``).
+
+    See :func:`highs_lp` (silent unless ``log``).
+    """
+    return highs_lp(model.obj, model.var_lb, model.var_ub, model.matrix.tocsc(), model.row_lb,
+                    model.row_ub, integer=model.integer if integer else None,
+                    offset=model.offset, seed=seed, log=log)
+
+
+def run_highs(
+    h: _Highs, *, time_limit: float | None = None, gap: float | None = None,
+    hint: NDArray[np.float64] | None = None,
 ) -> BackendResult:
-    """Solve with HiGHS through ``highspy`` (one thread, so deterministic; MIP start = hint)."""
+    """Run a ``highspy`` solver (from :func:`highs_lp`) and read its outcome.
+
+    The only place in :mod:`layout.core` that runs a ``highspy`` model (LP or MIP; one
+    thread, so deterministic).
+
+    Parameters
+    ----------
+    h : highspy._Highs
+        The solver holding the model; it may be run again (e.g. after adding rows).
+    time_limit : float, optional
+        Seconds; default: the limit already set (HiGHS' default: none).
+    gap : float, optional
+        Relative MIP gap (the absolute one is then 1e-9); default: leave as set.
+    hint : ndarray of float, optional
+        Full solution vector given as MIP start; default: none.
+
+    Returns
+    -------
+    BackendResult
+        ``bound`` is HiGHS' ``mip_dual_bound`` as reported (meaningless for an LP).
+
+    """
     import highspy
 
-    h = highs_instance(model, integer=True, seed=seed, log=log)
-    for key, value in (("time_limit", float(time_limit)), ("mip_rel_gap", float(gap)),
-                       ("mip_abs_gap", 1e-9)):
-        h.setOptionValue(key, value)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if gap is not None:
+        h.setOptionValue("mip_rel_gap", float(gap))
+        h.setOptionValue("mip_abs_gap", 1e-9)
     if hint is not None:
         start = highspy.HighsSolution()
-        start.col_value = [float(v) for v in hint]
+        start.col_value = hint.tolist()
         start.value_valid = True
         h.setSolution(start)
     h.run()
@@ -205,7 +294,5 @@ def _solve_highspy(
         status = SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION
     values = np.asarray(h.getSolution().col_value, dtype=np.float64) if has else None
     objective = float(info.objective_function_value) if has else float("nan")
-    bound = float(info.mip_dual_bound)
-    if not np.isfinite(bound) and status is SolveStatus.OPTIMAL:
-        bound = objective
-    return BackendResult(status, values, objective, bound, float(h.getRunTime()), 1)
+    return BackendResult(status, values, objective, float(info.mip_dual_bound),
+                         float(h.getRunTime()), 1)

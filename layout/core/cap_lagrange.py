@@ -35,36 +35,34 @@ import numpy as np
 from numpy.typing import NDArray
 
 from layout.core.inputs import CoreData
+from layout.core.lagrange import LagrangeResult
+from layout.core.status import relative_gap
 
 
 @dataclass(frozen=True)
-class LagrangeResult:
-    """Outcome of :func:`lagrangian`.
+class CapacitatedLagrangeResult(LagrangeResult):
+    """Outcome of :func:`lagrangian`: the bound and fixings of the base class, plus a plan.
 
     Attributes
     ----------
     bound : float
         Best Lagrangian lower bound (full objective, closed costs included).
+    fixed_closed, fixed_open : ndarray of bool
+        Facilities that every plan cheaper than ``upper`` closes / opens.
+    iterations : int
+        Subgradient iterations.
     upper : float
         Cost of the best plan found (``inf`` if none).
     open_ : ndarray of bool
         Open set of that plan.
     x : ndarray of float or None
         Pair shares of that plan.
-    fix_open, fix_closed : ndarray of bool
-        Facilities that every plan cheaper than ``upper`` opens / closes.
-    iterations : int
-        Subgradient iterations.
 
     """
 
-    bound: float
     upper: float
     open_: NDArray[np.bool_]
     x: NDArray[np.float64] | None
-    fix_open: NDArray[np.bool_]
-    fix_closed: NDArray[np.bool_]
-    iterations: int
 
 
 def _knapsack(g: NDArray[np.float64], cap: NDArray[np.float64], need: float
@@ -127,48 +125,85 @@ def _fix_bounds(g: NDArray[np.float64], cap: NDArray[np.float64], need: float
     return one, zero
 
 
-def lagrangian(
-    d: CoreData, deadline: float,
-    transport_fn: Callable[[CoreData, NDArray[np.bool_]], tuple[float, NDArray[np.float64] | None]],
-    *, max_iter: int = 5000,
-    improve: Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64] | None,
-                                                   NDArray[np.bool_]]] | None = None,
-) -> LagrangeResult:
-    """Subgradient optimisation of the Lagrangian bound with transportation-LP plans.
+class _Knapsacks:
+    """The per-facility continuous knapsacks of ``L(lam)`` (pairs kept in facility order)."""
 
-    ``improve``, if given, maps the running average of the relaxed ``y`` (a primal estimate)
-    to a plan ``(cost, shares, open)``; it is called once before fixing.
-    """
-    m, k = d.n_facilities, d.rows.size
-    cap = np.asarray(d.capacity, dtype=float)
-    dem = d.demand
-    need = float(dem.sum())
-    f = d.fixed_cost - d.closed_cost
-    const = float(d.closed_cost.sum())
-    by_fac = np.argsort(d.cols, kind="stable")
-    cols_s = d.cols[by_fac]
-    rows_s = d.rows[by_fac]
-    c_s = d.costs[by_fac]
-    d_s = dem[rows_s]
-    fac_start = np.searchsorted(cols_s, np.arange(m))
-    def sub(lam: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64],
-                                               NDArray[np.float64]]:
-        """Reduced costs, knapsack shares (pairs in facility order) and ``g`` for ``lam``."""
-        rc = c_s - lam[rows_s]
+    def __init__(self, d: CoreData) -> None:
+        self.m, self.k = d.n_facilities, d.rows.size
+        self.cap = np.asarray(d.capacity, dtype=float)
+        self.f = d.fixed_cost - d.closed_cost
+        by_fac = np.argsort(d.cols, kind="stable")
+        self.cols_s = d.cols[by_fac]
+        self.rows_s = d.rows[by_fac]
+        self.c_s = d.costs[by_fac]
+        self.d_s = d.demand[self.rows_s]
+        self.fac_start = np.searchsorted(self.cols_s, np.arange(self.m))
+
+    def __call__(self, lam: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Knapsack shares (pairs in facility order) and ``g`` for ``lam``."""
+        cols_s, d_s, cap = self.cols_s, self.d_s, self.cap
+        rc = self.c_s - lam[self.rows_s]
         neg = rc < 0
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(neg, np.where(d_s > 0, rc / d_s, -np.inf), np.inf)
         order = np.lexsort((ratio, cols_s))  # cols_s is sorted: stays grouped by facility
         dd = np.where(neg[order], d_s[order], 0.0)
         cum = np.cumsum(dd)
-        base = np.concatenate([[0.0], cum])[fac_start]
+        base = np.concatenate([[0.0], cum])[self.fac_start]
         before = cum - dd - base[cols_s]
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(dd > 0, (cap[cols_s] - before) / dd, 1.0)
-        x = np.empty(k)
+        x = np.empty(self.k)
         x[order] = np.where(neg[order], np.clip(share, 0.0, 1.0), 0.0)
-        return rc, x, f + np.bincount(cols_s, weights=rc * x, minlength=m)
+        return x, self.f + np.bincount(cols_s, weights=rc * x, minlength=self.m)
 
+
+def _fixings(sub: _Knapsacks, lam: NDArray[np.float64], const: float, upper: float,
+             best_open: NDArray[np.bool_], need: float
+             ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Facilities fixed closed / open against a plan of cost ``upper`` (see module docstring)."""
+    one, zero = _fix_bounds(sub(lam)[1], sub.cap, need)
+    base_l = float(lam.sum()) + const
+    margin = 1e-9 * max(1.0, abs(upper))
+    return (base_l + one > upper + margin) & ~best_open, (base_l + zero > upper + margin) & best_open
+
+
+# One subgradient loop whose step size, incumbent and primal average share state: kept whole.
+def lagrangian(
+    d: CoreData, deadline: float,
+    transport_fn: Callable[[CoreData, NDArray[np.bool_]], tuple[float, NDArray[np.float64] | None]],
+    *, max_iter: int = 5000,
+    improve: Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64] | None,
+                                                   NDArray[np.bool_]]] | None = None,
+) -> CapacitatedLagrangeResult:
+    """Subgradient optimisation of the Lagrangian bound with transportation-LP plans.
+
+    Parameters
+    ----------
+    d : CoreData
+        A capacitated split-demand instance (see :func:`layout.core.capacitated.is_plain_capacitated`).
+    deadline : float
+        ``time.perf_counter()`` value at which the subgradient loop stops.
+    transport_fn : callable
+        ``transport_fn(d, open_) -> (cost, shares)``: the cheapest assignment to an open set
+        (cost ``inf`` and shares ``None`` if infeasible), as
+        :func:`layout.core.capacitated.transport`.
+    max_iter : int
+        Most subgradient iterations (default 5000).
+    improve : callable, optional
+        Maps the running average of the relaxed ``y`` (a primal estimate) to a plan
+        ``(cost, shares, open)``; called once before fixing. Default: not called.
+
+    Returns
+    -------
+    CapacitatedLagrangeResult
+
+    """
+    m = d.n_facilities
+    sub = _Knapsacks(d)
+    cap = sub.cap
+    need = float(d.demand.sum())
+    const = float(d.closed_cost.sum())
     lam = np.full(d.n_demand, np.inf)
     np.minimum.at(lam, d.rows, d.costs)
     lam[~np.isfinite(lam)] = 0.0
@@ -179,7 +214,7 @@ def lagrangian(
     ybar = np.zeros(m)
     while it < max_iter and time.perf_counter() < deadline and pi > 1e-4:
         it += 1
-        _, x, g = sub(lam)
+        x, g = sub(lam)
         kval, y = _relaxed(g, cap, need)
         if not np.isfinite(kval):
             break  # total capacity below demand: infeasible, left to the MIP to report
@@ -200,9 +235,9 @@ def lagrangian(
             cost += float(d.closed_cost[~open_].sum())
             if cost < upper:
                 upper, best_open, best_x = cost, open_, xt
-        if np.isfinite(upper) and upper - best_l <= 1e-9 * max(1.0, abs(upper)):
+        if np.isfinite(upper) and relative_gap(upper, best_l, floor=1.0) <= 1e-9:
             break
-        s = np.ones(d.n_demand) - np.bincount(rows_s, weights=x * y[cols_s],
+        s = np.ones(d.n_demand) - np.bincount(sub.rows_s, weights=x * y[sub.cols_s],
                                               minlength=d.n_demand)
         norm = float(s @ s)
         if norm <= 1e-12:
@@ -214,15 +249,8 @@ def lagrangian(
         cost += float(d.closed_cost[~open_].sum())
         if xt is not None and cost < upper:
             upper, best_open, best_x = cost, open_, xt
-    fix_open = np.zeros(m, dtype=bool)
-    fix_closed = np.zeros(m, dtype=bool)
+    fix_closed, fix_open = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
     if np.isfinite(best_l) and np.isfinite(upper):
-        _, _, g = sub(best_lam)
-        one, zero = _fix_bounds(g, cap, need)
-        base_l = float(best_lam.sum()) + const
-        margin = 1e-9 * max(1.0, abs(upper))
-        fix_closed = base_l + one > upper + margin
-        fix_open = base_l + zero > upper + margin
-        fix_closed &= ~best_open
-        fix_open &= best_open
-    return LagrangeResult(best_l, upper, best_open, best_x, fix_open, fix_closed, it)
+        fix_closed, fix_open = _fixings(sub, best_lam, const, upper, best_open, need)
+    return CapacitatedLagrangeResult(bound=best_l, fixed_closed=fix_closed, fixed_open=fix_open,
+                                     iterations=it, upper=upper, open_=best_open, x=best_x)

@@ -28,11 +28,11 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from layout.core.backends import highs_instance
+from layout.core.backends import highs_instance, highs_lp, run_highs
 from layout.core.cap_lagrange import lagrangian
 from layout.core.formulation import MipModel, formulate
 from layout.core.inputs import CoreData
-from layout.core.status import SolveStatus
+from layout.core.status import SolveStatus, relative_gap
 
 _VIOL = 1e-6
 
@@ -83,8 +83,6 @@ def transport(d: CoreData, open_: NDArray[np.bool_]) -> tuple[float, NDArray[np.
 
     Returns the total cost (fixed costs included; ``inf`` if infeasible) and the pair shares.
     """
-    import highspy
-
     sel = np.flatnonzero(open_[d.cols])
     n = d.n_demand
     fixed = float(d.fixed_cost[open_].sum())
@@ -96,24 +94,16 @@ def transport(d: CoreData, open_: NDArray[np.bool_]) -> tuple[float, NDArray[np.
     cols = np.concatenate([np.arange(sel.size), np.arange(sel.size)])
     vals = np.concatenate([np.ones(sel.size), d.demand[d.rows[sel]]])
     a = sp.csc_array((vals, (rows, cols)), shape=(n + n_open, sel.size))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = int(sel.size), int(n + n_open)
-    lp.col_cost_ = d.costs[sel]
-    lp.col_lower_, lp.col_upper_ = np.zeros(sel.size), np.ones(sel.size)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(n_open, -np.inf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), np.asarray(d.capacity)[open_]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    res = run_highs(highs_lp(
+        d.costs[sel], np.zeros(sel.size), np.ones(sel.size), a,
+        np.concatenate([np.ones(n), np.full(n_open, -np.inf)]),
+        np.concatenate([np.ones(n), np.asarray(d.capacity)[open_]]),
+    ))
+    if res.status is not SolveStatus.OPTIMAL or res.values is None:
         return float("inf"), None
     x = np.zeros(d.rows.size)
-    x[sel] = np.asarray(h.getSolution().col_value)
-    return float(h.getInfo().objective_function_value) + fixed, x
+    x[sel] = res.values
+    return res.objective + fixed, x
 
 
 def _heuristic(d: CoreData, y_lp: NDArray[np.float64], deadline: float
@@ -166,16 +156,20 @@ def _from_average(d: CoreData, ybar: NDArray[np.float64], deadline: float
     return best
 
 
-def _solve_core(
-    d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
-    start_plan: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None,
-    lower: float = -np.inf,
-) -> tuple[CapacitatedResult, NDArray[np.bool_]]:
-    """Cut loop, LP rounding and MIP; also returns the mask of linked pairs."""
-    import highspy
+@dataclass(frozen=True)
+class _Relaxation:
+    """Outcome of :func:`_cut_loop`."""
 
-    start = time.perf_counter()
-    deadline = start + float(time_limit)
+    model: MipModel  # the LP's formulation with the seed linking rows
+    infeasible: bool
+    rounds: int
+    linked: NDArray[np.bool_]  # pairs whose linking row was in the last LP
+    bound: float  # LP bound of the strong formulation; -inf unless every cut was added
+    y: NDArray[np.float64]  # LP values of y
+
+
+def _seed_links(d: CoreData, near: int) -> NDArray[np.bool_]:
+    """Pairs whose linking rows start in the LP: zero-demand points', each point's ``near`` cheapest."""
     k = d.rows.size
     # Zero-demand points are not linked by capacity rows: keep their linking rows.
     keep = d.demand[d.rows] <= 0
@@ -184,25 +178,30 @@ def _solve_core(
     order = np.lexsort((d.costs, d.rows))
     rank = np.arange(k) - ptr[d.rows[order]]
     keep[order[rank < near]] = True
+    return keep
+
+
+def _cut_loop(d: CoreData, keep: NDArray[np.bool_], deadline: float, *, seed: int,
+              log: bool) -> _Relaxation:
+    """LP relaxation with the ``keep`` linking rows, violated ``x <= y`` rows added until none."""
+    k = d.rows.size
     model = formulate(d, link=keep)
     h = highs_instance(model, integer=False, seed=seed, log=log)
     y0 = model.y.start
     rounds = 0
     cut_pairs: list[NDArray[np.int64]] = [np.flatnonzero(keep)]
-    lp_ok = False
+    lp_bound = -np.inf
     while time.perf_counter() < deadline:
-        h.setOptionValue("time_limit", max(0.0, deadline - time.perf_counter()))
-        h.run()
+        res = run_highs(h, time_limit=max(0.0, deadline - time.perf_counter()))
         rounds += 1
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
-                return CapacitatedResult(SolveStatus.INFEASIBLE, model, None, float("nan"),
-                                         float("nan"), float("nan"), rounds, 0), keep
+        if res.status is not SolveStatus.OPTIMAL or res.values is None:
+            if res.status is SolveStatus.INFEASIBLE:
+                return _Relaxation(model, True, rounds, keep, -np.inf, np.zeros(d.n_groups))
             break
-        v = np.asarray(h.getSolution().col_value)
+        v = res.values
         viol = np.flatnonzero(v[:k] > v[y0 + d.group[d.cols]] + _VIOL)
         if viol.size == 0:
-            lp_ok = True
+            lp_bound = res.objective
             break
         nv = viol.size
         starts = np.arange(0, 2 * nv, 2)
@@ -212,14 +211,53 @@ def _solve_core(
         h.addRows(nv, np.full(nv, -np.inf), np.zeros(nv), 2 * nv, starts.astype(np.int32), idx,
                   vals)
         cut_pairs.append(viol)
-    lp_bound = float(h.getInfo().objective_function_value) if lp_ok else -np.inf
-    lp_ok = lp_ok or np.isfinite(lower)
-    lp_bound = max(lp_bound, float(lower))
     y_lp = np.asarray(h.getSolution().col_value)[model.y] if rounds else np.zeros(d.n_groups)
     linked = np.zeros(k, dtype=bool)
     linked[np.concatenate(cut_pairs)] = True
+    return _Relaxation(model, False, rounds, linked, lp_bound, y_lp)
+
+
+def _mip(model: MipModel, hint: NDArray[np.float64] | None, h_cost: float, lp_bound: float,
+         deadline: float, *, seed: int, gap: float, log: bool
+         ) -> tuple[SolveStatus, NDArray[np.float64] | None, float, float]:
+    """MIP with the heuristic plan ``hint`` (cost ``h_cost``) as start: status, plan, cost, bound."""
+    res = run_highs(highs_instance(model, integer=True, seed=seed, log=log),
+                    time_limit=max(0.0, deadline - time.perf_counter()), gap=gap, hint=hint)
+    bound = max(res.bound, lp_bound)
+    if res.status is SolveStatus.INFEASIBLE:
+        return SolveStatus.INFEASIBLE, None, float("nan"), float("nan")
+    values, objective = res.values, res.objective
+    if hint is not None and (values is None or h_cost < objective):
+        values, objective = hint, h_cost
+    if values is None:
+        status = SolveStatus.NO_SOLUTION
+    elif res.status is SolveStatus.OPTIMAL or relative_gap(objective, bound) <= gap:
+        status = SolveStatus.OPTIMAL
+    else:
+        status = SolveStatus.FEASIBLE
+    if status is SolveStatus.OPTIMAL:
+        bound = min(bound, objective)
+    return status, values, objective, bound
+
+
+def _solve_core(
+    d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
+    start_plan: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None,
+    lower: float = -np.inf,
+) -> tuple[CapacitatedResult, NDArray[np.bool_]]:
+    """Cut loop, LP rounding and MIP; also returns the mask of linked pairs."""
+    start = time.perf_counter()
+    deadline = start + float(time_limit)
+    keep = _seed_links(d, near)
+    relax = _cut_loop(d, keep, deadline, seed=seed, log=log)
+    if relax.infeasible:
+        return CapacitatedResult(SolveStatus.INFEASIBLE, relax.model, None, float("nan"),
+                                 float("nan"), float("nan"), relax.rounds, 0), keep
+    lp_ok = bool(np.isfinite(relax.bound)) or bool(np.isfinite(lower))
+    lp_bound = max(relax.bound, float(lower))
+    linked = relax.linked
     model = formulate(d, link=linked)
-    h_cost, h_x, h_open = _heuristic(d, y_lp, start + 0.5 * float(time_limit))
+    h_cost, h_x, h_open = _heuristic(d, relax.y, start + 0.5 * float(time_limit))
     if start_plan is not None and (h_x is None or start_plan[0] < h_cost):
         h_cost, h_x, h_open = start_plan
     hint = None
@@ -227,42 +265,15 @@ def _solve_core(
         hint = np.zeros(model.obj.size)
         hint[model.x] = h_x
         hint[model.y] = np.bincount(d.group, weights=h_open, minlength=d.n_groups) > 0
-    if h_x is not None and lp_ok and h_cost - lp_bound <= gap * max(abs(h_cost), 1e-9):
+    n_cuts = int(linked.sum())
+    if h_x is not None and lp_ok and relative_gap(h_cost, lp_bound) <= gap:
         return CapacitatedResult(SolveStatus.OPTIMAL, model, hint, h_cost, lp_bound, h_cost,
-                                 rounds, int(linked.sum())), linked
-    mip = highs_instance(model, integer=True, seed=seed, log=log)
-    for key, value in (("time_limit", max(0.0, deadline - time.perf_counter())),
-                       ("mip_rel_gap", float(gap)), ("mip_abs_gap", 1e-9)):
-        mip.setOptionValue(key, value)
-    if hint is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = hint.tolist()
-        sol.value_valid = True
-        mip.setSolution(sol)
-    mip.run()
-    info = mip.getInfo()
-    raw = mip.getModelStatus()
-    has = int(info.primal_solution_status) == 2
-    bound = max(float(info.mip_dual_bound), lp_bound)
-    if raw == highspy.HighsModelStatus.kInfeasible:
-        return CapacitatedResult(SolveStatus.INFEASIBLE, model, None, float("nan"), float("nan"),
-                                 h_cost, rounds, int(linked.sum())), linked
-    values = np.asarray(mip.getSolution().col_value) if has else None
-    objective = float(info.objective_function_value) if has else float("nan")
-    if hint is not None and (values is None or h_cost < objective):
-        values, objective = hint, h_cost
-    if values is None:
-        status = SolveStatus.NO_SOLUTION
-    elif raw == highspy.HighsModelStatus.kOptimal or (
-            objective - bound <= gap * max(abs(objective), 1e-9)):
-        status = SolveStatus.OPTIMAL
-    else:
-        status = SolveStatus.FEASIBLE
-    if status is SolveStatus.OPTIMAL:
-        bound = min(bound, objective)
-    return CapacitatedResult(status, model, values, objective, bound,
-                             h_cost if h_x is not None else float("nan"), rounds,
-                             int(linked.sum())), linked
+                                 relax.rounds, n_cuts), linked
+    status, values, objective, bound = _mip(model, hint, h_cost, lp_bound, deadline, seed=seed,
+                                            gap=gap, log=log)
+    heuristic = h_cost if h_x is not None or status is SolveStatus.INFEASIBLE else float("nan")
+    return CapacitatedResult(status, model, values, objective, bound, heuristic, relax.rounds,
+                             n_cuts), linked
 
 
 def solve_capacitated(
@@ -275,23 +286,44 @@ def solve_capacitated(
     time) gives a bound, a plan and facilities fixed open/closed in every cheaper plan; the cut
     loop and MIP then run on the reduced instance (pairs of fixed-closed facilities dropped),
     whose optimum is the optimum of ``d``.
+
+    Parameters
+    ----------
+    d : CoreData
+        An instance for which :func:`is_plain_capacitated` holds.
+    time_limit : float
+        Seconds for the whole solve.
+    seed : int
+        HiGHS random seed.
+    gap : float
+        Relative gap tolerance.
+    log : bool
+        Print the HiGHS log (default ``False``).
+    near : int
+        Linking rows of each point's ``near`` cheapest pairs put in the first LP (default 0).
+    lagrange_share : float
+        Most share of ``time_limit`` for the Lagrangian phase (default 0.25; 0 skips it).
+
+    Returns
+    -------
+    CapacitatedResult
+
     """
     start = time.perf_counter()
-    kw = {"seed": seed, "gap": gap, "log": log, "near": near}
     if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None:
-        return _solve_core(d, time_limit=time_limit, **kw)[0]
+        return _solve_core(d, time_limit=time_limit, seed=seed, gap=gap, log=log, near=near)[0]
     lr = lagrangian(d, start + lagrange_share * float(time_limit), transport,
                     improve=lambda yb: _from_average(
                         d, yb, start + 1.6 * lagrange_share * float(time_limit)))
     if lr.x is None:
         return _solve_core(d, time_limit=max(0.0, start + time_limit - time.perf_counter()),
-                           **kw)[0]
-    keep = ~lr.fix_closed[d.cols]
+                           seed=seed, gap=gap, log=log, near=near)[0]
+    keep = ~lr.fixed_closed[d.cols]
     red = replace(d, rows=d.rows[keep], cols=d.cols[keep], costs=d.costs[keep],
-                  group_open=lr.fix_open.copy(), group_closed=lr.fix_closed.copy())
+                  group_open=lr.fixed_open.copy(), group_closed=lr.fixed_closed.copy())
     res, linked_red = _solve_core(
-        red, time_limit=max(0.0, start + time_limit - time.perf_counter()),
-        start_plan=(lr.upper, lr.x[keep], lr.open_), lower=lr.bound, **kw)
+        red, time_limit=max(0.0, start + time_limit - time.perf_counter()), seed=seed, gap=gap,
+        log=log, near=near, start_plan=(lr.upper, lr.x[keep], lr.open_), lower=lr.bound)
     linked = np.zeros(d.rows.size, dtype=bool)
     linked[np.flatnonzero(keep)[linked_red]] = True
     model = formulate(d, link=linked)
@@ -303,7 +335,7 @@ def solve_capacitated(
     bound = max(res.bound, lr.bound) if np.isfinite(res.bound) else lr.bound
     status = res.status
     if values is not None and status is SolveStatus.FEASIBLE and (
-            res.objective - bound <= gap * max(abs(res.objective), 1e-9)):
+            relative_gap(res.objective, bound) <= gap):
         status = SolveStatus.OPTIMAL
     if status is SolveStatus.OPTIMAL and values is not None:
         bound = min(bound, res.objective)

@@ -20,18 +20,24 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from layout.core.status import relative_gap
+
 
 @dataclass(frozen=True)
 class LagrangeResult:
-    """Outcome of :func:`lagrange_fix`.
+    """Lagrangian lower bound and the facilities it fixes (outcome of :func:`lagrange_fix`).
+
+    Also the base of :class:`layout.core.cap_lagrange.CapacitatedLagrangeResult`, which adds
+    the plan found on the way.
 
     Attributes
     ----------
     bound : float
         Best Lagrangian lower bound found.
     fixed_closed, fixed_open : ndarray of bool, shape (m,)
-        Facilities proven closed / open in every plan cheaper than ``upper``.
+        Facilities proven closed / open in every plan cheaper than the known plan's cost.
     iterations : int
+        Subgradient iterations.
 
     """
 
@@ -42,7 +48,8 @@ class LagrangeResult:
 
 
 def _inner(c: NDArray[np.float64], lam: NDArray[np.float64], fixed: NDArray[np.float64],
-           p: int | None):
+           p: int | None) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]]:
+    """``L(lam)``, the net facility values ``rho`` and the open set of the inner minimum."""
     rho = fixed + np.minimum(0.0, c - lam[:, None]).sum(axis=0)
     if p is None:
         chosen = rho < 0
@@ -105,7 +112,7 @@ def lagrange_fix(
             stall += 1
             if stall >= 20:
                 theta, stall = theta / 2, 0
-        if theta < 1e-4 or upper - best <= 1e-9 * max(1.0, abs(upper)) \
+        if theta < 1e-4 or relative_gap(upper, best, floor=1.0) <= 1e-9 \
                 or time.perf_counter() > t_end:
             break
         g = 1.0 - (c[:, chosen] < lam[:, None]).sum(axis=1)
@@ -126,4 +133,5 @@ def lagrange_fix(
         lb_closed = np.where(chosen, value - rho + nxt, value)
     fixed_closed = lb_open > upper + tol
     fixed_open = lb_closed > upper + tol
-    return LagrangeResult(float(value), fixed_closed, fixed_open & ~fixed_closed, it)
+    return LagrangeResult(bound=float(value), fixed_closed=fixed_closed,
+                          fixed_open=fixed_open & ~fixed_closed, iterations=it)

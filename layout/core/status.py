@@ -29,3 +29,31 @@ class SolveStatus(StrEnum):
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
     FALLBACK = "fallback_greedy"
+
+
+def relative_gap(objective: float, bound: float, floor: float = 1e-9) -> float:
+    """Relative gap ``(objective - bound) / max(|objective|, floor)`` of a plan and a lower bound.
+
+    The single definition of the gap used by every stopping test and reported ``gap`` in
+    :mod:`layout.core` (signed: negative when the bound exceeds the objective).
+
+    Parameters
+    ----------
+    objective : float
+        Cost of a plan (an upper bound).
+    bound : float
+        A proven lower bound.
+    floor : float
+        Smallest denominator, so an objective of zero gives a finite gap.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> relative_gap(100.0, 99.0)
+    0.01
+
+    """
+    return (objective - bound) / max(abs(objective), floor)
