@@ -1,13 +1,25 @@
 """Command-line interface ``schoolplan``.
 
-The CLI sits at the edge: it parses arguments, calls the public API and turns project exceptions
-into one clear message and a non-zero exit code (2 for bad input), never a traceback.
+The CLI sits at the edge: it parses arguments, calls the public API and turns exceptions into one
+clear message on stderr, never a traceback:
+
+- a project error (bad input: region data, scenario, layout, forecast or optimisation-core input,
+  every class of ``layout.errors``, ``forecasting.errors``, ``layout.core.errors``) exits 2;
+- a file-system error exits 1 naming the file (``error: <file>: No space left on device``);
+- anything else is a bug: exit 1 with ``internal error: <Type>: <message> — traceback written to
+  <log>``; the log is ``<out>.schoolplan-error.log`` next to the output folder when there is one
+  and it is writable, else a file in the system temporary folder.
+
+``run``, ``optimize`` and ``forecast`` write into a staging folder next to ``--out`` that replaces
+the output folder only once every file is written (:func:`layout.outputs.atomic.staged_folder`):
+a failed run leaves the previous outputs complete and untouched.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,33 +37,112 @@ app = typer.Typer(
 data_app = typer.Typer(help="Inspect and validate region data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
+ERROR_LOG_SUFFIX = ".schoolplan-error.log"
 
+
+def project_errors() -> tuple[type[Exception], ...]:
+    """The exception classes that mean bad input (exit code 2); every other exception is a bug."""
+    from forecasting.errors import ForecastError
+    from layout.core.errors import CoreInputError
+    from layout.errors import SchoolPlanError
+
+    classes: list[type[Exception]] = [SchoolPlanError, ForecastError, CoreInputError]
+    try:
+        from schoolsystem.errors import ProjectError
+    except ImportError:  # pragma: no cover - older tree without the shared base class
+        pass
+    else:
+        classes.append(ProjectError)
+    return tuple(classes)
+
+
+def os_error_text(exc: OSError, out: Path | None = None) -> str:
+    """``<file>: <reason>`` for a file-system error, naming the file even if ``filename`` is empty.
+
+    The atomic writers put the target file in ``exc.filename`` (or, for an ``OSError`` without an
+    errno, in a note ``while writing <file>``); failing both, the output folder is named.
+    """
+    reason = exc.strerror or (str(exc.args[0]) if exc.args else "") or type(exc).__name__
+    target = str(exc.filename or "")
+    if not target:
+        notes = [n for n in getattr(exc, "__notes__", []) if n.startswith("while writing ")]
+        target = notes[-1].removeprefix("while writing ") if notes else ""
+    if not target and out is not None:
+        target = f"{out} (output folder)"
+    if exc.filename2:
+        target += f" -> {exc.filename2}"
+    return f"{target}: {reason}" if target else f"{type(exc).__name__}: {reason}"
+
+
+def write_error_log(exc: BaseException, out: Path | None = None) -> Path:
+    """Write the full traceback of ``exc`` to a log file and return its path.
+
+    The log is ``<out>.schoolplan-error.log``, next to (not inside: a failed run must not touch the
+    previous outputs) the output folder ``out``; if there is no ``out`` or it cannot be written, a
+    new ``schoolplan-error-*.log`` in the system temporary folder.
+    """
+    text = (f"schoolplan {' '.join(sys.argv[1:])}\n\n"
+            + "".join(traceback.format_exception(exc)))  # fmt: skip
+    if out is not None:
+        log = Path(os.path.abspath(out) + ERROR_LOG_SUFFIX)
+        try:
+            log.write_text(text, encoding="utf-8")
+        except OSError:
+            pass
+        else:
+            return log
+    handle, name = tempfile.mkstemp(prefix="schoolplan-error-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(name)
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
+def friendly_errors(out: Path | None = None) -> Iterator[None]:
     """Turn exceptions into one message on stderr and an exit code, never a traceback.
 
-    Bad input (every project exception is a ``ValueError``) exits 2; a file-system problem
-    exits 1; anything else exits 1 with "internal error" (set ``SCHOOLPLAN_DEBUG=1`` for the
-    traceback).
+    Parameters
+    ----------
+    out : pathlib.Path, optional
+        The command's output folder: named by file-system errors without a file name, and the
+        place of the error log of an internal error (see :func:`write_error_log`).
+
+    Notes
+    -----
+    Project errors (:func:`project_errors`) exit 2; an ``OSError`` exits 1 naming the file; any
+    other exception — a bare ``ValueError`` or ``KeyError`` from numpy/pandas included — exits 1
+    with ``internal error`` and the path of the traceback log (``SCHOOLPLAN_DEBUG=1`` also prints
+    the traceback).
+
     """
     try:
         yield
     except typer.Exit:
         raise
-    except ValueError as exc:
+    except project_errors() as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     except OSError as exc:
-        typer.echo(f"error: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        typer.echo(f"error: {os_error_text(exc, out)}", err=True)
         raise typer.Exit(code=1) from None
     except Exception as exc:
         if os.environ.get("SCHOOLPLAN_DEBUG"):
             traceback.print_exc()
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} "
-                   "(set SCHOOLPLAN_DEBUG=1 for details)", err=True)
+        log = write_error_log(exc, out)
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} — traceback written to {log}",
+                   err=True)
         raise typer.Exit(code=1) from None
+
+
+def _relocate(files: list[Path], stage: Path, out: Path) -> list[Path]:
+    """Paths written into the staging folder, as they are once it has become ``out``."""
+    moved = []
+    for f in files:
+        try:
+            moved.append(out / Path(f).relative_to(stage))
+        except ValueError:
+            moved.append(Path(f))
+    return moved
 
 
 ScenarioOpt = typer.Option(..., "--scenario", "-s", help="Scenario YAML file (see scenarios/).",
@@ -71,13 +162,16 @@ def _say(msg: str) -> None:
 def forecast_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
                  draws: int | None = DrawsOpt, quiet: bool = QuietOpt) -> None:
     """Forecast school-age population and demand per township, level and year (tables, plots)."""
+    from layout.outputs.atomic import staged_folder
     from layout.pipeline import run_scenario
     from layout.scenario import load_scenario
 
-    with friendly_errors():
+    with friendly_errors(out):
         sc = load_scenario(scenario)
-        res = run_scenario(sc, out, region_path=region, draws=draws, stages=("forecast",),
-                           say=_say, progress=not quiet)
+        with staged_folder(out) as stage:
+            res = run_scenario(sc, stage, region_path=region, draws=draws, stages=("forecast",),
+                               say=_say, progress=not quiet)
+        res.files = _relocate(res.files, stage, out)
         lt = res.outlook.level_totals()
         years = [y for y in (res.region.base_year, 2025, 2030, 2035) if y in set(lt["year"])]
         table = lt[lt["year"].isin(years)].pivot_table(index="level", columns="year",
@@ -90,17 +184,21 @@ def forecast_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
 def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
                  draws: int | None = DrawsOpt, quiet: bool = QuietOpt) -> None:
     """Forecast, then optimise the layout; write plan tables (CSV, GeoPackage) — no map/workbook."""
+    from layout.outputs.atomic import staged_folder
     from layout.outputs.excel import write_csvs
     from layout.outputs.gpkg import write_geopackage
     from layout.pipeline import run_scenario, summary_text
     from layout.scenario import load_scenario
 
-    with friendly_errors():
+    with friendly_errors(out):
         sc = load_scenario(scenario)
-        res = run_scenario(sc, out, region_path=region, draws=draws, stages=("forecast", "plan"),
-                           say=_say, progress=not quiet)
-        write_csvs(res.plan, out)
-        write_geopackage(res.plan, res.region.townships, res.region.villages, out / "layout.gpkg")
+        with staged_folder(out) as stage:
+            res = run_scenario(sc, stage, region_path=region, draws=draws,
+                               stages=("forecast", "plan"), say=_say, progress=not quiet)
+            res.files += write_csvs(res.plan, stage)
+            res.files.append(write_geopackage(res.plan, res.region.townships,
+                                              res.region.villages, stage / "layout.gpkg"))
+        res.files = _relocate(res.files, stage, out)
         typer.echo("\n" + summary_text(res.plan))
         typer.echo(f"\nwrote plan tables to {out}")
 
@@ -109,13 +207,16 @@ def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
 def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
             draws: int | None = DrawsOpt, quiet: bool = QuietOpt) -> None:
     """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV."""
+    from layout.outputs.atomic import staged_folder
     from layout.pipeline import run_scenario, summary_text
     from layout.scenario import load_scenario
 
-    with friendly_errors():
+    with friendly_errors(out):
         sc = load_scenario(scenario)
-        res = run_scenario(sc, out, region_path=region, draws=draws, say=_say,
-                           progress=not quiet)
+        with staged_folder(out) as stage:
+            res = run_scenario(sc, stage, region_path=region, draws=draws, say=_say,
+                               progress=not quiet)
+        res.files = _relocate(res.files, stage, out)
         if res.region.is_synthetic:
             typer.echo("NOTE: SYNTHETIC region data (layers: "
                        + ", ".join(res.region.synthetic_layers) + ")")
@@ -133,11 +234,11 @@ def compare_cmd(
                                     help="Folder for comparison.csv/xlsx/map (default: print)."),
 ) -> None:
     """Compare plans: where the scenarios' decisions differ; decisions common to all are robust."""
-    from layout.compare import compare_runs, write_comparison
+    from layout.compare import CompareError, compare_runs, write_comparison
 
-    with friendly_errors():
+    with friendly_errors(out):
         if len(runs) < 2:
-            raise ValueError("give at least two output folders to compare")
+            raise CompareError("give at least two output folders to compare")
         table = compare_runs(runs)
         diff = table[~table["robust"]]
         typer.echo(f"{len(table)} school-level decisions; {int(table['robust'].sum())} robust "
@@ -160,17 +261,17 @@ def data_check(
     from layout.region import load_region
     from layout.region.summary import summarise
 
-    try:
-        region = load_region(folder)
-    except SchoolPlanError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=2) from None
-    except OSError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    typer.echo(summarise(region))
+    with friendly_errors():
+        try:
+            region = load_region(folder)
+        except SchoolPlanError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(code=2) from None
+        except OSError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        typer.echo(summarise(region))
     typer.echo(f"\nOK: {region.path} passed every check.")
-
 
 
 def main() -> None:  # pragma: no cover

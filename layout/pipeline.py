@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from forecasting import RegionOutlook, forecast_region
-from layout.outputs.atomic import atomic_path, write_text_atomic
+from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
 from layout.region import Region, load_region
 from layout.scenario import Scenario
@@ -55,10 +55,9 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
-                     float_format="%.6g")
-    return path
+    from layout.outputs.excel import write_csv  # one CSV rule: BOM, atomic, formulas neutralised
+
+    return write_csv(frame, path, float_format="%.6g")
 
 
 def region_for(scenario: Scenario, region_path: str | Path | None = None) -> Region:

@@ -11,12 +11,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from synthetic_plan import synthetic_plan, synthetic_region, synthetic_years_series
 
 from layout.outputs.excel import write_csvs, write_workbook
 from layout.outputs.gpkg import write_geopackage
 from layout.outputs.manifest import write_manifest
-from layout.outputs.synthetic_plan import synthetic_plan, synthetic_region, synthetic_years_series
-from layout.outputs.tables import COLUMNS, LEVELS
+from schoolsystem.schemas import COLUMNS
+from schoolsystem.vocabulary import LEVELS
 
 FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "=HYPERLINK(\"http://x\",\"y\")",
             "<img src=x onerror=alert(1)>", "${alert(1)}"]  # fmt: skip
@@ -47,7 +48,7 @@ def test_workbook_sheets_and_headers(workbook, plan):
     assert ws.freeze_panes == "A3"
     idents = [c.value for c in ws[2]]
     assert idents == list(plan.schools.columns)
-    assert [c.value for c in ws[1]] == [COLUMNS[i][0] for i in idents]
+    assert [c.value for c in ws[1]] == [COLUMNS[i].label_zh for i in idents]
     assert ws.max_row == len(plan.schools) + 2
     assert ws.column_dimensions["B"].width >= 8
 
@@ -91,7 +92,9 @@ def test_csvs_have_bom_and_round_trip(plan, tmp_path):
         assert f.read_bytes().startswith(b"\xef\xbb\xbf"), f
     back = pd.read_csv(tmp_path / "schools.csv", encoding="utf-8-sig", dtype={"merge_into": str},
                        keep_default_na=False)  # fmt: skip
-    assert list(back["name"]) == list(plan.schools["name"])
+    # formula-like names get the OWASP quote prefix; every other name round-trips exactly
+    expected = ["'" + n if n[0] in "=+-@\t\r" else n for n in plan.schools["name"]]
+    assert list(back["name"]) == expected
     assert list(back.columns) == list(plan.schools.columns)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in files)
 
@@ -136,4 +139,7 @@ def test_manifest_records_hashes_and_versions(plan, tmp_path):
     assert manifest["scenario"] == {"scenario": "baseline", "nan": None}
     assert manifest["packages"]["pandas"] == pd.__version__
     assert len(manifest["solver_records"]) == len(plan.solver_records)
-    assert manifest["timings_s"] == {"map": 0.5}
+    assert manifest["wall_clock"]["timings_s"] == {"map": 0.5}
+    assert "timings_s" not in manifest and "created_utc" not in manifest
+    assert all("wall_time" not in r for r in manifest["solver_records"])
+    assert len(manifest["wall_clock"]["solver_wall_time_s"]) == len(plan.solver_records)

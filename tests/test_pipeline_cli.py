@@ -51,7 +51,7 @@ def test_run_outputs_are_consistent(tiny_run: Path) -> None:
     manifest = json.loads((tiny_run / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["seed"] == 7
     assert any(i["path"].endswith("schools.csv") for i in manifest["inputs"])
-    assert {"forecast", "plan", "outputs"} <= set(manifest["timings_s"])
+    assert {"forecast", "plan", "outputs"} <= set(manifest["wall_clock"]["timings_s"])
 
 
 def test_run_is_deterministic(tiny_run: Path, tmp_path: Path) -> None:

@@ -6,6 +6,11 @@ inserts them as HTML: its JavaScript sets ``textContent``. Data reaches the page
 ``<script>`` element, encoded by :func:`json_for_script` so that no string can close the script
 element or start a template substitution. :func:`html_text` is for the rare fixed HTML fragments
 built on the Python side.
+
+Spreadsheet (CSV / formula) injection: a cell whose text starts with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return may be run as a formula when the file is opened in Excel.
+:data:`FORMULA_PREFIXES` and :func:`neutralise_formula` are the one rule both the workbook and the
+CSV files apply (OWASP: prefix such text with a single quote).
 """
 
 from __future__ import annotations
@@ -14,6 +19,11 @@ import html
 import json
 import math
 from typing import Any
+
+import pandas as pd
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet cell's text a formula (OWASP CSV injection list)."""
 
 _SCRIPT_ESCAPES = {
     "<": "\\u003c",
@@ -82,3 +92,72 @@ def json_for_script(obj: Any) -> str:
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.translate(_SCRIPT_TABLE)
+
+
+def is_formula_like(value: object) -> bool:
+    """Return True for text a spreadsheet could read as a formula (see :data:`FORMULA_PREFIXES`).
+
+    Examples
+    --------
+    >>> is_formula_like("=1+1"), is_formula_like("-1+2"), is_formula_like(-3), is_formula_like("a-b")
+    (True, True, False, False)
+
+    """
+    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+
+
+def neutralise_formula(value: object) -> object:
+    r"""Prefix formula-like text with a single quote (OWASP); any other value is returned as is.
+
+    Parameters
+    ----------
+    value : object
+        A cell value. Only ``str`` values are changed; numbers (negative ones too) never are.
+
+    Returns
+    -------
+    object
+
+    Examples
+    --------
+    >>> neutralise_formula('=HYPERLINK("http://x","y")')
+    '\'=HYPERLINK("http://x","y")'
+    >>> neutralise_formula(-1.5), neutralise_formula("plain")
+    (-1.5, 'plain')
+
+    """
+    return "'" + value if is_formula_like(value) else value  # type: ignore[operator]
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with :func:`neutralise_formula` applied to every text cell.
+
+    Numeric, boolean and datetime columns are left untouched (their dtype is kept); in object or
+    string columns only the ``str`` cells that start with a formula prefix change. The input frame
+    is not modified; when nothing needs a prefix it is returned unchanged.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    """
+    out = frame
+    for col in frame.columns:
+        series = frame[col]
+        textual = isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
+        if not (textual or series.dtype == object):
+            continue
+        hit = series.astype(object).map(is_formula_like).astype(bool)
+        if not hit.any():
+            continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        if out is frame:
+            out = frame.copy()
+        out[col] = series.where(~hit, "'" + series[hit].astype(str))
+    return out

@@ -5,13 +5,21 @@ Workbook sheets: 推荐布局 (plan.schools), 分配汇总 (assignments summed b
 情景参数 (scenario parameters) and 数据字典 (data dictionary). Every table sheet has the Chinese
 header on row 1 and the English identifier on row 2 (frozen), data from row 3.
 
-Spreadsheet injection: a school named ``=HYPERLINK(...)`` must stay text. Every string cell is
-written with ``data_type = "s"`` (a string, never a formula) and strings starting with ``=``,
-``+``, ``-`` or ``@`` also get Excel's quote prefix, so editing the cell keeps it text.
+Spreadsheet injection: a school named ``=HYPERLINK(...)`` must stay text. One rule,
+:data:`layout.outputs.escape.FORMULA_PREFIXES` (text starting with ``=``, ``+``, ``-``, ``@``, a tab
+or a carriage return), is applied to both outputs. In the workbook every string cell is written
+with ``data_type = "s"`` (a string, never a formula) and such strings also get Excel's quote prefix
+(the cell value itself is unchanged), so editing the cell keeps it text.
 
-CSV files (:func:`write_csvs`) are UTF-8 with a byte-order mark (Excel on Chinese Windows reads
-them correctly) and use the English identifiers as headers; their values are written unchanged
-(no quote prefix), so they round-trip exactly — open the workbook, not the CSV, in Excel.
+CSV files (:func:`write_csv`, :func:`write_csvs`) are UTF-8 with a byte-order mark (Excel on
+Chinese Windows reads them correctly) and use the English identifiers as headers. A CSV cell has
+no quote-prefix flag, so formula-like *text* cells get a leading single quote (OWASP); numbers,
+negative ones included, are never changed.
+
+Reproducible files: identical inputs give byte-identical files. Wall-clock solve times
+(``wall_time``) are left out of the workbook and the CSVs (they are in ``manifest.json``), and
+the workbook's zip entries and document properties carry :data:`FIXED_TIMESTAMP`, not the time
+of writing.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +40,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from layout.outputs.atomic import atomic_path
+from layout.outputs.atomic import FIXED_TIMESTAMP, atomic_path
+from layout.outputs.escape import FORMULA_PREFIXES, is_formula_like, neutralise_frame
 from layout.outputs.tables import assignment_summary, chinese, data_dictionary, plan_table
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
+__all__ = ["FORMULA_PREFIXES", "write_csv", "write_csvs", "write_workbook"]
+
+WALL_TIME_COLUMNS = ("wall_time",)
+"""Columns holding wall-clock times: kept out of the workbook and CSVs (see ``manifest.json``)."""
 PERCENT_COLUMNS = {"utilization", "share_within_standard", "gap", "pop_change_pct"}
 DICTIONARY_HEADERS = {"zh_header": "中文列名", "identifier": "英文标识", "meaning": "含义",
                       "tables": "所在表"}  # fmt: skip
@@ -61,7 +75,7 @@ def write_text_cell(ws: Worksheet, row: int, col: int, value: Any) -> Any:
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
-        if value.startswith(FORMULA_PREFIXES):
+        if is_formula_like(value):
             cell.quotePrefix = True
     return cell
 
@@ -168,17 +182,95 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         ("指标", plan_table(plan, "kpis")),
         ("项目清单", plan_table(plan, "projects")),
         ("未满足需求", plan_table(plan, "unserved")),
-        ("求解记录", plan_table(plan, "solver_records")),
+        ("求解记录", without_wall_times(plan_table(plan, "solver_records"))),
     ]
     for title, frame in sheets:
         write_table_sheet(wb.create_sheet(title), frame)
     rows = _flatten(scenario_params)
     params = pd.DataFrame(rows, columns=["parameter", "value"]).astype(object)
     write_table_sheet(wb.create_sheet("情景参数"), params)
-    dictionary = data_dictionary()
+    dictionary = output_dictionary()
     write_table_sheet(wb.create_sheet("数据字典"), dictionary, headers=DICTIONARY_HEADERS)
+    wb.properties.created = wb.properties.modified = FIXED_TIMESTAMP.replace(tzinfo=None)
     with atomic_path(path) as tmp:
         wb.save(tmp)
+        reproducible_zip(tmp)
+    return Path(path)
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def reproducible_zip(path: str | os.PathLike[str]) -> None:
+    """Rewrite a zip package (``.xlsx``) in place so that equal contents give equal bytes.
+
+    Every entry keeps its name, order and content but gets the date :data:`FIXED_TIMESTAMP`,
+    fixed permissions and deflate compression; the ``dcterms:created`` / ``dcterms:modified``
+    dates of ``docProps/core.xml`` (openpyxl stamps the time of saving) become the same date.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The zip file; rewritten in place (call it on the temporary file of an atomic write).
+
+    """
+    with zipfile.ZipFile(path) as src:
+        entries = [(info.filename, src.read(info)) for info in src.infolist()]
+    stamp = FIXED_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    date_time = FIXED_TIMESTAMP.timetuple()[:6]
+    with zipfile.ZipFile(path, "w") as dst:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = _CORE_DATES.sub(lambda m: m[1] + stamp + m[3], data)
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, data)
+
+
+def without_wall_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the :data:`WALL_TIME_COLUMNS` (wall-clock times differ run to run)."""
+    return frame.drop(columns=[c for c in WALL_TIME_COLUMNS if c in frame.columns])
+
+
+def output_dictionary() -> pd.DataFrame:
+    """The data dictionary, saying that wall-clock columns are only in ``manifest.json``."""
+    dictionary = data_dictionary()
+    wall = dictionary["identifier"].isin(WALL_TIME_COLUMNS)
+    dictionary.loc[wall, "tables"] = "manifest.json (wall_clock.solver_wall_time_s)"
+    return dictionary
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str],
+              float_format: str | None = None) -> Path:
+    r"""Write one table as a UTF-8-with-BOM CSV, atomically, formula-like text neutralised.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; written without its index, ``\n`` line ends.
+    path : str or os.PathLike
+        Destination.
+    float_format : str, optional
+        Passed to :meth:`pandas.DataFrame.to_csv`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = write_csv(pd.DataFrame({"name": ["=1+1", "a"], "n": [-1, 2]}), p)
+    >>> p.read_text(encoding="utf-8-sig")
+    "name,n\n'=1+1,-1\na,2\n"
+
+    """
+    with atomic_path(path) as tmp:
+        neutralise_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig",
+                                       lineterminator="\n", float_format=float_format)
     return Path(path)
 
 
@@ -190,7 +282,9 @@ def write_csvs(plan: Any, folder: str | os.PathLike[str]) -> list[Path]:
 
     Files: ``schools.csv``, ``assignments.csv``, ``unserved.csv``, ``kpis.csv``,
     ``projects.csv``, ``solver_records.csv``, ``assignment_summary.csv`` and
-    ``data_dictionary.csv``. Headers are the English identifiers (see the dictionary).
+    ``data_dictionary.csv``. Headers are the English identifiers (see the dictionary). Text cells
+    starting with a formula prefix get a leading ``'`` (see :func:`write_csv`); the wall-clock
+    ``wall_time`` of the solver records is left out (it is in ``manifest.json``).
 
     Returns
     -------
@@ -199,13 +293,7 @@ def write_csvs(plan: Any, folder: str | os.PathLike[str]) -> list[Path]:
 
     """
     out = Path(folder)
-    frames = {name: plan_table(plan, name) for name in CSV_TABLES}
+    frames = {name: without_wall_times(plan_table(plan, name)) for name in CSV_TABLES}
     frames["assignment_summary"] = assignment_summary(plan)
-    frames["data_dictionary"] = data_dictionary()
-    written = []
-    for name, frame in frames.items():
-        target = out / f"{name}.csv"
-        with atomic_path(target) as tmp:
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-        written.append(target)
-    return written
+    frames["data_dictionary"] = output_dictionary()
+    return [write_csv(frame, out / f"{name}.csv") for name, frame in frames.items()]

@@ -8,11 +8,17 @@ Layers (EPSG:4326, English field names as in the data dictionary):
 - ``assignments``: one LineString per assignment, demand point -> school;
 - ``townships``: township polygons with the school-age population change
   (``pop_base, pop_target, pop_change, pop_change_pct``) when population input is given.
+
+The file is reproducible: the change times GDAL stamps (``gpkg_contents.last_change``,
+``gpkg_metadata_reference.timestamp``) are set to :data:`layout.outputs.atomic.FIXED_TIMESTAMP`
+and the database is vacuumed, so identical inputs give a byte-identical file.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +27,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layout.outputs.atomic import atomic_path
+from layout.outputs.atomic import FIXED_TIMESTAMP, atomic_path
 from layout.outputs.tables import LEVELS, plan_table, township_change_table
 
 CRS = "EPSG:4326"
+TIMESTAMP_COLUMNS = {"gpkg_contents": "last_change", "gpkg_metadata_reference": "timestamp"}
+"""GeoPackage tables and their time-of-writing columns (set to the fixed timestamp)."""
 
 
 def _points(frame: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -134,4 +142,25 @@ def write_geopackage(
                     frame[col] = frame[col].astype("string")
             meta = {"layer_metadata": {"NOTE": note}} if note else {}
             frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **meta)
+        reproducible_gpkg(tmp)
     return Path(path)
+
+
+def reproducible_gpkg(path: str | os.PathLike[str]) -> None:
+    """Set a GeoPackage's time-of-writing columns to the fixed timestamp and vacuum it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A closed GeoPackage file, changed in place (call it on the temporary file of an atomic
+        write).
+
+    """
+    stamp = FIXED_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with closing(sqlite3.connect(path)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table, column in TIMESTAMP_COLUMNS.items():
+            if table in tables:
+                con.execute(f'UPDATE "{table}" SET "{column}" = ?', (stamp,))
+        con.commit()
+        con.execute("VACUUM")

@@ -7,11 +7,16 @@ school-age population change with a year slider, and per level (幼儿园, 小�
 schools coloured by action with merge lines, plus thin catchment (assignment) lines, off by
 default. Tooltips and popups show the school's facts in Chinese; every user string is rendered
 as text (see :mod:`layout.outputs.escape`).
+
+The page is reproducible: folium and branca name every element ``<kind>_<32 random hex digits>``;
+:func:`render_html` renames them ``<kind>_<sequence number as 32 hex digits>`` in order of first
+appearance, so identical inputs give a byte-identical ``map.html``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -230,11 +235,64 @@ def render_html(fmap: folium.Map) -> str:
         If any script, stylesheet, image or font would still be loaded from a remote host.
 
     """
-    html = inline_assets(fmap.get_root().render())
+    root = fmap.get_root()
+    html = inline_assets(stable_element_ids(root.render(), element_ids(root)))
     remote = remote_asset_refs(html)
     if remote:
         raise LayoutError(f"map would load remote assets: {remote[:5]}")
     return html
+
+
+_HEX32 = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+
+
+def element_ids(root: Any) -> set[str]:
+    """Random ids (``_id``) of ``root`` and every element below it (call after rendering)."""
+    ids: set[str] = set()
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        ident = getattr(element, "_id", None)
+        if isinstance(ident, str):
+            ids.add(ident)
+        stack.extend(getattr(element, "_children", {}).values())
+    return ids
+
+
+def stable_element_ids(html: str, ids: set[str]) -> str:
+    """Replace each id of ``ids`` in ``html`` by its sequence number of first appearance.
+
+    Parameters
+    ----------
+    html : str
+        Rendered page, *before* assets are inlined (vendored files are left alone).
+    ids : set of str
+        The elements' random 32-hex-digit ids (:func:`element_ids`); other hex strings, e.g. in
+        user data, are kept.
+
+    Returns
+    -------
+    str
+        The page with ``map_<random>`` turned into ``map_00000000000000000000000000000001`` etc.
+
+    Examples
+    --------
+    >>> a, b = "f" * 32, "e" * 32
+    >>> stable_element_ids(f"var map_{a} = 1; layer_{b}.addTo(map_{a});", {a, b})
+    'var map_00000000000000000000000000000001 = 1; layer_00000000000000000000000000000002.addTo(map_00000000000000000000000000000001);'
+
+    """
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        ident = match[0]
+        if ident not in ids:
+            return ident
+        if ident not in numbers:
+            numbers[ident] = f"{len(numbers) + 1:032x}"
+        return numbers[ident]
+
+    return _HEX32.sub(renumber, html)
 
 
 def write_map(
