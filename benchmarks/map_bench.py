@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser_util import find_browser, open_map  # noqa: E402
 
 from layout.outputs import maps  # noqa: E402
-from layout.outputs.synthetic_plan import (  # noqa: E402
+from synthetic_plan import (  # noqa: E402
     SYNTHETIC_NOTE,
     synthetic_plan,
     synthetic_region,

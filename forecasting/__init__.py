@@ -1,6 +1,7 @@
 """Enrollment forecasting: cohort-component population projection under fertility scenarios.
 
-Works on plain pandas tables (see ``data/geo/README.md``); never imports ``layout``.
+Works on plain pandas tables (see ``data/geo/README.md``); never imports ``layout``. Levels, grade
+bands, ages and table schemas come from :mod:`schoolsystem`.
 """
 
 from forecasting.attendance import AttendanceModel as AttendanceModel
@@ -12,10 +13,8 @@ from forecasting.calibration import calibrate_intervals as calibrate_intervals
 from forecasting.calibration import interval_coverage as interval_coverage
 from forecasting.cohort import iter_project as iter_project
 from forecasting.cohort import project_cohorts as project_cohorts
-from forecasting.demand import GRADE_BANDS as GRADE_BANDS
 from forecasting.demand import LevelRates as LevelRates
 from forecasting.demand import compute_demand as compute_demand
-from forecasting.demand import to_villages as to_villages
 from forecasting.errors import ForecastError as ForecastError
 from forecasting.errors import ForecastInputError as ForecastInputError
 from forecasting.errors import ScenarioError as ScenarioError
@@ -29,7 +28,6 @@ from forecasting.metrics import mdape as mdape
 from forecasting.metrics import summarise_errors as summarise_errors
 from forecasting.outlook import RegionOutlook as RegionOutlook
 from forecasting.outlook import forecast_region as forecast_region
-from forecasting.population import AGE_GROUPS as AGE_GROUPS
 from forecasting.population import PopulationForecast as PopulationForecast
 from forecasting.population import project_population as project_population
 from forecasting.scenario import ForecastScenario as ForecastScenario

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.demand import QUANTILE_COLUMNS, band_ages, grade_table
+from forecasting.demand import band_ages, grade_table
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
+from schoolsystem.schemas import QUANTILES
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class AttendanceModel:
         """
         d = demand.copy()
         d["area"] = d["area"].astype("str")
-        vals = [c for c in ("demand", *QUANTILE_COLUMNS) if c in d.columns]
+        vals = [c for c in ("demand", *QUANTILES) if c in d.columns]
         f = self.flows.loc[:, ["grade_band", "origin", "destination", "share"]]
         m = d.merge(
             f, left_on=["grade_band", "area"], right_on=["grade_band", "origin"], how="left"

@@ -32,20 +32,7 @@ import pandas as pd
 from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
-
-#: Previous grade of each grade (entry grades K1, G1 have none).
-PREVIOUS_GRADE: dict[str, str] = {
-    "K2": "K1",
-    "K3": "K2",
-    **{f"G{i}": f"G{i - 1}" for i in range(2, 13)},
-    "V1": "G9",
-    "V2": "V1",
-    "V3": "V2",
-}
-#: Grades whose pupils usually change unit (school/township) on entry: previous grade over the county.
-LEVEL_ENTRY: frozenset[str] = frozenset({"G7", "G10", "V1"})
-#: Entry grades and the age (years after birth) at which they are entered.
-ENTRY_AGE: dict[str, int] = {"K1": 3, "G1": 6}
+from schoolsystem.vocabulary import ENTRY_GRADE_AGE, LEVEL_ENTRY_GRADES, PREVIOUS_GRADE
 
 ENROLLMENT_METHODS: tuple[str, ...] = ("grade_progression", "cohort_births_ratio", "persistence")
 BIRTHS_METHODS: tuple[str, ...] = ("persistence", "ets", "arima")
@@ -216,7 +203,7 @@ def grade_progression(
     )
 
     def prev_values(frame: pd.DataFrame, grade: str, prev: str) -> pd.Series:
-        if grade in LEVEL_ENTRY:
+        if grade in LEVEL_ENTRY_GRADES:
             tot = frame[prev].groupby(county.to_numpy()).sum()
             return pd.Series(county.map(tot).to_numpy(), index=frame.index)
         return frame[prev]
@@ -235,11 +222,11 @@ def grade_progression(
     if births is not None:
         need = [
             y - a
-            for a in ENTRY_AGE.values()
+            for a in ENTRY_GRADE_AGE.values()
             for y in [*window, *(origin + h for h in range(1, max_h + 1))]
         ]
         bf = _births_frame(births, units, unit_county, origin, need, births_future)
-        for g, age in ENTRY_AGE.items():
+        for g, age in ENTRY_GRADE_AGE.items():
             num = sum(frames[y][g] for y in window)
             den = sum(bf[y - age] for y in window)
             ratios[g] = _ratio(num, den)
@@ -249,7 +236,7 @@ def grade_progression(
         nxt = pd.DataFrame(0.0, index=units, columns=cur.columns)
         for g, p in PREVIOUS_GRADE.items():
             nxt[g] = ratios[g] * prev_values(cur, g, p)
-        for g, age in ENTRY_AGE.items():
+        for g, age in ENTRY_GRADE_AGE.items():
             nxt[g] = cur[g] if bf is None else ratios[g] * bf[origin + h - age]
         cur = nxt
         if h in horizons:

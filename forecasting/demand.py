@@ -1,14 +1,14 @@
 """School-place demand by level and grade band from projected population by single age.
 
-Ages map to grade bands (``GRADE_BANDS``): kindergarten 3-5 (K1-K3), primary_lower 6-8 (G1-G3),
-primary_upper 9-11 (G4-G6), junior 12-14 (G7-G9), and the senior stage 15-17, split into general
-``senior`` (G10-G12) and ``vocational`` (V1-V3). Demand of a band = residents of its ages times a
+Ages map to grade bands as defined in :mod:`schoolsystem.vocabulary`: kindergarten 3-5 (K1-K3),
+primary_lower 6-8 (G1-G3), primary_upper 9-11 (G4-G6), junior 12-14 (G7-G9), and the senior stage
+15-17, split into general ``senior`` (G10-G12) and ``vocational`` (V1-V3). Demand of a band = residents of its ages times a
 participation rate (gross enrolment rate for kindergarten, 1 for compulsory school, senior-stage
 participation times the general / vocational split for ages 15-17).
 
 Demand here is counted where children *live*. Where they go to school (cross-boundary attendance)
-is :mod:`forecasting.attendance`; the split of township demand to villages (the demand points of
-the layout model) is :func:`to_villages`.
+is :mod:`forecasting.attendance`; :mod:`forecasting.outlook` runs this at village level (the demand
+points of the layout model) — the one demand path of the pipeline, benchmarks and tests.
 """
 
 from __future__ import annotations
@@ -22,55 +22,39 @@ import pandas as pd
 
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
+from schoolsystem.schemas import QUANTILES
+from schoolsystem.vocabulary import (
+    BANDS,
+    GRADE_AGE,
+    GRADE_BAND,
+    GRADE_BANDS,
+    GRADE_LEVEL,
+    GRADES,
+    PARTICIPATION_DEFAULTS,
+    Participation,
+)
 
-#: grade_band -> (level, first age, last age, grades)
-GRADE_BANDS: dict[str, tuple[str, int, int, tuple[str, ...]]] = {
-    "kindergarten": ("kindergarten", 3, 5, ("K1", "K2", "K3")),
-    "primary_lower": ("primary", 6, 8, ("G1", "G2", "G3")),
-    "primary_upper": ("primary", 9, 11, ("G4", "G5", "G6")),
-    "junior": ("junior", 12, 14, ("G7", "G8", "G9")),
-    "senior": ("senior", 15, 17, ("G10", "G11", "G12")),
-    "vocational": ("vocational", 15, 17, ("V1", "V2", "V3")),
-}
-
-#: Chinese labels of the grade bands, for planners.
-BAND_LABELS_ZH: dict[str, str] = {
-    "kindergarten": "幼儿园",
-    "primary_lower": "小学低段(1-3年级)",
-    "primary_upper": "小学高段(4-6年级)",
-    "junior": "初中",
-    "senior": "普通高中",
-    "vocational": "中职",
-}
-
-QUANTILE_COLUMNS: tuple[str, ...] = ("p10", "p50", "p90")
+__all__ = ["GRADE_BANDS", "PARTICIPATION_DEFAULTS", "LevelRates", "band_ages", "compute_demand",
+           "grade_table"]
 
 
 def band_ages() -> pd.DataFrame:
     """One row per (grade_band, age): columns ``grade_band``, ``level``, ``age``."""
-    rows = [
-        (band, level, age)
-        for band, (level, lo, hi, _) in GRADE_BANDS.items()
-        for age in range(lo, hi + 1)
-    ]
+    rows = [(b.name, b.level, age) for b in BANDS.values() for age in b.ages]
     return pd.DataFrame(rows, columns=["grade_band", "level", "age"]).astype({"age": "int64"})
 
 
 def grade_table() -> pd.DataFrame:
     """One row per grade code: columns ``grade``, ``age`` (typical), ``grade_band``, ``level``."""
-    rows = [
-        (grade, lo + i, band, level)
-        for band, (level, lo, _hi, grades) in GRADE_BANDS.items()
-        for i, grade in enumerate(grades)
-    ]
+    rows = [(g, GRADE_AGE[g], GRADE_BAND[g], GRADE_LEVEL[g]) for g in GRADES]
     return pd.DataFrame(rows, columns=["grade", "age", "grade_band", "level"]).astype(
         {"age": "int64"}
     )
 
 
 @dataclass(frozen=True)
-class LevelRates:
-    """Participation rates by level (scenario assumptions, not measured figures).
+class LevelRates(Participation):
+    """Participation rates by level, checked; defaults from :data:`PARTICIPATION_DEFAULTS`.
 
     Parameters
     ----------
@@ -84,12 +68,6 @@ class LevelRates:
         Share of the senior stage in secondary vocational school (0-1).
 
     """
-
-    kindergarten: float = 0.90
-    primary: float = 1.0
-    junior: float = 1.0
-    senior_stage: float = 0.92
-    vocational_share: float = 0.40
 
     def __post_init__(self) -> None:
         """Check the values are plausible."""
@@ -112,17 +90,6 @@ class LevelRates:
             got = {k: float(getattr(values, k)) for k in names if hasattr(values, k)}
         return cls(**got)
 
-    def band_rates(self) -> dict[str, float]:
-        """Rate applied to the residents of each grade band's ages."""
-        return {
-            "kindergarten": self.kindergarten,
-            "primary_lower": self.primary,
-            "primary_upper": self.primary,
-            "junior": self.junior,
-            "senior": self.senior_stage * (1.0 - self.vocational_share),
-            "vocational": self.senior_stage * self.vocational_share,
-        }
-
 
 def _area_column(df: pd.DataFrame, area_col: str | None) -> str:
     if area_col is not None:
@@ -138,7 +105,7 @@ def _area_column(df: pd.DataFrame, area_col: str | None) -> str:
 
 
 def _value_columns(df: pd.DataFrame, value: str) -> list[str]:
-    cols = [value] + [q for q in QUANTILE_COLUMNS if q in df.columns]
+    cols = [value] + [q for q in QUANTILES if q in df.columns]
     return list(dict.fromkeys(cols))
 
 
@@ -225,7 +192,7 @@ def compute_demand(
         per_draw = merged.groupby([*group, "draw"], sort=True)[value].sum().reset_index()
         g = per_draw.groupby(group, sort=True)[value]
         out = g.mean().rename("demand").to_frame()
-        for q in QUANTILE_COLUMNS:
+        for q in QUANTILES:
             out[q] = g.quantile(int(q[1:]) / 100.0)
         out = out.reset_index()
     else:
@@ -236,66 +203,3 @@ def compute_demand(
     return out.sort_values(
         ["area", "year", "grade_band"], key=lambda s: s.map(order) if s.name == "grade_band" else s
     ).reset_index(drop=True)
-
-
-def to_villages(
-    demand: pd.DataFrame,
-    children: pd.DataFrame,
-    villages: pd.DataFrame,
-) -> pd.DataFrame:
-    """Split township demand to villages in proportion to base-year children of the band's ages.
-
-    Parameters
-    ----------
-    demand : pandas.DataFrame
-        Township demand from :func:`compute_demand` (``area`` = township code).
-    children : pandas.DataFrame
-        Base-year ``village_id, age, persons``.
-    villages : pandas.DataFrame
-        ``village_id, township_code`` (other columns ignored).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``area`` (village_id), ``township_code``, ``level``, ``grade_band``, ``year``, ``demand``
-        (and the quantile columns present). Sums over the villages of a township equal the
-        township's demand. A township whose villages had no children of a band's ages splits
-        that band equally among its villages.
-
-    """
-    vil = villages.loc[:, ["village_id", "township_code"]].astype("str")
-    kids = children.loc[:, ["village_id", "age", "persons"]].copy()
-    kids["village_id"] = kids["village_id"].astype("str")
-    kids["age"] = kids["age"].astype("int64")
-    per_band = (
-        kids.merge(band_ages(), on="age")
-        .groupby(["village_id", "grade_band"], sort=False)["persons"]
-        .sum()
-        .reset_index()
-    )
-    grid = vil.merge(pd.DataFrame({"grade_band": list(GRADE_BANDS)}), how="cross")
-    w = grid.merge(per_band, on=["village_id", "grade_band"], how="left")
-    w["persons"] = w["persons"].fillna(0.0).astype(float)
-    tot = w.groupby(["township_code", "grade_band"])["persons"].transform("sum")
-    cnt = w.groupby(["township_code", "grade_band"])["persons"].transform("size")
-    w["weight"] = np.where(tot > 0, w["persons"] / tot.where(tot > 0, 1.0), 1.0 / cnt)
-
-    d = demand.copy()
-    d["area"] = d["area"].astype("str")
-    unknown = sorted(set(d["area"]) - set(vil["township_code"]))
-    if unknown:
-        raise ForecastInputError(
-            f"demand has townships without villages: {unknown[:5]}"
-            + (" ..." if len(unknown) > 5 else "")
-        )
-    vals = [c for c in ("demand", *QUANTILE_COLUMNS) if c in d.columns]
-    out = d.rename(columns={"area": "township_code"}).merge(
-        w.loc[:, ["village_id", "township_code", "grade_band", "weight"]],
-        on=["township_code", "grade_band"],
-        how="inner",
-    )
-    for col in vals:
-        out[col] = out[col] * out["weight"]
-    out = out.rename(columns={"village_id": "area"})
-    cols = ["area", "township_code", "level", "grade_band", "year", *vals]
-    return out.loc[:, cols].sort_values(["area", "year", "grade_band"]).reset_index(drop=True)

@@ -47,9 +47,10 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import ForecastInputError, ScenarioError
+from schoolsystem.vocabulary import WOMEN_AGES
 
 REFERENCE_TFR_BASE = 1.0
-FIRST_AGE, LAST_AGE = 15, 49
+FIRST_AGE, LAST_AGE = WOMEN_AGES.start, WOMEN_AGES.stop - 1
 N_FERTILE = LAST_AGE - FIRST_AGE + 1
 SEX_RATIO_AT_BIRTH = 1.12
 FEMALE_SHARE = 0.47

@@ -29,20 +29,12 @@ import pandas as pd
 
 from forecasting.attendance import AttendanceModel, calibrate_attendance
 from forecasting.backtest import BacktestResult, run_backtests
-from forecasting.demand import GRADE_BANDS, compute_demand
+from forecasting.demand import compute_demand
 from forecasting.population import PopulationForecast, project_population
 from forecasting.scenario import ForecastScenario
 from forecasting.shares import ShareModel, fit_share_model
+from schoolsystem.vocabulary import BAND_AGE_GROUP, BAND_AGE_GROUPS, GRADE_BANDS
 
-#: Age groups whose Monte Carlo quantiles give the demand intervals (one per grade band's ages).
-BAND_AGE_GROUPS: dict[str, tuple[int, int]] = {
-    "kindergarten": (3, 5),
-    "primary_lower": (6, 8),
-    "primary_upper": (9, 11),
-    "junior": (12, 14),
-    "senior_stage": (15, 17),
-}
-_GROUP_OF_BAND = {b: ("senior_stage" if b in ("senior", "vocational") else b) for b in GRADE_BANDS}
 #: back-test method whose errors calibrate the intervals
 CALIBRATION_METHOD = "cohort_births_ratio"
 
@@ -175,7 +167,7 @@ def _interval_factors(pop: PopulationForecast, backtest: BacktestResult | None,
         bt_q = q[q["method"] == CALIBRATION_METHOD] if "method" in q.columns else q
         if bt_q.empty:
             bt_q = None
-    for band, group in _GROUP_OF_BAND.items():
+    for band, group in BAND_AGE_GROUP.items():
         for h in horizons:
             m = mc[(mc["horizon"] == h) & (mc["age_group"] == group)]
             lo_mc = float(m["mc_lo"].iloc[0]) if len(m) else 0.0

@@ -23,8 +23,8 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from forecasting.demand import BAND_LABELS_ZH
 from forecasting.errors import ForecastInputError
+from schoolsystem.vocabulary import BAND_LABELS_ZH
 
 _CJK_HINTS = ("CJK", "Hei", "Song", "Kai", "WenQuanYi", "Noto Sans SC", "Source Han", "Fang")
 

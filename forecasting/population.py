@@ -40,16 +40,11 @@ from forecasting.cohort import step
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import age_matrix, require_columns
 from forecasting.scenario import ForecastScenario
+from schoolsystem import vocabulary
 
-AGE_GROUPS: dict[str, tuple[int, int]] = {
-    "infant": (0, 2),
-    "kindergarten": (3, 5),
-    "primary": (6, 11),
-    "junior": (12, 14),
-    "senior": (15, 17),
-}
-CHILD_AGES = np.arange(18)
-WOMEN_AGES = np.arange(fertility.FIRST_AGE, fertility.LAST_AGE + 1)
+AGE_GROUPS = vocabulary.AGE_GROUPS
+CHILD_AGES = np.asarray(vocabulary.CHILD_AGES)
+WOMEN_AGES = np.asarray(vocabulary.WOMEN_AGES)
 ShareModel = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]  # or an object with .predict
 
 

@@ -1,9 +1,7 @@
 """Scenario files: the ``forecast:`` section, validated with pydantic (unknown keys rejected).
 
-A scenario YAML file has the top-level keys ``name``, ``description``, ``seed``, ``target_year``,
-``forecast`` and ``layout`` (and the run-level ``region``, ``solver``, ``map``). This module
-validates the ``forecast:`` section and rejects unknown top-level keys; the content of
-``layout:``, ``solver:`` and ``map:`` is validated by ``layout.scenario``. Errors are raised as :class:`ScenarioError` naming the key and
+The top level of a scenario file is modelled once, in :mod:`schoolsystem.scenario`; this module
+validates the ``forecast:`` section (the ``layout:`` section is validated by ``layout.scenario``). Errors are raised as :class:`ScenarioError` naming the key and
 the file, e.g. ``scenarios/x.yaml: forecast.tfr_targt: unknown key``.
 
 Example (``scenarios/baseline.yaml``)::
@@ -23,21 +21,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from forecasting.errors import ScenarioError
 from forecasting.fertility import TFR_PATHS
+from schoolsystem.errors import ScenarioFileError
+from schoolsystem.scenario import (
+    StrictModel,
+    format_validation_error,
+    parse_scenario_file,
+    read_scenario_yaml,
+)
+
+__all__ = [
+    "ForecastScenario",
+    "MigrationSettings",
+    "UrbanisationSettings",
+    "format_validation_error",
+    "load_forecast_scenario",
+    "parse_forecast_scenario",
+    "read_scenario_yaml",
+]
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UrbanisationSettings(_Strict):
+class UrbanisationSettings(StrictModel):
     """Urbanisation: city-wide target share, pace, and Monte Carlo noise on the target."""
 
     target: Share | None = Field(None, description="city-wide urban share reached in target_year")
@@ -48,7 +58,7 @@ class UrbanisationSettings(_Strict):
     )
 
 
-class MigrationSettings(_Strict):
+class MigrationSettings(StrictModel):
     """Overall net migration per county: rate override or scale, and noise."""
 
     rate: Annotated[float, Field(ge=-0.2, le=0.2)] | None = Field(
@@ -62,7 +72,7 @@ class MigrationSettings(_Strict):
     )
 
 
-class ForecastScenario(_Strict):
+class ForecastScenario(StrictModel):
     """Settings of the forecast (the ``forecast:`` section of a scenario file)."""
 
     name: str = ""
@@ -104,45 +114,13 @@ class ForecastScenario(_Strict):
         return value
 
 
-class ScenarioFile(_Strict):
-    """Top level of a scenario file; ``layout`` is passed through unvalidated."""
-
-    name: str
-    description: str = ""
-    seed: int = 0
-    target_year: int = 2030
-    forecast: dict[str, Any] = Field(default_factory=dict)
-    layout: dict[str, Any] | None = Field(default_factory=dict)
-    # validated by layout.scenario (the run-level sections of the same file)
-    region: str | None = None
-    solver: dict[str, Any] | None = None
-    map: dict[str, Any] | None = None
-
-
-def format_validation_error(error: ValidationError, path: str | Path, prefix: str = "") -> str:
-    """One line per pydantic error: ``file: dotted.key: message`` (unknown keys named)."""
-    lines = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
-        if item["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif item["type"] == "missing":
-            msg = "required key is missing"
-        else:
-            msg = f"{item['msg']} (got {item.get('input')!r})"
-        lines.append(f"{path}: {key}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_forecast_scenario(data: dict[str, Any], path: str | Path = "<scenario>") -> ForecastScenario:
     """Validate an already-parsed scenario mapping (top level); see :func:`load_forecast_scenario`."""
     path = Path(path)
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping, got {type(data).__name__}")
     try:
-        top = ScenarioFile.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, path, "")) from None
+        top = parse_scenario_file(data, path)
+    except ScenarioFileError as exc:
+        raise ScenarioError(str(exc)) from None
     section = dict(top.forecast or {})
     section.setdefault("name", top.name)
     section.setdefault("seed", top.seed)
@@ -170,23 +148,8 @@ def load_forecast_scenario(path: str | Path) -> ForecastScenario:
     forecasting.errors.ScenarioError: .../s.yaml: forecast.colour: unknown key
 
     """
-    return parse_forecast_scenario(read_scenario_yaml(path), path)
-
-
-def read_scenario_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a scenario file (UTF-8, BOM allowed) into a mapping; errors name the file."""
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: top level must be a mapping, got {type(data).__name__}")
-    return data
-
+        data = read_scenario_yaml(path)
+    except ScenarioFileError as exc:
+        raise ScenarioError(str(exc)) from None
+    return parse_forecast_scenario(data, path)

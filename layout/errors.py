@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forecasting.errors import ScenarioError as ForecastScenarioError
+from schoolsystem.errors import ProjectError
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class Problem:
         return f"{where}{value}: {self.message}"
 
 
-class SchoolPlanError(ValueError):
-    """Base class of the project's exceptions."""
+class SchoolPlanError(ProjectError):
+    """Base class of the layout package's exceptions (a :class:`schoolsystem.errors.ProjectError`)."""
 
 
 class RegionDataError(SchoolPlanError):

@@ -1,70 +1,35 @@
 """Scenario files: one YAML file drives forecast, layout plan, maps and exports.
 
-A scenario file has these top-level keys (unknown keys are errors naming the key and the file)::
-
-    name: 基准情景 baseline          # required
-    description: ...                  # free text
-    seed: 20241                       # seeds the Monte Carlo and the solver
-    target_year: 2030                 # year the layout is planned for
-    region: null                      # region folder; null = the embedded Guangyuan region
-    forecast: {...}                   # forecasting.scenario.ForecastScenario
-    layout: {...}                     # layout.plan.params.LayoutParams
-    solver: {time_limit: 60, threads: null}
-    map: {tiles: none}
-
-The ``forecast:`` section is validated by :mod:`forecasting.scenario`, the ``layout:`` section
-by :class:`layout.plan.params.LayoutParams`; both forbid unknown keys.
+The file's top level (and the ``solver:`` and ``map:`` sections) is modelled once, in
+:class:`schoolsystem.scenario.ScenarioFile`; the ``forecast:`` section is validated by
+:mod:`forecasting.scenario`, the ``layout:`` section by :class:`layout.plan.params.LayoutParams`.
+All forbid unknown keys. :meth:`Scenario.effective` gives every parameter actually used, defaults
+included — what manifests and the workbook report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from forecasting.errors import ScenarioError as ForecastScenarioError
-from forecasting.scenario import (
-    ForecastScenario,
-    format_validation_error,
-    parse_forecast_scenario,
-    read_scenario_yaml,
-)
+from forecasting.scenario import ForecastScenario, parse_forecast_scenario
 from layout.errors import ScenarioError
 from layout.plan.params import LayoutParams
+from schoolsystem.errors import ScenarioFileError
+from schoolsystem.scenario import (
+    MapSettings,
+    SolverSettings,
+    flatten,
+    format_validation_error,
+    parse_scenario_file,
+    read_scenario_yaml,
+)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SolverSettings(_Strict):
-    """Solver settings of a run."""
-
-    time_limit: float = Field(30.0, gt=0, description="seconds per solver sub-problem (a county "
-                              "splits into independent parts; see layout.plan.model); on an idle "
-                              "2-core machine every part of the embedded city stops on the gap "
-                              "within 8 s, the limit guards against slow or loaded machines")
-    threads: int | None = Field(None, ge=1, description="solver threads; None = solver default")
-
-
-class MapSettings(_Strict):
-    """Map settings of a run."""
-
-    tiles: Literal["none", "osm", "tianditu", "gaode"] = "none"
-
-
-class _TopLevel(_Strict):
-    name: str
-    description: str = ""
-    seed: int = 0
-    target_year: int = Field(2030, ge=2000, le=2100)
-    region: str | None = None
-    forecast: dict[str, Any] = Field(default_factory=dict)
-    layout: dict[str, Any] | None = Field(default_factory=dict)
-    solver: SolverSettings = SolverSettings()
-    map: MapSettings = MapSettings()
+__all__ = ["MapSettings", "Scenario", "SolverSettings", "load_scenario"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +49,7 @@ class Scenario:
     solver : SolverSettings
     map : MapSettings
     raw : dict
-        The parsed YAML, recorded in manifests and workbooks.
+        The parsed YAML as written (see :meth:`effective` for the values actually used).
 
     """
 
@@ -99,6 +64,25 @@ class Scenario:
     solver: SolverSettings
     map: MapSettings
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def effective(self) -> dict[str, Any]:
+        """Every parameter the run uses, defaults included, as a nested mapping.
+
+        This, not :attr:`raw`, is what manifests and the workbook's 情景参数 sheet report.
+        """
+        return {
+            "name": self.name, "description": self.description, "seed": self.seed,
+            "target_year": self.target_year,
+            "region": str(self.region) if self.region is not None else None,
+            "forecast": self.forecast.model_dump(mode="json"),
+            "layout": self.layout.model_dump(mode="json"),
+            "solver": self.solver.model_dump(mode="json"),
+            "map": self.map.model_dump(mode="json"),
+        }
+
+    def effective_rows(self) -> list[tuple[str, str]]:
+        """:meth:`effective` flattened to ``(dotted.parameter, value)`` rows, values as text."""
+        return [(k, _text(v)) for k, v in flatten(self.effective()).items()]
 
     @property
     def slug(self) -> str:
@@ -137,12 +121,9 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
         data = read_scenario_yaml(path)
-    except ForecastScenarioError as exc:
+        top = parse_scenario_file(data, path)
+    except ScenarioFileError as exc:
         raise ScenarioError(str(exc)) from None
-    try:
-        top = _TopLevel.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, path, "")) from None
     try:
         forecast = parse_forecast_scenario(
             {"name": top.name, "seed": top.seed, "target_year": top.target_year,
@@ -165,3 +146,12 @@ def load_scenario(path: str | Path) -> Scenario:
         target_year=top.target_year, region=region, forecast=forecast, layout=layout,
         solver=top.solver, map=top.map, raw=data,
     )
+
+
+def _text(value: Any) -> str:
+    """A parameter value as text for tables (lists joined, None empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    return str(value)

@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.demand import GRADE_BANDS, LevelRates, compute_demand, to_villages
+from forecasting.demand import LevelRates, compute_demand
 from forecasting.errors import ForecastInputError
+from schoolsystem.vocabulary import GRADE_BANDS
 
 
 def _pop(ages_counts, area="510802001", year=2025):
@@ -86,34 +87,3 @@ def test_draws_give_quantiles_of_band_total():
 def test_negative_population_rejected_with_location():
     with pytest.raises(ForecastInputError, match=r"510802001.*age 7"):
         compute_demand(_pop({7: -1.0}))
-
-
-def test_to_villages_sums_back_to_township():
-    villages = pd.DataFrame(
-        {
-            "village_id": ["510802001001", "510802001002", "510802001003", "510802002001"],
-            "township_code": ["510802001", "510802001", "510802001", "510802002"],
-        }
-    )
-    kids = []
-    for vid, n in zip(villages["village_id"], [30, 10, 0, 5], strict=True):
-        for a in range(18):
-            kids.append((vid, a, n if a != 16 else 0))
-    children = pd.DataFrame(kids, columns=["village_id", "age", "persons"])
-    pop = pd.concat(
-        [
-            _pop({a: 100.0 + a for a in range(18)}, "510802001"),
-            _pop(dict.fromkeys(range(18), 20.0), "510802002"),
-        ]
-    )
-    pop["p10"] = pop["population"] * 0.8
-    d = compute_demand(pop)
-    v = to_villages(d, children, villages)
-    back = v.groupby(["township_code", "grade_band", "year"])[["demand", "p10"]].sum()
-    want = d.set_index(["area", "grade_band", "year"])[["demand", "p10"]]
-    want.index = want.index.set_names(back.index.names)
-    pd.testing.assert_frame_equal(back.sort_index(), want.sort_index())
-    # Proportional to base-year children: village 001 has 3x the children of 002, 003 none.
-    jr = v.loc[v["grade_band"] == "junior"].set_index("area")["demand"]
-    assert jr["510802001001"] == pytest.approx(3 * jr["510802001002"])
-    assert jr["510802001003"] == 0

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 from browser_util import find_browser, open_map
-
-from layout.outputs import maps
-from layout.outputs.synthetic_plan import (
+from synthetic_plan import (
     SYNTHETIC_NOTE,
     synthetic_plan,
     synthetic_region,
     synthetic_years_series,
 )
+
+from layout.outputs import maps
 
 pytestmark = pytest.mark.skipif(
     find_browser() is None,

@@ -8,17 +8,17 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-
-from layout.errors import LayoutError
-from layout.outputs import maps
-from layout.outputs.assets import inline_assets, remote_asset_refs
-from layout.outputs.escape import html_text, json_for_script
-from layout.outputs.synthetic_plan import (
+from synthetic_plan import (
     SYNTHETIC_NOTE,
     synthetic_plan,
     synthetic_region,
     synthetic_years_series,
 )
+
+from layout.errors import LayoutError
+from layout.outputs import maps
+from layout.outputs.assets import inline_assets, remote_asset_refs
+from layout.outputs.escape import html_text, json_for_script
 
 HOSTILE = ["<img src=x onerror=alert(1)>", "${alert(1)}", "</script><script>alert(2)</script>",
            "`${alert(3)}`", "=HYPERLINK(\"http://x\")"]  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 plan_mod = pytest.importorskip("layout.plan")
-toy = pytest.importorskip("layout.plan.toy")
+toy = pytest.importorskip("toy_region")
 
 from layout.outputs.assets import remote_asset_refs  # noqa: E402
 from layout.outputs.excel import write_csvs, write_workbook  # noqa: E402

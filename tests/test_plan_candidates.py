@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_region import demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
 from layout.plan.candidates import nearest, radius_pairs
-from layout.plan.toy import demand_table, make_region
 
 
 def _brute(d, f, r):

@@ -8,7 +8,8 @@ import pydantic
 import pytest
 
 from layout.plan import params as params_mod
-from layout.plan.params import GRADE_BANDS, CostParams, LayoutParams
+from layout.plan.params import CostParams, LayoutParams
+from schoolsystem.vocabulary import GRADE_BANDS
 
 
 @pytest.mark.parametrize(("data", "key"), [
@@ -74,14 +75,14 @@ def test_module_doc_states_the_defaults_actually_used():
         assert re.search(rf"{terrain} {factor:g}\b", doc), terrain
     assert f"{p.costs.annuity:.4f}" in doc
     assert f"{p.costs.lifetime_years:g} years at {p.costs.interest_rate * 100:g} %" in doc
-    assert p.vocational_min_students == 1200
+    assert p.levels.vocational.min_size == 1200
     assert p.city_target_seats == 25_000
 
 
 def test_params_are_frozen():
     p = LayoutParams()
     with pytest.raises(pydantic.ValidationError):
-        p.vocational_min_students = 10  # type: ignore[misc]
+        p.mip_gap = 0.1  # type: ignore[misc]
 
 
 def test_grades_1_to_3_may_not_board_even_if_configured() -> None:

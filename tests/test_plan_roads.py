@@ -16,10 +16,10 @@ import networkx as nx
 import numpy as np
 import pytest
 from shapely.geometry import LineString
+from toy_region import CRS, X0, Y0, demand_table, make_region
 
 from layout.errors import LayoutError
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import CRS, X0, Y0, demand_table, make_region
 from layout.plan.travel import RoadNetwork
 
 FIXTURES = Path(__file__).parent / "fixtures" / "roads"

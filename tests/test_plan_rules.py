@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from toy_region import demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import demand_table, make_region
 
 C = "510802"
 SEAT, T2, T3 = "510802001", "510802002", "510802003"

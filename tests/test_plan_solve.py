@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
+from toy_region import demand_table, make_region
 
 import layout.core.facility as facility_mod
 import layout.plan.model as model_mod
 from layout.core import SolveStatus
 from layout.core.backends import BackendResult
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import demand_table, make_region
 
 C = "510802"
 SEAT, T2 = "510802001", "510802002"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from toy_region import CRS, X0, Y0, demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
 from layout.plan.params import TravelParams
-from layout.plan.toy import CRS, X0, Y0, demand_table, make_region
 from layout.plan.travel import circuity, minutes, project, speed_mpm
 
 C = "510802"

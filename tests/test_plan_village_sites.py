@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from toy_region import demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import demand_table, make_region
 
 C = "510802"
 SEAT, T2 = "510802001", "510802002"

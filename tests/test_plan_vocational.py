@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from toy_region import demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import demand_table, make_region
 
 C1, C2 = "510821", "510822"
 T1, T2 = "510821001", "510822001"
@@ -112,7 +112,7 @@ def test_forecast_below_threshold_triggers_the_merge():
 
 
 def test_threshold_is_a_parameter():
-    p = LayoutParams(vocational_min_students=500)
+    p = LayoutParams.model_validate({"levels": {"vocational": {"min_size": 500}}})
     plan = _plan(_region(SCHOOLS), [(W1, "vocational", 2700), (W2, "vocational", 2103)], p)
     s = plan.schools.set_index("school_id")
     assert (s["action"] != "merge").all()

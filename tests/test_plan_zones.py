@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from toy_region import demand_table, make_region
 
 from layout.plan import LayoutParams, plan_layout
-from layout.plan.toy import demand_table, make_region
 from layout.plan.zones import junior_zones
 
 C = "510821"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from layout.plan.model import CountyModel, SubProblem, make_subproblems, solve_subproblem
-from layout.plan.params import LayoutParams
+from layout.plan.model import CountyModel, SubProblem
 
 
-@dataclass
+@dataclass(frozen=True)
 class CountySolution:
     """Plan of one county assembled from its independent sub-problems.
 
@@ -22,6 +23,8 @@ class CountySolution:
         Students served per facility.
     blocks_added : ndarray of int
         Expansion blocks per facility.
+    assignment : ndarray of int
+        Per demand row of the county model: its facility, -1 if unserved.
     status : str
         Worst sub-problem status (``no_solution`` > ``fallback_greedy`` > ``feasible`` >
         ``optimal``).
@@ -34,15 +37,16 @@ class CountySolution:
     open: np.ndarray
     load: np.ndarray
     blocks_added: np.ndarray
+    assignment: np.ndarray
     status: str
-    records: list[dict]
+    records: list[dict[str, Any]]
 
 
 _SEVERITY = ("optimal", "feasible", "fallback_greedy", "infeasible", "no_solution")
 
 
-def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountyModel:
-    """Put the solved sub-problems of ``cm`` together into ``cm.solver`` and ``cm.assignment``.
+def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountySolution:
+    """Put the solved sub-problems of ``cm`` together into one county plan.
 
     Facilities in no sub-problem (no demand row may use them) are open only if forced open or
     if closing them costs more than running them.
@@ -55,15 +59,15 @@ def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountyModel:
         is_open[link == g] = True
     load = np.zeros(m)
     blocks = np.zeros(m, dtype=np.int64)
-    cm.assignment = np.full(len(cm.demand), -1, dtype=np.int64)
-    records: list[dict] = []
+    assignment = np.full(len(cm.demand), -1, dtype=np.int64)
+    records: list[dict[str, Any]] = []
     for sub in subs:
         model, f_idx = sub.model, sub.facilities
         is_open[f_idx] = model.open
         load[f_idx] = model.load
         blocks[f_idx] = model.blocks_added
         a = model.assignment
-        cm.assignment[sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
+        assignment[sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
         records.append({
             "subproblem": sub.name, "solver": model.solver, "status": str(model.status),
             "objective": model.objective, "bound": model.bound, "gap": model.gap,
@@ -72,22 +76,16 @@ def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountyModel:
             "demand_rows": sub.rows.size, "pairs": sub.size,
         })
     status = max((r["status"] for r in records), key=_SEVERITY.index, default="optimal")
-    cm.solver = CountySolution(is_open, load, blocks, status, records)
-    return cm
+    return CountySolution(is_open, load, blocks, assignment, status, records)
 
 
-def solve_county(
-    cm: CountyModel, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
-) -> CountyModel:
-    """Build, solve (one after the other) and assemble the sub-problems of ``cm``.
-
-    ``time_limit`` is in seconds per sub-problem; each stops earlier at ``params.mip_gap``.
-    Every sub-problem gets a greedy warm start that is also its fallback plan (status
-    ``fallback_greedy``), so none ends without a plan because of the time limit.
-    """
-    subs = make_subproblems(cm, params)
-    for sub in subs:
-        solve_subproblem(sub, params, time_limit=time_limit, threads=threads, seed=seed)
-    return assemble_county(cm, subs)
-
-
+def assignment_table(cm: CountyModel, solution: CountySolution) -> pd.DataFrame:
+    """Per demand row: facility (-1 unserved), minutes, km and boarding of the chosen pair."""
+    dem = cm.demand.copy()
+    dem["col"] = solution.assignment
+    chosen = cm.pairs.merge(dem[["col"]].reset_index(names="row"), on=["row", "col"])
+    dem = dem.join(chosen.set_index("row")[["minutes", "km", "boarding", "host"]])
+    dem["col"] = dem["col"].where(dem["minutes"].notna(), -1)
+    dem["boarding"] = dem["boarding"].fillna(False).astype(bool)
+    dem["host"] = dem["host"].fillna(False).astype(bool)
+    return dem

@@ -15,12 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from layout.plan.assemble import CountySolution, assignment_table
 from layout.plan.candidates import nearest
 from layout.plan.diagnose import diagnose_unserved
-from layout.plan.model import CountyModel, assignment_table
+from layout.plan.model import CountyModel
 from layout.plan.params import LayoutParams
+from schoolsystem.vocabulary import VILLAGE_SCHOOL_TYPES
 
-VILLAGE_TYPES = frozenset({"village_primary", "teaching_point"})
 _EXEMPT_WHY = {
     "township_kindergarten": ("乡镇保留公办幼儿园", "the township keeps one public kindergarten"),
     "sole_option": ("上限内唯一学校", "the only school within the cap, stated exception"),
@@ -53,7 +54,7 @@ def status_quo(cm: CountyModel) -> pd.DataFrame:
 
 
 def county_tables(
-    cm: CountyModel, params: LayoutParams,
+    cm: CountyModel, m: CountySolution, params: LayoutParams,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Schools, assignments and unserved tables of one solved county, plus the status quo rows.
 
@@ -64,10 +65,8 @@ def county_tables(
         ``block_cost`` (used by the KPIs); ``before`` is :func:`status_quo`.
 
     """
-    m = cm.solver
-    assert m is not None
     fac = cm.facilities.copy()
-    dem = assignment_table(cm)
+    dem = assignment_table(cm, m)
     before = status_quo(cm)
     fac["open"] = m.open & (~fac["is_site"] | (m.load > 0))
     fac["load"] = m.load
@@ -143,7 +142,7 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
     reason = np.full(len(fac), "", dtype=object)
     is_open = fac["open"].to_numpy()
     site = fac["is_site"].to_numpy()
-    village = fac["school_type"].isin(VILLAGE_TYPES).to_numpy()
+    village = fac["school_type"].isin(VILLAGE_SCHOOL_TYPES).to_numpy()
     lower_only = (fac["load_lower"] > 0).to_numpy() & np.isclose(fac["load_lower"], fac["load"])
     grow = (fac["seats_added"] > 0).to_numpy() | (fac["beds_added"] > 0).to_numpy()
     min_size = fac["level"].map(lambda lv: params.levels.get(lv).min_size).to_numpy()

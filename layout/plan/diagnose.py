@@ -23,9 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from layout.plan.candidates import nearest
-
-_LEVEL_ZH = {"kindergarten": "幼儿园", "primary": "小学", "junior": "初中", "senior": "高中",
-             "vocational": "中职"}
+from schoolsystem.vocabulary import LEVEL_LABELS_ZH
 
 
 def diagnose_unserved(
@@ -69,7 +67,7 @@ def diagnose_unserved(
         allowed = allowed | facilities["host"].astype(bool)
     for level, rows in dem.loc[no_pair].groupby("level"):
         f = facilities[(facilities["level"] == level) & allowed]
-        zh = _LEVEL_ZH.get(str(level), str(level))
+        zh = LEVEL_LABELS_ZH.get(str(level), str(level))
         if f.empty:
             reasons[rows.index] = f"县内无{zh} (no {level} school in the county)"
             continue

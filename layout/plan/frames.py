@@ -16,15 +16,7 @@ import pandas as pd
 
 from layout.errors import LayoutError
 from layout.plan.travel import project
-
-GRADE_LEVEL: dict[str, str] = {
-    **{f"K{i}": "kindergarten" for i in range(1, 4)},
-    **{f"G{i}": "primary" for i in range(1, 7)},
-    **{f"G{i}": "junior" for i in range(7, 10)},
-    **{f"G{i}": "senior" for i in range(10, 13)},
-    **{f"V{i}": "vocational" for i in range(1, 4)},
-}
-LOWER_GRADES = frozenset({"G1", "G2", "G3"})
+from schoolsystem.vocabulary import GRADE_LEVEL, LOWER_GRADES
 
 
 @dataclass(frozen=True)
@@ -105,7 +97,7 @@ def prepare(region: Any, demand: pd.DataFrame) -> Frames:
     enr = _plain(region.enrollment)
     enr = enr[enr["year"].astype(int) == base_year].copy()
     enr["school_id"] = enr["school_id"].astype(str)
-    enr["level"] = enr["grade"].astype(str).map(GRADE_LEVEL)
+    enr["level"] = enr["grade"].astype(str).map(dict(GRADE_LEVEL))
     enr["lower"] = np.where(enr["grade"].astype(str).isin(LOWER_GRADES), enr["students"], 0)
     by_level = enr.groupby(["school_id", "level"], as_index=False).agg(
         enrollment_base=("students", "sum"), enrollment_lower=("lower", "sum")

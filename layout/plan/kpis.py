@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from layout.plan.params import LayoutParams
-from layout.plan.result import KPI_COLUMNS
+from schoolsystem.schemas import KPI_COLUMNS
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

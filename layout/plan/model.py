@@ -29,7 +29,6 @@ Facilities are (school, level) and (candidate site, level) pairs of the county; 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,33 +36,61 @@ import pandas as pd
 from layout.core import FacilityLocation
 from layout.core.components import pair_components
 from layout.plan.candidates import radius_pairs
-from layout.plan.params import BAND_LEVEL, GRADE_BANDS, LayoutParams
+from layout.plan.params import LayoutParams
 from layout.plan.travel import RoadNetwork, circuity, speed_mpm
 from layout.plan.village_sites import add_village_sites
 from layout.plan.zones import Zones
+from schoolsystem.vocabulary import BAND_LEVEL, GRADE_BANDS, PRIMARY_HOST_TYPES
 
-if TYPE_CHECKING:
-    from layout.plan.assemble import CountySolution
+FACILITY_MODEL_COLUMNS: dict[str, str] = {
+    "fac_id": "school or site id", "level": "level of this row (one row per school and level)",
+    "school_type": "school type (schoolsystem.vocabulary.SCHOOL_TYPES or 'new')",
+    "township_code": "township", "ownership": "public / private", "x": "projected x (m)",
+    "y": "projected y (m)", "is_site": "candidate site (not an existing school)",
+    "village_site": "generated village site", "capacity": "seats today",
+    "max_capacity": "largest size of a site", "beds": "boarding beds today",
+    "host": "may host the band's pupils under the layout principle",
+    "fixed_cost": "annual running cost if open (campus share)",
+    "closed_cost": "annualised closure cost if closed", "block": "seats per expansion block",
+    "capital_per_seat": "capital per seat", "block_cost": "annualised cost of one block",
+    "max_blocks": "most blocks that may be added", "force_open": "must stay open",
+    "exception_only": "used only by rows without a host (stated exception)",
+    "min_load": "minimum size if open", "exempt": "exempt from the minimum size",
+    "exempt_why": "why exempt (village_site, township_kindergarten, sole_option, catchment)",
+    "link": "campus link group (-1: none)",
+}
+"""Columns :func:`build_county` guarantees on :attr:`CountyModel.facilities` (read by
+:mod:`layout.plan.assemble`, :mod:`layout.plan.decisions`, :mod:`layout.plan.kpis`)."""
 
-PRIMARY_HOST_TYPES = frozenset({"primary", "nine_year", "new"})
+DEMAND_MODEL_COLUMNS: dict[str, str] = {
+    "demand_id": "village id", "level": "level", "grade_band": "grade band",
+    "students": "pupils of this part", "urban": "urban village", "x": "projected x (m)",
+    "y": "projected y (m)", "lon": "WGS84 longitude", "lat": "WGS84 latitude",
+    "speed": "travel speed (m/min)", "day_cap": "longest day journey (min)",
+    "max_cap": "longest journey incl. boarding (min)",
+}
+"""Columns :func:`build_county` guarantees on :attr:`CountyModel.demand`."""
+
+PAIR_COLUMNS: tuple[str, ...] = ("row", "col", "minutes", "km", "boarding", "host", "cost")
+"""Columns of :attr:`CountyModel.pairs`: permitted (demand row, facility) journeys and costs."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class CountyModel:
-    """Inputs of one county's solve and, after :func:`solve_county`, its results.
+    """The built model of one county (inputs of its solve; never changed after construction).
 
     Attributes
     ----------
     county_code : str
     facilities : DataFrame
-        One row per facility (index = facility number) with model attributes.
+        One row per facility (index = facility number), at least :data:`FACILITY_MODEL_COLUMNS`.
     demand : DataFrame
-        One row per demand part (index = demand number).
+        One row per demand part (index = demand number), at least :data:`DEMAND_MODEL_COLUMNS`.
     pairs : DataFrame
-        row, col, minutes, km, boarding, cost, host.
+        :data:`PAIR_COLUMNS`.
     zones : Zones
-    solver : CountySolution or None
-        The assembled plan of the county's sub-problems (after :func:`solve_county`).
+    circuity : float
+        Route length / straight-line distance used for the county (1 with a road network).
 
     """
 
@@ -73,8 +100,15 @@ class CountyModel:
     pairs: pd.DataFrame
     zones: Zones
     circuity: float = 1.0
-    solver: CountySolution | None = None
-    assignment: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        """Check the stated column contract (a missing column is a programming error)."""
+        for what, frame, cols in (("facilities", self.facilities, FACILITY_MODEL_COLUMNS),
+                                  ("demand", self.demand, DEMAND_MODEL_COLUMNS),
+                                  ("pairs", self.pairs, PAIR_COLUMNS)):
+            missing = [c for c in cols if c not in frame.columns]
+            if missing:
+                raise RuntimeError(f"CountyModel {self.county_code}.{what} lacks {missing}")
 
 
 def split_demand(demand: pd.DataFrame, max_students: int) -> pd.DataFrame:
@@ -343,17 +377,3 @@ def solve_subproblem(
     sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
                     solver=params.solver, gap=params.mip_gap, hint=sub.hint)
     return sub
-
-
-def assignment_table(cm: CountyModel) -> pd.DataFrame:
-    """Per demand row: facility (-1 unserved), minutes, km and boarding of the chosen pair."""
-    m = cm.solver
-    assert m is not None
-    dem = cm.demand.copy()
-    dem["col"] = cm.assignment
-    chosen = cm.pairs.merge(dem[["col"]].reset_index(names="row"), on=["row", "col"])
-    dem = dem.join(chosen.set_index("row")[["minutes", "km", "boarding", "host"]])
-    dem["col"] = dem["col"].where(dem["minutes"].notna(), -1)
-    dem["boarding"] = dem["boarding"].fillna(False).astype(bool)
-    dem["host"] = dem["host"].fillna(False).astype(bool)
-    return dem

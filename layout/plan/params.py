@@ -22,40 +22,16 @@ Default values and where they come from
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-GRADE_BANDS: tuple[str, ...] = (
-    "kindergarten",
-    "primary_lower",
-    "primary_upper",
-    "junior",
-    "senior",
-    "vocational",
-)
-"""Grade bands: the demand rows of the model."""
-
-BAND_LEVEL: dict[str, str] = {
-    "kindergarten": "kindergarten",
-    "primary_lower": "primary",
-    "primary_upper": "primary",
-    "junior": "junior",
-    "senior": "senior",
-    "vocational": "vocational",
-}
-"""Grade band -> school level."""
-
-SCHOOL_LEVELS: tuple[str, ...] = ("kindergarten", "primary", "junior", "senior", "vocational")
+from schoolsystem.scenario import StrictModel
 
 Mode = Literal["walk", "bus"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BandRules(_Strict):
+class BandRules(StrictModel):
     """Journey rules of one grade band.
 
     Attributes
@@ -86,7 +62,7 @@ class BandRules(_Strict):
         return max(self.day_cap_urban_min, self.day_cap_rural_min, self.boarding_cap_min)
 
 
-class BandSet(_Strict):
+class BandSet(StrictModel):
     """Journey rules per grade band (defaults follow the national rules and the five principles)."""
 
     kindergarten: BandRules = BandRules(
@@ -119,7 +95,7 @@ class BandSet(_Strict):
         return self
 
 
-class LevelRules(_Strict):
+class LevelRules(StrictModel):
     """Size and cost rules of one school level.
 
     Attributes
@@ -149,8 +125,18 @@ class LevelRules(_Strict):
     closure_cost: float = Field(300_000.0, ge=0)
 
 
-class LevelSet(_Strict):
-    """Size and cost rules per level."""
+class LevelSet(StrictModel):
+    """Size and cost rules per level; a level given in part keeps the defaults of the rest.
+
+    ``vocational.min_size`` is Measure 6's threshold: secondary vocational schools under 1,200
+    students are integrated (:mod:`layout.plan.vocational`).
+
+    Examples
+    --------
+    >>> LevelSet.model_validate({"vocational": {"min_size": 800}}).vocational.class_size
+    50
+
+    """
 
     kindergarten: LevelRules = LevelRules(
         min_size=30, class_size=30, max_blocks=9, fixed_cost=300_000, per_student_cost=8_000
@@ -169,12 +155,25 @@ class LevelSet(_Strict):
         per_student_cost=16_000,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_levels(cls, data: Any) -> Any:
+        # a partial mapping for a level updates that level's defaults instead of replacing them
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for level, value in data.items():
+            default = cls.model_fields.get(level)
+            if isinstance(value, dict) and default is not None and default.default is not None:
+                out[level] = {**default.default.model_dump(), **value}
+        return out
+
     def get(self, level: str) -> LevelRules:
         """Return the rules of ``level``."""
         return getattr(self, level)
 
 
-class CostParams(_Strict):
+class CostParams(StrictModel):
     """Cost figures shared by all levels (CNY).
 
     Attributes
@@ -214,7 +213,7 @@ class CostParams(_Strict):
         return r / (1.0 - (1.0 + r) ** -n)
 
 
-class VillageSiteKind(_Strict):
+class VillageSiteKind(StrictModel):
     """Size and cost assumptions of one kind of generated village site.
 
     Attributes
@@ -244,7 +243,7 @@ class VillageSiteKind(_Strict):
     capital_per_seat: float = Field(20_000.0, ge=0)
 
 
-class VillageSiteParams(_Strict):
+class VillageSiteParams(StrictModel):
     """Generated candidate sites in villages that no school of the level reaches within the cap.
 
     Where a village has no existing school or candidate site of the level within its band's cap
@@ -271,7 +270,7 @@ class VillageSiteParams(_Strict):
         return getattr(self, band)
 
 
-class TravelParams(_Strict):
+class TravelParams(StrictModel):
     """Travel-time model: straight-line distance x circuity / speed (or a user road network)."""
 
     walk_kmh: float = Field(4.0, gt=0)
@@ -283,7 +282,7 @@ class TravelParams(_Strict):
     """Optional path of a GraphML file or GeoPackage of road lines (never fetched online)."""
 
 
-class LayoutParams(_Strict):
+class LayoutParams(StrictModel):
     """All parameters of the layout model.
 
     Examples
@@ -303,8 +302,6 @@ class LayoutParams(_Strict):
     travel: TravelParams = TravelParams()
     village_sites: VillageSiteParams = VillageSiteParams()
     """Generated village kindergartens / lower-grade teaching points where no school reaches."""
-    vocational_min_students: int = Field(1200, ge=0)
-    """Measure 6: secondary vocational schools under this size are integrated."""
     city_target_seats: int = Field(25_000, ge=0)
     """Measure 7: new school places targeted city-wide."""
     split_students: int = Field(300, gt=0)
@@ -326,6 +323,3 @@ class LayoutParams(_Strict):
     """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
     zone_size_students: int = Field(1500, gt=0)
     """Junior pupils per proposed zone when a county has no designated central town."""
-    gross_rate_kindergarten: float = Field(0.9, ge=0, le=1)
-    general_share_senior: float = Field(0.6, ge=0, le=1)
-    senior_gross_rate: float = Field(0.9, ge=0, le=1)

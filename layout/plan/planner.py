@@ -25,17 +25,17 @@ from layout.plan.model import (
     split_demand,
 )
 from layout.plan.params import LayoutParams
-from layout.plan.result import (
+from layout.plan.result import LayoutPlan
+from layout.plan.travel import RoadNetwork
+from layout.plan.vocational import integrate_vocational
+from layout.plan.zones import junior_zones
+from schoolsystem.schemas import (
     ASSIGNMENT_COLUMNS,
     PROJECT_COLUMNS,
     SCHOOL_COLUMNS,
     SOLVER_COLUMNS,
     UNSERVED_COLUMNS,
-    LayoutPlan,
 )
-from layout.plan.travel import RoadNetwork
-from layout.plan.vocational import integrate_vocational
-from layout.plan.zones import junior_zones
 
 Progress = Callable[[str, int, int], None]
 
@@ -57,8 +57,8 @@ def plan_layout(
     region : Region
         From :func:`layout.region.load_region` (or an object with the same tables).
     demand : DataFrame
-        demand_id (village_id), level, grade_band, students for the target year; see
-        :func:`layout.plan.demand.base_year_demand` for the base-year version.
+        demand_id (village_id), level, grade_band, students for the target year
+        (:func:`layout.pipeline.demand_for_year` makes it from the forecast).
     params : LayoutParams, optional
         Rules and costs (defaults documented in :mod:`layout.plan.params`).
     target_year : int
@@ -123,14 +123,13 @@ def plan_layout(
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed)
     school_parts, assign_parts, unserved_parts, before_parts, records = [], [], [], [], []
     for cm, part in zip(models, subs, strict=True):
-        assemble_county(cm, part)
-        s, a, u, b = county_tables(cm, p)
+        solution = assemble_county(cm, part)
+        s, a, u, b = county_tables(cm, solution, p)
         school_parts.append(s)
         assign_parts.append(a)
         unserved_parts.append(u)
         before_parts.append(b)
-        assert cm.solver is not None
-        records.extend({"county_code": cm.county_code, **r} for r in cm.solver.records)
+        records.extend({"county_code": cm.county_code, **r} for r in solution.records)
     if len(voc_f) or len(voc_d):
         vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, fr.terrain, p)
         school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))

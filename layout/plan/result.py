@@ -7,32 +7,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from layout.plan.params import LayoutParams
+from schoolsystem.vocabulary import ACTIONS
 
-SCHOOL_COLUMNS = (
-    "school_id", "name", "county_code", "township_code", "level", "school_type", "action",
-    "merge_into", "enrollment_base", "demand_target", "capacity_base", "capacity_after",
-    "seats_added", "beds_added", "boarders", "utilization", "reason", "lon", "lat",
-)
-ASSIGNMENT_COLUMNS = (
-    "demand_id", "level", "grade_band", "school_id", "students", "travel_min", "boarding",
-    "lon", "lat",
-)
-UNSERVED_COLUMNS = ("demand_id", "level", "grade_band", "students", "reason")
-KPI_COLUMNS = (
-    "county_code", "level", "schools_before", "schools_after", "travel_mean_min",
-    "travel_p95_min", "share_within_standard", "boarders", "seats_added", "utilization",
-    "cost_before", "cost_after", "cost_per_pupil",
-)
-PROJECT_COLUMNS = (
-    "project_id", "school_id", "name", "county_code", "kind", "level", "seats", "beds",
-    "capital_cost",
-)
-SOLVER_COLUMNS = (
-    "county_code", "subproblem", "status", "objective", "bound", "gap", "wall_time", "threads",
-    "seed",
-)
-
-ACTIONS = ("keep", "expand", "close", "merge", "convert", "new")
+__all__ = ["LayoutPlan"]
 
 
 @dataclass
@@ -43,13 +20,13 @@ class LayoutPlan:
     ----------
     schools : DataFrame
         One row per (school, level); new schools have ``school_id`` = site_id. Columns
-        :data:`SCHOOL_COLUMNS`; ``action`` is one of :data:`ACTIONS`.
+        :data:`schoolsystem.schemas.SCHOOL_COLUMNS`; ``action`` is one of :data:`schoolsystem.vocabulary.ACTIONS`.
     assignments : DataFrame
-        Demand (village x grade band part) -> school, columns :data:`ASSIGNMENT_COLUMNS`.
+        Demand (village x grade band part) -> school, columns :data:`schoolsystem.schemas.ASSIGNMENT_COLUMNS`.
     unserved : DataFrame
         Demand that cannot be served under the caps and capacities, with the reason.
     kpis : DataFrame
-        Per county x level, columns :data:`KPI_COLUMNS` (costs in CNY per year).
+        Per county x level, columns :data:`schoolsystem.schemas.KPI_COLUMNS` (costs in CNY per year).
     projects : DataFrame
         New schools and expansions with seats, beds and capital cost (CNY, one-off).
     solver_records : DataFrame

@@ -27,10 +27,12 @@ import scipy.sparse as sp
 from layout.plan.candidates import radius_pairs
 from layout.plan.params import LayoutParams
 from layout.plan.travel import RoadNetwork
+from schoolsystem.vocabulary import BAND_LEVEL
 
 SITE_BANDS: dict[str, tuple[str, str, str]] = {
-    "kindergarten": ("kindergarten", "kindergarten", "VKG-"),
-    "primary_lower": ("primary", "teaching_point", "VTP-"),
+    band: (BAND_LEVEL[band], stype, prefix)
+    for band, stype, prefix in (("kindergarten", "kindergarten", "VKG-"),
+                                ("primary_lower", "teaching_point", "VTP-"))
 }
 """Band -> (level, school_type, id prefix) of its generated sites."""
 

@@ -64,7 +64,7 @@ def integrate_vocational(
     is_open = np.ones(n, dtype=bool)
     into = np.full(n, -1)
     fore_after, cur_after = forecast.copy(), current.copy()
-    thr = p.vocational_min_students
+    thr = p.levels.vocational.min_size
     while True:
         order = np.lexsort((f["fac_id"].to_numpy(), size))
         moved = False

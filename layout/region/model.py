@@ -10,7 +10,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from layout.region.schema import LEVELS
+from schoolsystem.vocabulary import LEVELS
 
 
 @dataclass(frozen=True)

@@ -10,39 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from schoolsystem.vocabulary import CHILD_AGES, GRADE_LEVEL, SCHOOL_TYPE_LEVELS, WOMEN_AGES
+
 ColumnKind = Literal["id", "str", "int", "float", "bool"]
 GeometryKind = Literal["polygon", "point", "table"]
 
-LEVELS: tuple[str, ...] = ("kindergarten", "primary", "junior", "senior", "vocational")
-"""Level codes, in school order."""
-
-GRADES: dict[str, str] = {
-    **{f"K{i}": "kindergarten" for i in range(1, 4)},
-    **{f"G{i}": "primary" for i in range(1, 7)},
-    **{f"G{i}": "junior" for i in range(7, 10)},
-    **{f"G{i}": "senior" for i in range(10, 13)},
-    **{f"V{i}": "vocational" for i in range(1, 4)},
-}
-"""Grade code -> level code."""
-
-SCHOOL_TYPES: dict[str, frozenset[str]] = {
-    "kindergarten": frozenset({"kindergarten"}),
-    "primary": frozenset({"primary"}),
-    "village_primary": frozenset({"primary"}),
-    "teaching_point": frozenset({"primary"}),
-    "nine_year": frozenset({"primary", "junior"}),
-    "junior": frozenset({"junior"}),
-    "complete_secondary": frozenset({"junior", "senior"}),
-    "senior": frozenset({"senior"}),
-    "vocational": frozenset({"vocational"}),
-}
-"""School type -> the exact set of levels it hosts."""
-
-SCHOOL_TYPE_GRADE_LIMITS: dict[str, frozenset[str]] = {
-    "teaching_point": frozenset({"G1", "G2", "G3", "G4"}),
-}
-"""School types that host only a subset of their levels' grades."""
-
+# The vocabulary (levels, grades, school types, ages) is defined once in schoolsystem.vocabulary.
 PROGRAMME_GROUPS: frozenset[str] = frozenset(
     {
         "manufacturing",
@@ -61,8 +34,6 @@ TERRAINS = frozenset({"mountain", "hill", "urban"})
 TOWNSHIP_KINDS = frozenset({"street", "town", "township"})
 OWNERSHIPS = frozenset({"public", "private"})
 
-CHILD_AGES = range(18)
-WOMEN_AGES = range(15, 50)
 
 REGION_YAML_KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -233,7 +204,7 @@ LAYERS: dict[str, LayerSpec] = {
                 Column("township_code", "id"),
                 _LON,
                 _LAT,
-                Column("school_type", "str", choices=frozenset(SCHOOL_TYPES)),
+                Column("school_type", "str", choices=frozenset(SCHOOL_TYPE_LEVELS)),
                 Column("levels", "str"),
                 Column("ownership", "str", choices=OWNERSHIPS),
                 Column("capacity", "int", gt=0, lt=20_000),
@@ -250,7 +221,7 @@ LAYERS: dict[str, LayerSpec] = {
             (
                 Column("school_id", "id"),
                 _year(),
-                Column("grade", "str", choices=frozenset(GRADES)),
+                Column("grade", "str", choices=frozenset(GRADE_LEVEL)),
                 Column("students", "int", ge=0, lt=5_000),
             ),
         ),

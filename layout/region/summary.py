@@ -12,7 +12,7 @@ import unicodedata
 import pandas as pd
 
 from layout.region.model import Region
-from layout.region.schema import GRADES, LEVELS
+from schoolsystem.vocabulary import GRADE_LEVEL, LEVELS
 
 GUANGYUAN_CODE = "510800"
 
@@ -123,7 +123,7 @@ def _school_table(region: Region) -> list[str]:
 def _level_totals(region: Region, reference: bool) -> list[str]:
     year = region.base_year
     enr = region.enrollment[region.enrollment["year"] == year]
-    students = enr.groupby(enr["grade"].map(GRADES))["students"].sum()
+    students = enr.groupby(enr["grade"].map(dict(GRADE_LEVEL)))["students"].sum()
     levels = region.school_levels.merge(
         region.schools[["school_id", "school_type"]], on="school_id"
     )

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 
 from layout.synth.calibration import CLASS_SIZE, PUPIL_TEACHER
+from schoolsystem.vocabulary import LEVELS, SCHOOL_TYPE_LEVELS, SCHOOL_TYPES
 
-MAIN_LEVEL = {"kindergarten": "kindergarten", "primary": "primary", "village_primary": "primary",
-              "teaching_point": "primary", "nine_year": "primary", "junior": "junior",
-              "complete_secondary": "junior", "senior": "senior", "vocational": "vocational"}
+MAIN_LEVEL = {t: next(lv for lv in LEVELS if lv in SCHOOL_TYPE_LEVELS[t]) for t in SCHOOL_TYPES}
 MIN_CAPACITY = {"kindergarten": 60, "primary": 270, "village_primary": 90, "teaching_point": 30,
                 "nine_year": 450, "junior": 450, "complete_secondary": 900, "senior": 900,
                 "vocational": 600}

@@ -22,11 +22,12 @@ from layout.synth.calibration import (
 )
 from layout.synth.names import unique_stems
 from layout.synth.townships import sample_in_polygon
+from schoolsystem import vocabulary
 
 _TO_WGS = Transformer.from_crs(PROJECTED_CRS, "EPSG:4326", always_xy=True)
 SPEC = {c.code: c for c in COUNTIES}
-WOMEN_AGES = np.arange(15, 50)
-CHILD_AGES = np.arange(0, 18)
+WOMEN_AGES = np.asarray(vocabulary.WOMEN_AGES)
+CHILD_AGES = np.asarray(vocabulary.CHILD_AGES)
 
 
 def round_to_total(values: np.ndarray, total: int) -> np.ndarray:

@@ -18,14 +18,13 @@ from layout.synth.calibration import (
 )
 from layout.synth.names import cn_ordinal, private_name
 from layout.synth.population import round_to_total
+from schoolsystem.vocabulary import LEVELS as ALL_LEVELS
+from schoolsystem.vocabulary import SCHOOL_TYPE_LEVELS, SCHOOL_TYPES
 
 _TO_WGS = Transformer.from_crs(PROJECTED_CRS, "EPSG:4326", always_xy=True)
 SPEC = {c.code: c for c in COUNTIES}
-TYPE_ORDER = ("kindergarten", "primary", "village_primary", "teaching_point", "nine_year",
-              "junior", "complete_secondary", "senior", "vocational")
-LEVELS = {"kindergarten": "kindergarten", "primary": "primary", "village_primary": "primary",
-          "teaching_point": "primary", "nine_year": "primary;junior", "junior": "junior",
-          "complete_secondary": "junior;senior", "senior": "senior", "vocational": "vocational"}
+TYPE_ORDER = SCHOOL_TYPES
+LEVELS = {t: ";".join(lv for lv in ALL_LEVELS if lv in SCHOOL_TYPE_LEVELS[t]) for t in SCHOOL_TYPES}
 SEAT_JUNIORS = {"510802": 9, "510824": 5, "510823": 4, "510821": 4, "510822": 2,
                 "510811": 2, "510812": 2}
 N_OTHER_JUNIOR = 13

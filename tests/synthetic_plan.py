@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from layout.outputs.tables import ACTIONS, LEVELS
+from schoolsystem.vocabulary import ACTIONS, LEVELS
 
 BBOX = (105.0, 31.6, 106.6, 32.9)
 """Synthetic extent (lon/lat), roughly Guangyuan."""

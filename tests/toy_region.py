@@ -13,6 +13,14 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
+from schoolsystem.vocabulary import (
+    BAND_LEVEL,
+    LEVELS,
+    SCHOOL_TYPE_LEVELS,
+    SCHOOL_TYPES,
+    level_grades,
+)
+
 CRS = "EPSG:4544"
 X0, Y0 = 500_000.0, 3_575_000.0
 
@@ -39,15 +47,8 @@ def _lonlat(x_km: Any, y_km: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon), np.asarray(lat)
 
 
-_LEVEL_GRADES = {
-    "kindergarten": ["K1", "K2", "K3"], "primary": [f"G{i}" for i in range(1, 7)],
-    "junior": ["G7", "G8", "G9"], "senior": ["G10", "G11", "G12"], "vocational": ["V1", "V2", "V3"],
-}
-_TYPE_LEVELS = {
-    "kindergarten": "kindergarten", "primary": "primary", "village_primary": "primary",
-    "teaching_point": "primary", "nine_year": "primary;junior", "junior": "junior",
-    "complete_secondary": "junior;senior", "senior": "senior", "vocational": "vocational",
-}
+_LEVEL_GRADES = {lv: list(level_grades(lv)) for lv in LEVELS}
+_TYPE_LEVELS = {t: ";".join(lv for lv in LEVELS if lv in SCHOOL_TYPE_LEVELS[t]) for t in SCHOOL_TYPES}
 
 
 def make_region(
@@ -114,8 +115,7 @@ def make_region(
 
 def demand_table(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     """Demand DataFrame from (village_id, grade_band, students) tuples."""
-    from layout.plan.params import BAND_LEVEL
 
     d = pd.DataFrame(rows, columns=["demand_id", "grade_band", "students"])
-    d["level"] = d["grade_band"].map(BAND_LEVEL)
+    d["level"] = d["grade_band"].map(dict(BAND_LEVEL))
     return d[["demand_id", "level", "grade_band", "students"]]
