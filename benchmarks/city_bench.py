@@ -3,8 +3,9 @@
 Usage: python benchmarks/city_bench.py [--threads 2] [--time-limit 30] [--solver scip]
 [--mip-gap 0.01] [--seed 0] [--region DIR]
 
-Demand: the base-year demand from the region's children (layout.plan.base_year_demand) until the
-forecast provides a target-year table. The embedded data are SYNTHETIC (see data/geo/README.md).
+Demand: the pipeline's own path — the scenario's forecast (layout.pipeline.forecast_stage, no
+Monte Carlo draws, no back-test) and its P50 demand for the target year (demand_for_year), the same
+rows `schoolsystem run` plans. The embedded data are SYNTHETIC (see data/geo/README.md).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import time
 
 import pandas as pd
 
-from layout.plan import LayoutParams, base_year_demand, plan_layout
+from layout.pipeline import demand_for_year, forecast_stage
+from layout.plan import plan_layout
 from layout.region import load_region
+from layout.scenario import load_scenario
 
 
 def main() -> None:
@@ -28,22 +31,27 @@ def main() -> None:
     ap.add_argument("--mip-gap", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--region", default=None)
+    ap.add_argument("--scenario", default="scenarios/baseline.yaml")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    region = load_region(args.region)
-    demand = base_year_demand(region)
+    scenario = load_scenario(args.scenario)
+    region = load_region(args.region if args.region is not None else scenario.region)
+    outlook = forecast_stage(region, scenario, draws=0, backtest=False)
+    demand = demand_for_year(outlook, scenario.target_year)
     t1 = time.perf_counter()
     over = {k: v for k, v in (("solver", args.solver), ("mip_gap", args.mip_gap)) if v is not None}
-    params = LayoutParams(**over)
-    plan = plan_layout(region, demand, params, target_year=region.base_year, time_limit=args.time_limit,
+    params = scenario.layout.model_copy(update=over)
+    plan = plan_layout(region, demand, params, target_year=scenario.target_year,
+                       time_limit=args.time_limit,
                        threads=args.threads, seed=args.seed,
                        progress=lambda c, i, n: print(f"  county {c} ({i + 1}/{n})", flush=True))
     t2 = time.perf_counter()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 100)
-    print("SYNTHETIC data (embedded Guangyuan region); base-year demand")
-    print(f"load + demand: {t1 - t0:.1f} s; plan_layout: {t2 - t1:.1f} s; "
+    print(f"SYNTHETIC data (embedded Guangyuan region); {scenario.name}, "
+          f"P50 demand {scenario.target_year}")
+    print(f"load + forecast + demand: {t1 - t0:.1f} s; plan_layout: {t2 - t1:.1f} s; "
           f"threads {args.threads}; peak RSS {peak_mb:.0f} MB")
     print(plan.solver_records.to_string(index=False))
     print(plan.summary())

@@ -23,7 +23,6 @@ from schoolsystem.errors import ScenarioFileError
 from schoolsystem.scenario import (
     MapSettings,
     SolverSettings,
-    flatten,
     format_validation_error,
     parse_scenario_file,
     read_scenario_yaml,
@@ -79,10 +78,6 @@ class Scenario:
             "solver": self.solver.model_dump(mode="json"),
             "map": self.map.model_dump(mode="json"),
         }
-
-    def effective_rows(self) -> list[tuple[str, str]]:
-        """:meth:`effective` flattened to ``(dotted.parameter, value)`` rows, values as text."""
-        return [(k, _text(v)) for k, v in flatten(self.effective()).items()]
 
     @property
     def slug(self) -> str:
@@ -146,12 +141,3 @@ def load_scenario(path: str | Path) -> Scenario:
         target_year=top.target_year, region=region, forecast=forecast, layout=layout,
         solver=top.solver, map=top.map, raw=data,
     )
-
-
-def _text(value: Any) -> str:
-    """A parameter value as text for tables (lists joined, None empty)."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
-    return str(value)
