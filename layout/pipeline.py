@@ -22,16 +22,14 @@ from typing import Any
 import pandas as pd
 
 from forecasting import RegionOutlook, forecast_region
+from layout.errors import ScenarioError
 from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
 from layout.region import Region, load_region
 from layout.scenario import Scenario
+from schoolsystem.vocabulary import BANDS, CHILD_AGES
 
 Say = Callable[[str], None]
-
-#: ages counted as "school age" on the map's choropleth
-SCHOOL_AGES = (3, 17)
-
 
 @dataclass
 class RunResult:
@@ -86,7 +84,8 @@ def demand_for_year(outlook: RegionOutlook, year: int, quantile: str = "p50") ->
     d = outlook.village_demand
     if year not in set(d["year"]):
         years = sorted(set(d["year"]))
-        raise ValueError(f"target year {year} is outside the forecast years {years[0]}-{years[-1]}")
+        raise ScenarioError(f"target year {year} is outside the forecast years "
+                            f"{years[0]}-{years[-1]}")
     d = d[d["year"] == year]
     return pd.DataFrame({
         "demand_id": d["village_id"].to_numpy(), "level": d["level"].to_numpy(),
@@ -108,7 +107,7 @@ def plan_stage(region: Region, scenario: Scenario, demand: pd.DataFrame,
 def school_age_series(outlook: RegionOutlook) -> pd.DataFrame:
     """Township school-age (3-17) population per forecast year: township_code, year, population."""
     t = outlook.population.townships
-    lo, hi = SCHOOL_AGES
+    lo, hi = BANDS["kindergarten"].first_age, CHILD_AGES[-1]
     t = t[(t["age"] >= lo) & (t["age"] <= hi)]
     return t.groupby(["township_code", "year"], sort=True)["population"].sum().reset_index()
 
@@ -221,7 +220,7 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
                        title=f"{region.name} 学校布局规划 {scenario.target_year} · {scenario.name}",
                        note=note)]
     text = data_note(region, scenario)
-    files.append(write_workbook(plan, scenario.raw, out / "layout.xlsx", note=text))
+    files.append(write_workbook(plan, scenario.effective(), out / "layout.xlsx", note=text))
     files += write_csvs(plan, out)
     files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
                                   pop_change=change, years_series=series, note=text))
@@ -355,6 +354,6 @@ def run_scenario(
                                                    result.outlook)
     inputs = [*sorted(p for p in Path(region.path).iterdir() if p.is_file()), scenario.path]
     records = result.plan.solver_records if result.plan is not None else []
-    result.files.append(write_manifest(out / "manifest.json", scenario.raw, inputs,
+    result.files.append(write_manifest(out / "manifest.json", scenario.effective(), inputs,
                                        scenario.seed, records, timings, region_record(region)))
     return result
