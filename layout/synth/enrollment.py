@@ -23,15 +23,24 @@ from layout.synth.calibration import (
     VOCATIONAL_RATE,
 )
 from layout.synth.population import CHILD_AGES, expected_cohort
+from schoolsystem.vocabulary import BANDS, GRADE_AGE, GRADE_LEVEL, LEVELS
 
-# band -> (grades, ages, rate)
-BANDS: dict[str, tuple[list[str], list[int], float]] = {
-    "kindergarten": (["K1", "K2", "K3"], [3, 4, 5], KINDERGARTEN_RATE),
-    "primary_lower": (["G1", "G2", "G3", "G4"], [6, 7, 8, 9], 1.0),
-    "primary_upper": (["G5", "G6"], [10, 11], 1.0),
-    "junior": (["G7", "G8", "G9"], [12, 13, 14], 0.99),
-    "senior": (["G10", "G11", "G12"], [15, 16, 17], SENIOR_GENERAL_RATE),
-    "vocational": (["V1", "V2", "V3"], [15, 16, 17], VOCATIONAL_RATE),
+# The generator's own enrollment groups: unlike the vocabulary's grade bands, its lower primary
+# group takes grades 1-4, the grades a synthetic teaching point may host
+# (SCHOOL_TYPE_GRADE_LIMITS). group -> (grades, ages, rate)
+_GROUP_GRADES = {
+    "kindergarten": BANDS["kindergarten"].grades,
+    "primary_lower": (*BANDS["primary_lower"].grades, "G4"),
+    "primary_upper": ("G5", "G6"),
+    "junior": BANDS["junior"].grades,
+    "senior": BANDS["senior"].grades,
+    "vocational": BANDS["vocational"].grades,
+}
+_GROUP_RATE = {"kindergarten": KINDERGARTEN_RATE, "primary_lower": 1.0, "primary_upper": 1.0,
+               "junior": 0.99, "senior": SENIOR_GENERAL_RATE, "vocational": VOCATIONAL_RATE}
+ENROLLMENT_GROUPS: dict[str, tuple[list[str], list[int], float]] = {
+    group: (list(grades), [GRADE_AGE[g] for g in grades], _GROUP_RATE[group])
+    for group, grades in _GROUP_GRADES.items()
 }
 
 
@@ -94,7 +103,7 @@ def allocation(townships: pd.DataFrame, centres: pd.DataFrame, schools: pd.DataF
     schools : pandas.DataFrame
         Output of :func:`layout.synth.schools.place_schools`.
     band : str
-        A key of :data:`BANDS`.
+        A key of :data:`ENROLLMENT_GROUPS`.
 
     Returns
     -------
@@ -164,7 +173,7 @@ def build_enrollment(townships: pd.DataFrame, centres: pd.DataFrame, schools: pd
 
     """
     frames = []
-    for band, (grades, ages, rate) in BANDS.items():
+    for band, (grades, ages, rate) in ENROLLMENT_GROUPS.items():
         m = allocation(townships, centres, schools, band)
         host = np.flatnonzero(_hosts(schools, band))
         # expected[s, y, g] = sum_t demand[t, y, age(g)] * rate * m[t, s]
@@ -201,15 +210,12 @@ def base_year_by_level(enrollment: pd.DataFrame) -> pd.DataFrame:
     """
     e = enrollment.loc[enrollment["year"] == BASE_YEAR]
     g = e["grade"]
-    num = g.str[1:].astype(int)
-    level = np.select(
-        [g.str[0] == "K", (g.str[0] == "G") & (num <= 6), (g.str[0] == "G") & (num <= 9),
-         g.str[0] == "G"], ["kindergarten", "primary", "junior", "senior"], "vocational")
+    level = g.map(dict(GRADE_LEVEL)).to_numpy()
     wide = e.assign(level=level).pivot_table(index="school_id", columns="level",
                                              values="students", aggfunc="sum", fill_value=0)
-    upper = e.loc[g.isin(["G4", "G5", "G6"])].groupby("school_id")["students"].sum()
+    upper = e.loc[g.isin(BANDS["primary_upper"].grades)].groupby("school_id")["students"].sum()
     wide["primary_upper"] = upper.reindex(wide.index).fillna(0).astype(int)
-    for col in ("kindergarten", "primary", "junior", "senior", "vocational"):
+    for col in LEVELS:
         if col not in wide:
             wide[col] = 0
     return wide

@@ -40,7 +40,7 @@ def size_schools(schools: pd.DataFrame, by_level: pd.DataFrame,
 
     """
     e = by_level.reindex(schools["school_id"]).fillna(0)
-    total = e[["kindergarten", "primary", "junior", "senior", "vocational"]].sum(axis=1).to_numpy()
+    total = e[list(LEVELS)].sum(axis=1).to_numpy()
     st = schools["school_type"].to_numpy()
     seat = schools["seat"].to_numpy()
     n = len(schools)

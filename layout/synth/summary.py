@@ -8,14 +8,12 @@ import numpy as np
 import pandas as pd
 
 from layout.synth.calibration import BASE_YEAR
+from schoolsystem.vocabulary import GRADE_LEVEL
 
 
 def level_of_grade(grade: pd.Series) -> np.ndarray:
     """Map grade codes (K1..K3, G1..G12, V1..V3) to level names."""
-    num = grade.str[1:].astype(int)
-    g = grade.str[0]
-    return np.select([g == "K", (g == "G") & (num <= 6), (g == "G") & (num <= 9), g == "G"],
-                     ["kindergarten", "primary", "junior", "senior"], "vocational")
+    return grade.map(dict(GRADE_LEVEL)).to_numpy()
 
 
 def summarise(layers: dict[str, Any]) -> dict[str, Any]:
