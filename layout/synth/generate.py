@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from layout.geo.geojson import write_geojson
+from layout.region.schema import LAYERS
 from layout.synth.calibration import BASE_YEAR, DEFAULT_SEED, PROJECTED_CRS
 from layout.synth.enrollment import base_year_by_level, build_enrollment, cohort_demand
 from layout.synth.facilities import size_schools
@@ -32,9 +33,8 @@ EMBEDDED = Path(__file__).resolve().parents[2] / "data" / "geo" / "guangyuan"
 REAL_FILES = ("counties.geojson", "city.geojson", "PROVENANCE.md")
 SYNTHETIC_LAYERS = ["townships", "villages", "children", "women", "schools", "enrollment",
                     "candidate_sites", "births", "urbanisation", "township_history"]
-SCHOOL_COLUMNS = ["school_id", "name", "township_code", "lon", "lat", "school_type", "levels",
-                  "ownership", "capacity", "boarding_beds", "classrooms", "teachers",
-                  "programme_groups"]
+# the columns of schools.csv, as the region contract lists them
+SCHOOLS_FILE_COLUMNS = [c.name for c in LAYERS["schools"].columns]
 
 
 def build_region(counties: gpd.GeoDataFrame, seed: int = DEFAULT_SEED) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def build_region(counties: gpd.GeoDataFrame, seed: int = DEFAULT_SEED) -> dict[s
                               "population"]],
         "children": children,
         "women": women,
-        "schools": schools[SCHOOL_COLUMNS],
+        "schools": schools[SCHOOLS_FILE_COLUMNS],
         "enrollment": enrollment,
         "candidate_sites": sites,
         "births": births_output(births),

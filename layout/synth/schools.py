@@ -18,13 +18,14 @@ from layout.synth.calibration import (
 )
 from layout.synth.names import cn_ordinal, private_name
 from layout.synth.population import round_to_total
-from schoolsystem.vocabulary import LEVELS as ALL_LEVELS
-from schoolsystem.vocabulary import SCHOOL_TYPE_LEVELS, SCHOOL_TYPES
+from schoolsystem.vocabulary import LEVELS, SCHOOL_TYPE_LEVELS, SCHOOL_TYPES
 
 _TO_WGS = Transformer.from_crs(PROJECTED_CRS, "EPSG:4326", always_xy=True)
 SPEC = {c.code: c for c in COUNTIES}
 TYPE_ORDER = SCHOOL_TYPES
-LEVELS = {t: ";".join(lv for lv in ALL_LEVELS if lv in SCHOOL_TYPE_LEVELS[t]) for t in SCHOOL_TYPES}
+TYPE_LEVELS_TEXT = {t: ";".join(lv for lv in LEVELS if lv in SCHOOL_TYPE_LEVELS[t])
+                    for t in SCHOOL_TYPES}
+"""School type -> the ``levels`` cell of schools.csv (``primary;junior``)."""
 SEAT_JUNIORS = {"510802": 9, "510824": 5, "510823": 4, "510821": 4, "510822": 2,
                 "510811": 2, "510812": 2}
 N_OTHER_JUNIOR = 13
@@ -194,7 +195,7 @@ def place_schools(townships: gpd.GeoDataFrame, centres: pd.DataFrame, villages: 
 def _finish(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     df["programme_groups"] = df.get("programme_groups", pd.Series("", index=df.index)).fillna("")
     df["voc_size"] = df.get("voc_size", pd.Series(np.nan, index=df.index))
-    df["levels"] = df["school_type"].map(LEVELS)
+    df["levels"] = df["school_type"].map(TYPE_LEVELS_TEXT)
     df["type_rank"] = df["school_type"].map({t: i for i, t in enumerate(TYPE_ORDER)})
     df["full_grades"] = (df["school_type"] != "teaching_point") & ~(
         (df["school_type"] == "village_primary") & (rng.random(len(df)) < 0.55))
