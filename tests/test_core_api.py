@@ -133,7 +133,6 @@ def test_sat_refuses_split_demand() -> None:
         ({"link_group": [0, 0], "force_open": [True, False], "force_closed": [False, True]},
          "facility 0"),
         ({"max_blocks": [1, 1], "expansion_block": [2.0, 2.0]}, "capacity"),
-        ({"bogus": 1}, "bogus"),
         ({"max_blocks": [1.5, 0], "expansion_block": [1, 1], "capacity": [1, 1]},
          r"max_blocks\[0\]"),
         ({"allowed": np.ones((3, 2), dtype=int)}, "boolean"),
@@ -146,6 +145,12 @@ def test_bad_input_raises(kwargs: dict, match: str | None) -> None:
     with pytest.raises(CoreInputError, match=match or "shape") as err:
         FacilityLocation.from_cost_matrix(cost, demand, **args)
     assert isinstance(err.value, ValueError)
+
+
+def test_unknown_keyword_is_a_type_error() -> None:
+    # The extension arguments are explicit keywords: a misspelt one is Python's TypeError.
+    with pytest.raises(TypeError, match="bogus"):
+        FacilityLocation.from_cost_matrix(np.ones((3, 2)), np.ones(3), bogus=1)  # type: ignore[call-arg]
 
 
 def test_from_pairs_errors() -> None:

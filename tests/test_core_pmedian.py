@@ -122,7 +122,7 @@ def test_interchange_uflp_add_drop_local_optimum() -> None:
 def test_not_simple_when_capacitated_and_direct_method_available() -> None:
     cost, w = _instance(5, 10, 4)
     d = build(10, 4, *np.indices((10, 4)).reshape(2, -1), cost.ravel(), w, fixed_cost=None,
-              capacity=np.full(4, w.sum()), p=2, single_source=False, extensions={})
+              capacity=np.full(4, w.sum()), p=2, single_source=False)
     assert not is_simple(d)
     fl = FacilityLocation.from_cost_matrix(cost, w, p=2, capacity=np.full(4, w.sum())).solve()
     assert fl.method == "direct"

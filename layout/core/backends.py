@@ -28,7 +28,7 @@ from layout.core.formulation import MipModel
 from layout.core.status import SolveStatus
 
 if TYPE_CHECKING:
-    from highspy import _Highs
+    from highspy._core import _Highs
 
 #: Back ends accepted by ``solver=``; the first is the default (chosen by measurement,
 #: see benchmarks/orlib.py).
@@ -147,7 +147,8 @@ def _solve_ortools(
     helper = mbh.ModelBuilderHelper()
     # OR-Tools' generated stubs spell these ``ndarray[float64[m, 1]]``, which no numpy array
     # type matches under mypy: pass them as ``Any``.
-    vectors: list[Any] = [model.var_lb, model.var_ub, model.obj, model.row_lb, model.row_ub]
+    vectors: tuple[Any, Any, Any, Any, Any] = (model.var_lb, model.var_ub, model.obj,
+                                               model.row_lb, model.row_ub)
     helper.fill_model_from_sparse_data(*vectors, model.matrix)
     for idx in np.flatnonzero(model.integer):
         helper.set_var_integrality(int(idx), True)
@@ -186,7 +187,7 @@ def highs_lp(
 
     The only place in :mod:`layout.core` that builds a ``highspy`` model. The log (and the
     HiGHS banner) is switched off before anything else is done with the instance unless
-    ``log``; the bare ``highspy._Highs`` is used because ``highspy.Highs()`` already prints
+    ``log``; the bare ``highspy._core._Highs`` is used because ``highspy.Highs()`` already prints
     the banner in its constructor.
 
     Parameters
@@ -208,12 +209,12 @@ def highs_lp(
 
     Returns
     -------
-    highspy._Highs
+    highspy._core._Highs
 
     """
     import highspy
 
-    h = highspy._Highs()
+    h = highspy._core._Highs()
     h.setOptionValue("output_flag", bool(log))
     h.setOptionValue("log_to_console", bool(log))
     h.setOptionValue("threads", 1)
@@ -255,7 +256,7 @@ def run_highs(
 
     Parameters
     ----------
-    h : highspy._Highs
+    h : highspy._core._Highs
         The solver holding the model; it may be run again (e.g. after adding rows).
     time_limit : float, optional
         Seconds; default: the limit already set (HiGHS' default: none).

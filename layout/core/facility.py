@@ -12,7 +12,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Self
+import time
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from layout.core.capacitated import is_plain_capacitated, solve_capacitated
 from layout.core.formulation import MipModel, formulate
 from layout.core.greedy import greedy_plan
 from layout.core.pmedian import is_simple, solve_simple
-from layout.core.status import SolveStatus
+from layout.core.status import SolveStatus, relative_gap
 
 
 class FacilityLocation:
@@ -39,31 +40,36 @@ class FacilityLocation:
         Demand weight per demand point (>= 0); used by capacities and loads. Costs are NOT
         multiplied by it: ``cost[i, j]`` is already the cost of serving all of demand i from j.
     fixed_cost : array_like, shape (m,), optional
-        Cost incurred if facility j is open (facility location).
+        Cost incurred if facility j is open (facility location). Default: 0.
     capacity : array_like, shape (m,), optional
         Capacity per facility; demand may be split across facilities unless ``single_source``.
+        Default: uncapacitated.
     p : int, optional
         Exactly ``p`` facilities open (p-median when no fixed cost). Linked facilities count
-        individually.
+        individually. Default: any number.
     single_source : bool
-        Each demand point is served wholly by one facility.
+        Each demand point is served wholly by one facility. Default: ``False``.
     allowed : bool array or sparse matrix, shape (n, m), optional
-        Permitted pairs (e.g. travel-time caps); only these enter the (sparse) model.
+        Permitted pairs (e.g. travel-time caps); only these enter the (sparse) model
+        (:meth:`from_cost_matrix` only). Default: every pair of a dense ``cost``, the stored
+        entries of a sparse one.
     closed_cost : array_like, shape (m,), optional
-        Cost incurred if facility j is NOT open (e.g. closing an existing school).
+        Cost incurred if facility j is NOT open (e.g. closing an existing school). Default: 0.
     force_open, force_closed : bool array_like, shape (m,), optional
-        Facilities that must be open / closed (applies to the whole link group).
+        Facilities that must be open / closed (applies to the whole link group). Default: none.
     link_group : int array_like, shape (m,), optional
         Facilities sharing a group id >= 0 open and close together (one decision; each still pays
-        its own fixed cost and has its own capacity). -1 = not linked.
+        its own fixed cost and has its own capacity). -1 = not linked. Default: none linked.
     min_load, min_load_exempt : array_like, shape (m,), optional
         If open, facility j must serve at least ``min_load[j]`` demand, unless exempt.
+        Default: no minimum load; no facility exempt.
     expansion_block, expansion_cost, max_blocks : array_like, shape (m,), optional
         An open facility may add up to ``max_blocks[j]`` blocks of ``expansion_block[j]`` seats,
-        each costing ``expansion_cost[j]``. Needs ``capacity``.
+        each costing ``expansion_cost[j]``. Needs ``capacity``. Default: no expansion.
     unserved_cost : array_like, shape (n,), optional
         If given, demand i may be left (partly) unserved at this cost (for all of it); lets an
         otherwise infeasible instance still produce a plan that shows where capacity is short.
+        Default: all demand must be served.
 
     Attributes (after :meth:`solve`)
     --------------------------------
@@ -117,13 +123,18 @@ class FacilityLocation:
         cls, cost: ArrayLike | sp.spmatrix | sp.sparray, demand: ArrayLike, *,
         fixed_cost: ArrayLike | None = None, capacity: ArrayLike | None = None,
         p: int | None = None, single_source: bool = False,
-        allowed: ArrayLike | sp.spmatrix | sp.sparray | None = None, **extensions: Any,
+        allowed: ArrayLike | sp.spmatrix | sp.sparray | None = None,
+        closed_cost: ArrayLike | None = None, force_open: ArrayLike | None = None,
+        force_closed: ArrayLike | None = None, link_group: ArrayLike | None = None,
+        min_load: ArrayLike | None = None, min_load_exempt: ArrayLike | None = None,
+        expansion_block: ArrayLike | None = None, expansion_cost: ArrayLike | None = None,
+        max_blocks: ArrayLike | None = None, unserved_cost: ArrayLike | None = None,
     ) -> Self:
         """Build from an (n, m) cost matrix, dense or scipy-sparse, and an optional mask.
 
         A sparse ``cost`` without ``allowed`` permits exactly its stored entries. A dense
         ``cost`` with ``allowed`` is read only at allowed pairs (others may be ``inf``).
-        See the class docstring for the other arguments.
+        See the class docstring for the other arguments and their defaults.
 
         Raises
         ------
@@ -132,16 +143,23 @@ class FacilityLocation:
 
         """
         n, m, rows, cols, costs = inputs.pairs_from_matrix(cost, allowed)
+        ext = inputs.Extensions(closed_cost, force_open, force_closed, link_group, min_load,
+                                min_load_exempt, expansion_block, expansion_cost, max_blocks,
+                                unserved_cost)
         return cls(inputs.build(n, m, rows, cols, costs, demand, fixed_cost=fixed_cost,
                                 capacity=capacity, p=p, single_source=single_source,
-                                extensions=extensions))
+                                extensions=ext))
 
     @classmethod
     def from_pairs(
         cls, rows: ArrayLike, cols: ArrayLike, costs: ArrayLike, demand: ArrayLike,
         n_facilities: int, *, fixed_cost: ArrayLike | None = None,
         capacity: ArrayLike | None = None, p: int | None = None, single_source: bool = False,
-        **extensions: Any,
+        closed_cost: ArrayLike | None = None, force_open: ArrayLike | None = None,
+        force_closed: ArrayLike | None = None, link_group: ArrayLike | None = None,
+        min_load: ArrayLike | None = None, min_load_exempt: ArrayLike | None = None,
+        expansion_block: ArrayLike | None = None, expansion_cost: ArrayLike | None = None,
+        max_blocks: ArrayLike | None = None, unserved_cost: ArrayLike | None = None,
     ) -> Self:
         """Build from permitted pairs: demand ``rows[k]`` may use facility ``cols[k]`` at ``costs[k]``.
 
@@ -150,9 +168,12 @@ class FacilityLocation:
         n = int(np.shape(demand)[0]) if np.ndim(demand) == 1 else -1
         if n < 0:
             raise inputs.CoreInputError(f"demand: expected a 1-D array, got shape {np.shape(demand)}")
+        ext = inputs.Extensions(closed_cost, force_open, force_closed, link_group, min_load,
+                                min_load_exempt, expansion_block, expansion_cost, max_blocks,
+                                unserved_cost)
         return cls(inputs.build(n, int(n_facilities), rows, cols, costs, demand,
                                 fixed_cost=fixed_cost, capacity=capacity, p=p,
-                                single_source=single_source, extensions=extensions))
+                                single_source=single_source, extensions=ext))
 
     @property
     def n_demand(self) -> int:
@@ -209,8 +230,6 @@ class FacilityLocation:
             of all pairs.
 
         """
-        import time
-
         start = time.perf_counter()
         threads = default_threads() if threads is None else int(threads)
         if method not in ("auto", "direct"):
@@ -218,13 +237,18 @@ class FacilityLocation:
         if solver not in SOLVERS:
             raise inputs.CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
         if method == "auto" and solver != "sat" and is_simple(self.data):
-            self._solve_simple(start, time_limit, threads, seed, solver, gap, log)
-            return self
-        if (method == "auto" and solver in ("highs", "highspy") and hint is None
+            self._solve_simple(time_limit, threads, seed, solver, gap, log)
+        elif (method == "auto" and solver in ("highs", "highspy") and hint is None
                 and is_plain_capacitated(self.data)):
-            self._solve_capacitated(start, time_limit, seed, gap, log)
-            return self
-        self.method, self.rounds, self.pairs_used = "direct", 1, int(self.data.rows.size)
+            self._solve_capacitated(time_limit, seed, gap, log)
+        else:
+            self._solve_direct(time_limit, threads, seed, solver, gap, hint, log)
+        self.wall_time = time.perf_counter() - start
+        return self
+
+    def _solve_direct(self, time_limit: float, threads: int, seed: int, solver: str, gap: float,
+                      hint: ArrayLike | None, log: bool) -> None:
+        """One MIP of every pair, from the greedy plan of ``hint`` (also the fallback)."""
         if self._model is None:
             self._model = formulate(self.data)
         model = self._model
@@ -238,37 +262,26 @@ class FacilityLocation:
         res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
                         gap=gap, hint=full_hint, log=log)
         status, values, objective = res.status, res.values, res.objective
-        self.greedy_objective = float("nan")
+        g_obj = float("nan")
         if greedy is not None:
             g_obj = float(model.obj @ greedy + model.offset)
-            self.greedy_objective = g_obj
             if values is None and status is not SolveStatus.INFEASIBLE:
                 status, values, objective = SolveStatus.FALLBACK, greedy, g_obj
             elif values is not None and g_obj < objective - 1e-9 * max(1.0, abs(objective)):
                 status, values, objective = SolveStatus.FEASIBLE, greedy, g_obj
-        self.status, self.solver, self.threads, self.seed = status, solver, res.threads, seed
-        self.objective, self.bound = objective, res.bound
-        self.gap = (abs(objective - res.bound) / max(abs(objective), 1e-9)
-                    if values is not None and np.isfinite(res.bound) else float("nan"))
+        self._record(status, solver, res.threads, seed, "direct", 1, int(self.data.rows.size),
+                     objective, res.bound, g_obj, values is not None)
         self._store(values)
-        self.wall_time = time.perf_counter() - start
-        return self
 
-    def _solve_simple(self, start: float, time_limit: float, threads: int, seed: int,
-                      solver: str, gap: float, log: bool) -> None:
-        import time
-
+    def _solve_simple(self, time_limit: float, threads: int, seed: int, solver: str, gap: float,
+                      log: bool) -> None:
         backend = "scip" if solver == "scip" else "highspy"
         res = solve_simple(self.data, time_limit=time_limit, solver=backend, threads=threads,
                            seed=seed, gap=gap, log=log)
         d = self.data
-        self.status, self.solver, self.threads, self.seed = res.status, backend, res.threads, seed
-        self.method, self.rounds, self.pairs_used = "nearest-pairs", res.rounds, res.pairs
-        self.objective, self.bound = res.objective, res.bound
-        self.greedy_objective = res.heuristic_objective
         has = bool((res.choice >= 0).all()) and res.status is not SolveStatus.INFEASIBLE
-        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
-                    if has and np.isfinite(res.bound) else float("nan"))
+        self._record(res.status, backend, res.threads, seed, "nearest-pairs", res.rounds,
+                     res.pairs, res.objective, res.bound, res.heuristic_objective, has)
         if has:
             x = np.zeros(d.rows.size)
             x[res.choice] = 1.0
@@ -276,22 +289,24 @@ class FacilityLocation:
             self._store_parts(x, g_open, np.zeros(0), np.zeros(0))
         else:
             self._store_parts(None, None, None, None)
-        self.wall_time = time.perf_counter() - start
 
-    def _solve_capacitated(self, start: float, time_limit: float, seed: int, gap: float,
-                           log: bool) -> None:
-        import time
-
+    def _solve_capacitated(self, time_limit: float, seed: int, gap: float, log: bool) -> None:
         res = solve_capacitated(self.data, time_limit=time_limit, seed=seed, gap=gap, log=log)
         self._model = res.model
-        self.status, self.solver, self.threads, self.seed = res.status, "highspy", 1, seed
-        self.method, self.rounds, self.pairs_used = "linking-cuts", res.rounds, res.cuts
-        self.objective, self.bound = res.objective, res.bound
-        self.greedy_objective = res.heuristic_objective
-        self.gap = (abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
-                    if res.values is not None and np.isfinite(res.bound) else float("nan"))
+        self._record(res.status, "highspy", 1, seed, "linking-cuts", res.rounds, res.cuts,
+                     res.objective, res.bound, res.heuristic_objective, res.values is not None)
         self._store(res.values)
-        self.wall_time = time.perf_counter() - start
+
+    def _record(self, status: SolveStatus, solver: str, threads: int, seed: int, method: str,
+                rounds: int, pairs_used: int, objective: float, bound: float,
+                greedy_objective: float, has_plan: bool) -> None:
+        """Store the outcome attributes of a solve; ``gap`` only with a plan and a finite bound."""
+        self.status, self.solver, self.threads, self.seed = status, solver, threads, seed
+        self.method, self.rounds, self.pairs_used = method, rounds, pairs_used
+        self.objective, self.bound = objective, bound
+        self.greedy_objective = greedy_objective
+        self.gap = (abs(relative_gap(objective, bound))
+                    if has_plan and np.isfinite(bound) else float("nan"))
 
     def _hint_vector(self, open_hint: NDArray[np.bool_]) -> NDArray[np.float64]:
         if open_hint.shape != (self.n_facilities,):
@@ -343,7 +358,8 @@ class FacilityLocation:
         keep = x > 0
         self.flows = pd.DataFrame({"demand": d.rows[keep], "facility": d.cols[keep],
                                    "fraction": x[keep]})
-        self.load = np.bincount(d.cols, weights=x * d.demand[d.rows], minlength=m)
+        self.load = np.bincount(d.cols, weights=x * d.demand[d.rows],
+                                minlength=m).astype(np.float64, copy=False)
         # Largest share per demand point (pairs are sorted by demand, then facility).
         best_share = np.zeros(n)
         np.maximum.at(best_share, d.rows, x)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from layout.core.inputs import CoreData
 
@@ -85,8 +85,12 @@ class _Rows:
         self.n = 0
 
     def add(self, n_rows: int, lb: float | NDArray[np.float64], ub: float | NDArray[np.float64],
-            terms: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]]) -> None:
-        """Add ``n_rows`` rows; ``terms`` are (local row, variable, coefficient) arrays."""
+            terms: list[tuple[ArrayLike, ArrayLike, ArrayLike]]) -> None:
+        """Add ``n_rows`` rows; ``terms`` are (local row, variable, coefficient) array-likes.
+
+        Rows and variables are converted to int64, coefficients to float64 (a scalar
+        coefficient applies to every entry of its term).
+        """
         for r, c, v in terms:
             self.r.append(np.asarray(r, dtype=np.int64) + self.n)
             self.c.append(np.asarray(c, dtype=np.int64))
@@ -94,6 +98,32 @@ class _Rows:
         self.lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n_rows,)))
         self.ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n_rows,)))
         self.n += n_rows
+
+
+def _variables(d: CoreData, x: slice, y: slice, b: slice, u: slice, b_fac: NDArray[np.int64]
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+                          NDArray[np.bool_]]:
+    """Objective coefficients, lower and upper bounds and integrality of every variable."""
+    n_var = u.stop
+    obj = np.zeros(n_var)
+    obj[x] = d.costs
+    obj[y] = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=d.n_groups)
+    obj[b] = d.expansion_cost[b_fac]
+    if u.stop > u.start:
+        obj[u] = d.unserved_cost
+    lb = np.zeros(n_var)
+    ub = np.ones(n_var)
+    lb[y] = d.group_open.astype(float)
+    ub[y] = (~d.group_closed).astype(float)
+    ub[x] = np.where(d.group_closed[d.group[d.cols]], 0.0, 1.0)
+    ub[b] = d.max_blocks[b_fac]
+    integer = np.zeros(n_var, dtype=bool)
+    integer[y] = True
+    integer[b] = True
+    if d.single_source:
+        integer[x] = True
+        integer[u] = True
+    return obj, lb, ub, integer
 
 
 def formulate(d: CoreData, link: NDArray[np.bool_] | None = None) -> MipModel:
@@ -114,24 +144,7 @@ def formulate(d: CoreData, link: NDArray[np.bool_] | None = None) -> MipModel:
     u = slice(b.stop, b.stop + nu)
     n_var = u.stop
 
-    obj = np.zeros(n_var)
-    obj[x] = d.costs
-    obj[y] = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=ng)
-    obj[b] = d.expansion_cost[b_fac]
-    if nu:
-        obj[u] = d.unserved_cost
-    lb = np.zeros(n_var)
-    ub = np.ones(n_var)
-    lb[y] = d.group_open.astype(float)
-    ub[y] = (~d.group_closed).astype(float)
-    ub[x] = np.where(d.group_closed[g_of_pair], 0.0, 1.0)
-    ub[b] = d.max_blocks[b_fac]
-    integer = np.zeros(n_var, dtype=bool)
-    integer[y] = True
-    integer[b] = True
-    if d.single_source:
-        integer[x] = True
-        integer[u] = True
+    obj, lb, ub, integer = _variables(d, x, y, b, u, b_fac)
 
     rows = _Rows()
     pair = np.arange(k)

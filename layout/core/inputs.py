@@ -8,8 +8,8 @@ costs, plus one checked array per facility or demand attribute. Invalid input ra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, overload
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,19 +17,47 @@ from numpy.typing import ArrayLike, NDArray
 
 from layout.core.errors import CoreInputError
 
+
+@dataclass(frozen=True)
+class Extensions:
+    """Optional arguments of :class:`layout.core.FacilityLocation` beyond plain facility location.
+
+    Every one defaults to ``None``, meaning the feature is not used; the meaning of each is in
+    the docstring of :class:`layout.core.FacilityLocation`.
+
+    Attributes
+    ----------
+    closed_cost : array_like, shape (m,), optional
+        Default: no cost for a closed facility.
+    force_open, force_closed : bool array_like, shape (m,), optional
+        Default: nothing forced.
+    link_group : int array_like, shape (m,), optional
+        Default: no facility linked to another.
+    min_load : array_like, shape (m,), optional
+        Default: no minimum load.
+    min_load_exempt : bool array_like, shape (m,), optional
+        Default: no facility exempt.
+    expansion_block, expansion_cost, max_blocks : array_like, shape (m,), optional
+        Default: no expansion (blocks of 0 seats, costing 0, at most 0 of them).
+    unserved_cost : array_like, shape (n,), optional
+        Default: all demand must be served.
+
+    """
+
+    closed_cost: ArrayLike | None = None
+    force_open: ArrayLike | None = None
+    force_closed: ArrayLike | None = None
+    link_group: ArrayLike | None = None
+    min_load: ArrayLike | None = None
+    min_load_exempt: ArrayLike | None = None
+    expansion_block: ArrayLike | None = None
+    expansion_cost: ArrayLike | None = None
+    max_blocks: ArrayLike | None = None
+    unserved_cost: ArrayLike | None = None
+
+
 #: Extension keyword arguments accepted by :class:`layout.core.FacilityLocation`.
-EXTENSIONS = (
-    "closed_cost",
-    "force_open",
-    "force_closed",
-    "link_group",
-    "min_load",
-    "min_load_exempt",
-    "expansion_block",
-    "expansion_cost",
-    "max_blocks",
-    "unserved_cost",
-)
+EXTENSIONS = tuple(f.name for f in fields(Extensions))
 
 
 @dataclass(frozen=True)
@@ -97,6 +125,15 @@ def _first_bad(mask: NDArray[np.bool_]) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+@overload
+def vector(name: str, value: ArrayLike, size: int, *, default: float | None = None,
+           nonneg: bool = True, dtype: type = np.float64) -> NDArray[Any]: ...
+@overload
+def vector(name: str, value: ArrayLike | None, size: int, *, default: float,
+           nonneg: bool = True, dtype: type = np.float64) -> NDArray[Any]: ...
+@overload
+def vector(name: str, value: ArrayLike | None, size: int, *, default: None = None,
+           nonneg: bool = True, dtype: type = np.float64) -> NDArray[Any] | None: ...
 def vector(
     name: str, value: ArrayLike | None, size: int, *, default: float | None = None,
     nonneg: bool = True, dtype: type = np.float64,
@@ -226,51 +263,57 @@ def _groups(link_group: NDArray[np.int64] | None, m: int) -> tuple[NDArray[np.in
     return inverse.astype(np.int64), int(inverse.max(initial=-1)) + 1
 
 
-def build(
-    n: int, m: int, rows: ArrayLike, cols: ArrayLike, costs: ArrayLike, demand: ArrayLike, *,
-    fixed_cost: ArrayLike | None, capacity: ArrayLike | None, p: int | None,
-    single_source: bool, extensions: dict[str, Any],
-) -> CoreData:
-    """Check every argument and return the normalised :class:`CoreData`.
-
-    Raises
-    ------
-    CoreInputError
-        On any shape mismatch, non-finite or negative value, unknown extension, duplicate pair,
-        ``p`` outside ``0..n_facilities``, conflicting forcing, expansion without capacity, or a
-        demand point with no permitted facility and no ``unserved_cost``.
-
-    """
-    unknown = sorted(set(extensions) - set(EXTENSIONS))
-    if unknown:
-        raise CoreInputError(f"unknown extension argument(s): {', '.join(unknown)}")
-    rows = np.asarray(rows, dtype=np.int64).ravel()
-    cols = np.asarray(cols, dtype=np.int64).ravel()
-    costs = np.asarray(costs, dtype=np.float64).ravel()
-    if not rows.shape == cols.shape == costs.shape:
+def _sorted_pairs(
+    n: int, m: int, rows: ArrayLike, cols: ArrayLike, costs: ArrayLike,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Checked pairs sorted by demand, then facility (indices in range, finite costs, no repeat)."""
+    r = np.asarray(rows, dtype=np.int64).ravel()
+    c = np.asarray(cols, dtype=np.int64).ravel()
+    v = np.asarray(costs, dtype=np.float64).ravel()
+    if not r.shape == c.shape == v.shape:
         raise CoreInputError(
-            f"rows, cols, costs: lengths differ ({rows.size}, {cols.size}, {costs.size})"
+            f"rows, cols, costs: lengths differ ({r.size}, {c.size}, {v.size})"
         )
-    for name, idx, size in (("rows", rows, n), ("cols", cols, m)):
+    for name, idx, size in (("rows", r, n), ("cols", c, m)):
         bad = (idx < 0) | (idx >= size)
         if bad.any():
             k = _first_bad(bad)
             raise CoreInputError(f"{name}[{k}] = {idx[k]}: index outside 0..{size - 1}")
-    bad = ~np.isfinite(costs)
+    bad = ~np.isfinite(v)
     if bad.any():
         k = _first_bad(bad)
-        raise CoreInputError(f"cost[{rows[k]}, {cols[k]}] = {costs[k]}: must be finite")
-    order = np.lexsort((cols, rows))
-    rows, cols, costs = rows[order], cols[order], costs[order]
-    dup = (np.diff(rows) == 0) & (np.diff(cols) == 0)
+        raise CoreInputError(f"cost[{r[k]}, {c[k]}] = {v[k]}: must be finite")
+    order = np.lexsort((c, r))
+    r, c, v = r[order], c[order], v[order]
+    dup = (np.diff(r) == 0) & (np.diff(c) == 0)
     if dup.any():
         k = _first_bad(dup)
-        raise CoreInputError(f"pair ({rows[k]}, {cols[k]}) given more than once")
+        raise CoreInputError(f"pair ({r[k]}, {c[k]}) given more than once")
+    return r, c, v
 
+
+def build(
+    n: int, m: int, rows: ArrayLike, cols: ArrayLike, costs: ArrayLike, demand: ArrayLike, *,
+    fixed_cost: ArrayLike | None, capacity: ArrayLike | None, p: int | None,
+    single_source: bool, extensions: Extensions | None = None,
+) -> CoreData:
+    """Check every argument and return the normalised :class:`CoreData`.
+
+    ``extensions`` defaults to none used (``Extensions()``).
+
+    Raises
+    ------
+    CoreInputError
+        On any shape mismatch, non-finite or negative value, duplicate pair, ``p`` outside
+        ``0..n_facilities``, conflicting forcing, expansion without capacity, or a demand point
+        with no permitted facility and no ``unserved_cost``.
+
+    """
+    ext = Extensions() if extensions is None else extensions
+    r, c, v = _sorted_pairs(n, m, rows, cols, costs)
     dem = vector("demand", demand, n)
-    ext = extensions
-    unserved = vector("unserved_cost", ext.get("unserved_cost"), n)
-    covered = np.bincount(rows, minlength=n) > 0
+    unserved = vector("unserved_cost", ext.unserved_cost, n)
+    covered = np.bincount(r, minlength=n) > 0
     if not covered.all() and unserved is None:
         i = _first_bad(~covered)
         raise CoreInputError(
@@ -281,10 +324,10 @@ def build(
             raise CoreInputError(f"p = {p}: must be an integer in 0..n_facilities ({m})")
         p = int(p)
     cap = vector("capacity", capacity, m)
-    link = vector("link_group", ext.get("link_group"), m, nonneg=False, dtype=np.int64)
+    link = vector("link_group", ext.link_group, m, nonneg=False, dtype=np.int64)
     group, n_groups = _groups(link, m)
-    f_open = vector("force_open", ext.get("force_open"), m, default=False, dtype=np.bool_)
-    f_closed = vector("force_closed", ext.get("force_closed"), m, default=False, dtype=np.bool_)
+    f_open = vector("force_open", ext.force_open, m, default=False, dtype=np.bool_)
+    f_closed = vector("force_closed", ext.force_closed, m, default=False, dtype=np.bool_)
     g_open = np.bincount(group, weights=f_open, minlength=n_groups) > 0
     g_closed = np.bincount(group, weights=f_closed, minlength=n_groups) > 0
     if (g_open & g_closed).any():
@@ -292,19 +335,19 @@ def build(
         raise CoreInputError(
             f"force_open / force_closed: facility {j} (or its link group) is forced both open and closed"
         )
-    min_load = vector("min_load", ext.get("min_load"), m, default=0.0)
-    exempt = vector("min_load_exempt", ext.get("min_load_exempt"), m, default=False, dtype=np.bool_)
+    min_load = vector("min_load", ext.min_load, m, default=0.0)
+    exempt = vector("min_load_exempt", ext.min_load_exempt, m, default=False, dtype=np.bool_)
     min_load = np.where(exempt, 0.0, min_load)
-    block = vector("expansion_block", ext.get("expansion_block"), m, default=0.0)
-    blocks = vector("max_blocks", ext.get("max_blocks"), m, default=0, dtype=np.int64)
-    exp_cost = vector("expansion_cost", ext.get("expansion_cost"), m, default=0.0, nonneg=False)
+    block = vector("expansion_block", ext.expansion_block, m, default=0.0)
+    blocks = vector("max_blocks", ext.max_blocks, m, default=0, dtype=np.int64)
+    exp_cost = vector("expansion_cost", ext.expansion_cost, m, default=0.0, nonneg=False)
     if ((blocks > 0) & (block > 0)).any() and cap is None:
         raise CoreInputError("expansion_block / max_blocks: expansion needs capacity to be given")
     blocks = np.where(block > 0, blocks, 0)
     return CoreData(
-        n_demand=n, n_facilities=m, rows=rows, cols=cols, costs=costs, demand=dem,
+        n_demand=n, n_facilities=m, rows=r, cols=c, costs=v, demand=dem,
         fixed_cost=vector("fixed_cost", fixed_cost, m, default=0.0, nonneg=False),
-        closed_cost=vector("closed_cost", ext.get("closed_cost"), m, default=0.0, nonneg=False),
+        closed_cost=vector("closed_cost", ext.closed_cost, m, default=0.0, nonneg=False),
         capacity=cap, p=p, single_source=bool(single_source), group=group, n_groups=n_groups,
         group_open=g_open, group_closed=g_closed, min_load=min_load, expansion_block=block,
         expansion_cost=exp_cost, max_blocks=blocks, unserved_cost=unserved,

@@ -54,7 +54,8 @@ class HeuristicSolution:
     local_optimum: bool
 
 
-def _nearest_two(c: NDArray[np.float64], open_idx: NDArray[np.int64]):
+def _nearest_two(c: NDArray[np.float64], open_idx: NDArray[np.int64]
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Nearest and second-nearest open cost and the nearest open facility of every client."""
     sub = c[:, open_idx]
     if open_idx.size == 1:
@@ -69,6 +70,24 @@ def _nearest_two(c: NDArray[np.float64], open_idx: NDArray[np.int64]):
     # Ties: lowest facility index among equally near ones, for determinism.
     a1 = open_idx[np.argmax(sub == d1[:, None], axis=1)]
     return d1, d2, a1
+
+
+def _greedy_add(c: NDArray[np.float64], fixed: NDArray[np.float64], p: int | None,
+                big: float) -> NDArray[np.bool_]:
+    """Open facilities one at a time, each the one that lowers the cost most (step 1)."""
+    n, m = c.shape
+    is_open = np.zeros(m, dtype=bool)
+    d1 = np.full(n, big * 2)
+    target = p if p is not None else m
+    for _ in range(target):
+        tot = np.minimum(d1[:, None], c).sum(axis=0) + fixed
+        tot[is_open] = np.inf
+        j = int(np.argmin(tot))
+        if p is None and is_open.any() and tot[j] >= d1.sum() - 1e-12 * abs(d1.sum()):
+            break
+        is_open[j] = True
+        d1 = np.minimum(d1, c[:, j])
+    return is_open
 
 
 def local_search(
@@ -106,17 +125,7 @@ def local_search(
     if start is not None:
         is_open = np.asarray(start, dtype=bool).copy()
     else:
-        is_open = np.zeros(m, dtype=bool)
-        d1 = np.full(n, big * 2)
-        target = p if p is not None else m
-        for _ in range(target):
-            tot = np.minimum(d1[:, None], c).sum(axis=0) + fixed
-            tot[is_open] = np.inf
-            j = int(np.argmin(tot))
-            if p is None and is_open.any() and tot[j] >= d1.sum() - 1e-12 * abs(d1.sum()):
-                break
-            is_open[j] = True
-            d1 = np.minimum(d1, c[:, j])
+        is_open = _greedy_add(c, fixed, p, big)
     moves = 0
     local_opt = False
     while time.perf_counter() < t_end and is_open.any():
@@ -147,9 +156,9 @@ def local_search(
             local_opt = True
             break
         if kind == "swap":
-            r, j = np.unravel_index(int(np.argmin(swap)), swap.shape)
+            r, col = np.unravel_index(int(np.argmin(swap)), swap.shape)
             is_open[open_idx[r]] = False
-            is_open[j] = True
+            is_open[col] = True
         elif kind == "add":
             is_open[int(np.argmin(add))] = True
         else:

@@ -41,7 +41,7 @@ from layout.core.formulation import MipModel
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
 from layout.core.lagrange import lagrange_fix
-from layout.core.status import SolveStatus
+from layout.core.status import SolveStatus, relative_gap
 
 #: Largest ``n * m`` for which the dense interchange heuristic runs (memory ~ 5 arrays of it).
 DENSE_LIMIT = 20_000_000
@@ -100,7 +100,8 @@ class _Sorted:
         self.count = np.diff(self.start)
         self.rank = np.arange(self.rows.size) - self.start[self.rows]
 
-    def nearest_open(self, is_open: NDArray[np.bool_], upto: NDArray[np.int64] | None = None):
+    def nearest_open(self, is_open: NDArray[np.bool_], upto: NDArray[np.int64] | None = None
+                     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """First open pair (sorted position) per client and its cost (-1 / inf if none).
 
         With ``upto``, only each client's first ``upto[i]`` sorted pairs are searched.
@@ -177,6 +178,136 @@ def _plan_cost(d: CoreData, s: _Sorted, is_open: NDArray[np.bool_]) -> float:
     return float(cost.sum() + (d.fixed_cost - d.closed_cost)[is_open].sum() + d.closed_cost.sum())
 
 
+@dataclass
+class _Search:
+    """State of :func:`solve_simple`: best plan, its cost, best lower bound, solve counters."""
+
+    best_open: NDArray[np.bool_] | None = None
+    best_ub: float = np.inf
+    lb: float = -np.inf
+    rounds: int = 0
+    pairs: int = 0
+    threads: int = 1
+
+
+def _heuristic(d: CoreData, s: _Sorted, dense: NDArray[np.float64], net_fixed: NDArray[np.float64],
+               budget: float, state: _Search) -> tuple[float, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Interchange plan, then Lagrangian bound and fixing against it (steps 1 and 2 of the docstring).
+
+    Updates ``state`` and returns the heuristic's cost (``nan`` without a plan) and the facilities
+    fixed closed / open.
+    """
+    m = d.n_facilities
+    fixed_closed, fixed_open = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+    h = local_search(dense, net_fixed, d.p, time_budget=budget)
+    if not (h.open.any() or d.p == 0):
+        return float("nan"), fixed_closed, fixed_open
+    cost = _plan_cost(d, s, h.open)
+    if not np.isfinite(cost):
+        return float("nan"), fixed_closed, fixed_open
+    state.best_open, state.best_ub = h.open, cost
+    _, lam0 = s.nearest_open(h.open)
+    lr = lagrange_fix(dense, net_fixed, d.p, cost - d.closed_cost.sum(), lam0, time_budget=budget)
+    state.lb = lr.bound + d.closed_cost.sum()
+    return cost, lr.fixed_closed & ~h.open, lr.fixed_open & h.open
+
+
+def _first_k(d: CoreData, s: _Sorted, best_open: NDArray[np.bool_] | None,
+             initial_k: int | None) -> NDArray[np.int64]:
+    """Pairs per client in the first restricted model: a few beyond the heuristic's nearest open."""
+    m = d.n_facilities
+    base = max(3, 2 * int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
+    if initial_k is not None:
+        base = int(initial_k)
+    if best_open is None:
+        return np.full(d.n_demand, 2 * base, dtype=np.int64)
+    near, _ = s.nearest_open(best_open)
+    return s.rank[near] + 1 + base
+
+
+def _pair_cap(d: CoreData, s: _Sorted, fixed_closed: NDArray[np.bool_],
+              fixed_open: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Most pairs any client can need (p-median pair reduction, nearest fixed-open facility)."""
+    cap = s.count.copy()
+    if d.p is not None:
+        # Pair reduction (exact, see module docstring); fixed-closed facilities do not count.
+        cap = np.minimum(cap, d.n_facilities - int(fixed_closed.sum()) - d.p + 1)
+    if fixed_open.any():  # nothing beyond the nearest facility known to be open is needed
+        near_fixed, _ = s.nearest_open(fixed_open)
+        cap = np.where(near_fixed >= 0, np.minimum(cap, s.rank[np.maximum(near_fixed, 0)] + 1), cap)
+    return cap
+
+
+def _restricted_hint(d: CoreData, s: _Sorted, model: MipModel, pos: NDArray[np.int64],
+                     far: NDArray[np.int64], keep: NDArray[np.int64],
+                     best_open: NDArray[np.bool_]) -> NDArray[np.float64] | None:
+    """MIP start of a restricted model from the open set ``best_open`` (``None`` if not in it)."""
+    hint = np.zeros(model.obj.size)
+    hint[model.y] = np.bincount(d.group, weights=best_open, minlength=d.n_groups) > 0
+    local = np.full(s.rows.size, -1, dtype=np.int64)
+    local[pos] = np.arange(pos.size)
+    near, _ = s.nearest_open(best_open, keep)
+    served = near >= 0
+    hint[local[near[served]]] = 1.0
+    far_idx = np.full(d.n_demand, -1, dtype=np.int64)
+    far_idx[far] = np.arange(far.size)
+    unserved = np.flatnonzero(~served)
+    if (far_idx[unserved] < 0).any():
+        return None
+    hint[model.u.start + far_idx[unserved]] = 1.0
+    return hint
+
+
+def _grow(d: CoreData, s: _Sorted, s_all: _Sorted, state: _Search, *,
+          dense: NDArray[np.float64] | None, net_fixed: NDArray[np.float64],
+          k: NDArray[np.int64], cap: NDArray[np.int64], g_lb: NDArray[np.float64],
+          g_ub: NDArray[np.float64], deadline: float, solver: str, threads: int, seed: int,
+          gap: float, log: bool) -> SolveStatus:
+    """Restricted MIPs, grown where a far variable hides a cheaper pair (step 3); final status."""
+    while (remaining := deadline - time.perf_counter()) > 0:
+        keep = s.keep_count(np.minimum(k, cap))
+        full = (keep >= s.count) | (keep >= cap)
+        model, pos, far = _restricted_model(d, s, keep, full, g_lb, g_ub)
+        state.pairs = pos.size
+        hint = None
+        if state.best_open is not None:
+            hint = _restricted_hint(d, s, model, pos, far, keep, state.best_open)
+        res = solve_mip(model, solver=solver, time_limit=remaining, threads=threads, seed=seed,
+                        gap=gap, hint=hint, log=log)
+        state.rounds += 1
+        state.threads = res.threads
+        if res.status is SolveStatus.INFEASIBLE:
+            return SolveStatus.INFEASIBLE  # a relaxation of the full model is infeasible
+        if np.isfinite(res.bound):
+            state.lb = max(state.lb, res.bound)
+        violated = np.zeros(0, dtype=np.int64)
+        if res.values is not None:
+            y_open = (res.values[model.y] > 0.5)[d.group]
+            if dense is not None and res.status is SolveStatus.OPTIMAL:
+                # Polish: interchange from the restricted plan.
+                y_open = local_search(dense, net_fixed, d.p, start=y_open,
+                                      time_budget=max(0.0, deadline - time.perf_counter())).open
+            cost = _plan_cost(d, s_all, y_open)
+            if cost < state.best_ub:
+                state.best_open, state.best_ub = y_open, cost
+            near, true_cost = s.nearest_open(y_open)
+            far_cost = model.obj[model.u]
+            used = res.values[model.u] > 1e-6
+            violated = far[used & (true_cost[far] > far_cost + 1e-9 * np.maximum(1.0, far_cost))]
+            if violated.size:
+                need = np.where(near[violated] >= 0, s.rank[np.maximum(near[violated], 0)] + 1,
+                                s.count[violated])
+                k[violated] = np.maximum(2 * keep[violated], need)
+        done = res.status is SolveStatus.OPTIMAL and violated.size == 0
+        if np.isfinite(state.best_ub) and (
+                done or relative_gap(state.best_ub, state.lb) <= gap):
+            state.lb = min(state.lb, state.best_ub)
+            return SolveStatus.OPTIMAL
+        if res.status is not SolveStatus.OPTIMAL or violated.size == 0:
+            break  # time limit inside the restricted solve (or no progress possible): stop here
+    return SolveStatus.FEASIBLE if state.best_open is not None else SolveStatus.NO_SOLUTION
+
+
 def solve_simple(
     d: CoreData, *, time_limit: float, solver: str, threads: int, seed: int, gap: float,
     log: bool = False, heuristic_share: float = 0.25, initial_k: int | None = None,
@@ -192,9 +323,10 @@ def solve_simple(
     solver : {"highspy", "scip"}
         Back end for the restricted models.
     threads, seed, gap, log
-        As in :meth:`layout.core.FacilityLocation.solve`.
+        As in :meth:`layout.core.FacilityLocation.solve` (``log`` default ``False``).
     heuristic_share : float
-        Most share of ``time_limit`` the interchange heuristic may take.
+        Most share of ``time_limit`` the interchange heuristic may take (default 0.25; the
+        Lagrangian step may take as much again).
     initial_k : int, optional
         Pairs kept per client beyond its nearest open facility in the first round (default
         ``max(3, ceil(m / p))``); small values exercise the growth rounds in tests.
@@ -207,128 +339,42 @@ def solve_simple(
     deadline = time.perf_counter() + float(time_limit)
     n, m = d.n_demand, d.n_facilities
     s = _Sorted(d)
-    net_fixed = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost, minlength=m)[d.group]
+    net_fixed = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost,
+                            minlength=m).astype(np.float64)[d.group]
     if (s.count == 0).any():
         return SimpleResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool),
                             np.full(n, -1, dtype=np.int64), float("nan"), float("nan"),
                             float("nan"), 0, 0, 1)
-    best_open: NDArray[np.bool_] | None = None
-    best_ub, heur_obj = np.inf, float("nan")
+    state = _Search()
+    heur_obj = float("nan")
+    fixed_closed, fixed_open = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
     dense = None
     if n * m <= DENSE_LIMIT:
         dense = np.full((n, m), np.inf)
         dense[d.rows, d.cols] = d.costs
-        h = local_search(dense, net_fixed, d.p, time_budget=heuristic_share * float(time_limit))
-        if h.open.any() or d.p == 0:
-            cost = _plan_cost(d, s, h.open)
-            if np.isfinite(cost):
-                best_open, best_ub, heur_obj = h.open, cost, cost
-    lb = -np.inf
-    fixed_closed = np.zeros(m, dtype=bool)
-    fixed_open = np.zeros(m, dtype=bool)
-    if dense is not None and best_open is not None:
-        near, lam0 = s.nearest_open(best_open)
-        lr = lagrange_fix(dense, net_fixed, d.p, best_ub - d.closed_cost.sum(), lam0,
-                          time_budget=heuristic_share * float(time_limit))
-        lb = lr.bound + d.closed_cost.sum()
-        fixed_closed, fixed_open = lr.fixed_closed & ~best_open, lr.fixed_open & best_open
-    if np.isfinite(best_ub) and best_ub - lb <= gap * max(abs(best_ub), 1e-9):
-        choice = s.order[s.nearest_open(best_open)[0]]
-        return SimpleResult(SolveStatus.OPTIMAL, best_open, choice, float(best_ub),
-                            float(min(lb, best_ub)), heur_obj, 0, 0, 1)
+        heur_obj, fixed_closed, fixed_open = _heuristic(
+            d, s, dense, net_fixed, heuristic_share * float(time_limit), state)
+    if state.best_open is not None and relative_gap(state.best_ub, state.lb) <= gap:
+        choice = s.order[s.nearest_open(state.best_open)[0]]
+        return SimpleResult(SolveStatus.OPTIMAL, state.best_open, choice, float(state.best_ub),
+                            float(min(state.lb, state.best_ub)), heur_obj, 0, 0, 1)
     s_all = s
     if fixed_closed.any():
         s = _Sorted(d, ~fixed_closed[d.cols])
     g_lb = (np.bincount(d.group, weights=fixed_open, minlength=d.n_groups) > 0).astype(float)
     g_ub = (np.bincount(d.group, weights=~fixed_closed, minlength=d.n_groups) > 0).astype(float)
-    # Initial K: a few pairs beyond the heuristic's nearest open facility.
-    base = max(3, 2 * int(np.ceil(m / max(d.p or (best_open.sum() if best_open is not None else 1), 1))))
-    if initial_k is not None:
-        base = int(initial_k)
-    if best_open is not None:
-        near, _ = s.nearest_open(best_open)
-        k = s.rank[near] + 1 + base
-    else:
-        k = np.full(n, 2 * base, dtype=np.int64)
-    cap = s.count.copy()
-    if d.p is not None:
-        # Pair reduction (exact, see module docstring); fixed-closed facilities do not count.
-        cap = np.minimum(cap, m - int(fixed_closed.sum()) - d.p + 1)
-    if fixed_open.any():  # nothing beyond the nearest facility known to be open is needed
-        near_fixed, _ = s.nearest_open(fixed_open)
-        cap = np.where(near_fixed >= 0, np.minimum(cap, s.rank[np.maximum(near_fixed, 0)] + 1), cap)
-    rounds, used_threads, status = 0, 1, SolveStatus.NO_SOLUTION
-    n_pairs = 0
-    while True:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            break
-        keep = s.keep_count(np.minimum(k, cap))
-        full = (keep >= s.count) | (keep >= cap)
-        model, pos, far = _restricted_model(d, s, keep, full, g_lb, g_ub)
-        n_pairs = pos.size
-        hint = None
-        if best_open is not None:
-            hint = np.zeros(model.obj.size)
-            hint[model.y] = np.bincount(d.group, weights=best_open, minlength=d.n_groups) > 0
-            local = np.full(s.rows.size, -1, dtype=np.int64)
-            local[pos] = np.arange(pos.size)
-            near, _ = s.nearest_open(best_open, keep)
-            served = near >= 0
-            hint[local[near[served]]] = 1.0
-            far_idx = np.full(n, -1, dtype=np.int64)
-            far_idx[far] = np.arange(far.size)
-            unserved = np.flatnonzero(~served)
-            if (far_idx[unserved] < 0).any():
-                hint = None
-            else:
-                hint[model.u.start + far_idx[unserved]] = 1.0
-        res = solve_mip(model, solver=solver, time_limit=remaining, threads=threads, seed=seed,
-                        gap=gap, hint=hint, log=log)
-        rounds += 1
-        used_threads = res.threads
-        if res.status is SolveStatus.INFEASIBLE:
-            status = SolveStatus.INFEASIBLE  # a relaxation of the full model is infeasible
-            break
-        if np.isfinite(res.bound):
-            lb = max(lb, res.bound)
-        violated = np.zeros(0, dtype=np.int64)
-        if res.values is not None:
-            y_open = (res.values[model.y] > 0.5)[d.group]
-            if dense is not None and res.status is not SolveStatus.OPTIMAL:
-                pass
-            elif dense is not None:  # polish: interchange from the restricted plan
-                y_open = local_search(dense, net_fixed, d.p, start=y_open,
-                                      time_budget=max(0.0, deadline - time.perf_counter())).open
-            cost = _plan_cost(d, s_all, y_open)
-            if cost < best_ub:
-                best_open, best_ub = y_open, cost
-            near, true_cost = s.nearest_open(y_open)
-            far_cost = model.obj[model.u]
-            used = res.values[model.u] > 1e-6
-            bad = used & (true_cost[far] > far_cost + 1e-9 * np.maximum(1.0, far_cost))
-            violated = far[bad]
-            if violated.size:
-                need = np.where(near[violated] >= 0, s.rank[np.maximum(near[violated], 0)] + 1,
-                                s.count[violated])
-                k[violated] = np.maximum(2 * keep[violated], need)
-        done = res.status is SolveStatus.OPTIMAL and violated.size == 0
-        if np.isfinite(best_ub) and (done or best_ub - lb <= gap * max(abs(best_ub), 1e-9)):
-            status = SolveStatus.OPTIMAL
-            lb = min(lb, best_ub)
-            break
-        if res.status is not SolveStatus.OPTIMAL or violated.size == 0:
-            # Time limit inside the restricted solve (or no progress possible): stop here.
-            break
-    if status is not SolveStatus.INFEASIBLE and status is not SolveStatus.OPTIMAL:
-        status = SolveStatus.FEASIBLE if best_open is not None else SolveStatus.NO_SOLUTION
+    status = _grow(d, s, s_all, state, dense=dense, net_fixed=net_fixed,
+                   k=_first_k(d, s, state.best_open, initial_k),
+                   cap=_pair_cap(d, s, fixed_closed, fixed_open), g_lb=g_lb, g_ub=g_ub,
+                   deadline=deadline, solver=solver, threads=threads, seed=seed, gap=gap, log=log)
     choice = np.full(n, -1, dtype=np.int64)
+    best_open = state.best_open
     if best_open is not None and status is not SolveStatus.INFEASIBLE:
         near, _ = s_all.nearest_open(best_open)
         choice = s_all.order[near]
     else:
         best_open = np.zeros(m, dtype=bool)
     return SimpleResult(status, best_open, choice,
-                        float(best_ub) if np.isfinite(best_ub) else float("nan"),
-                        float(lb) if np.isfinite(lb) else float("nan"), heur_obj, rounds,
-                        n_pairs, used_threads)
+                        float(state.best_ub) if np.isfinite(state.best_ub) else float("nan"),
+                        float(state.lb) if np.isfinite(state.lb) else float("nan"), heur_obj,
+                        state.rounds, state.pairs, state.threads)
