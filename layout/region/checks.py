@@ -2,7 +2,10 @@
 
 :func:`validate` runs every check on the parsed layers and returns the complete, sorted problem
 list; :func:`raise_if_problems` turns it into one :class:`layout.errors.RegionDataError` whose
-message lists the first :data:`MAX_LISTED` problems (``problems`` stays complete).
+message lists the first :data:`MAX_LISTED` problems (``problems`` stays complete), root causes
+first: problems of a file itself, then each file's own bad rows, then the follow-on problems found
+by comparing layers (one damaged ``villages.csv`` row can make thousands of ``children.csv``
+references fail). The message always ends with a count of the problems by file and kind.
 """
 
 from __future__ import annotations
@@ -16,22 +19,25 @@ import pyproj
 
 from layout.errors import Problem, RegionDataError
 from layout.region import spatial
-from layout.region.parse import ParsedLayer, ProblemList
+from layout.region.parse import FILE_LEVEL, FOLLOW_ON, OWN_ROWS, ParsedLayer, ProblemList
 from layout.region.readers import YAML_NAME
+from layout.region.readiness import check_readiness
 from layout.region.schema import (
-    CHILD_AGES,
-    GRADES,
     LAYERS,
-    LEVELS,
     MAX_CENTRAL_TOWNS,
     PROGRAMME_GROUPS,
     REFERENCES,
     REGION_YAML_KEYS,
-    SCHOOL_TYPE_GRADE_LIMITS,
-    SCHOOL_TYPES,
     UNIQUE_KEYS,
+)
+from schoolsystem.vocabulary import (
+    CHILD_AGES,
+    LEVELS,
+    SCHOOL_TYPE_GRADE_LIMITS,
     WOMEN_AGES,
 )
+from schoolsystem.vocabulary import GRADE_LEVEL as GRADES
+from schoolsystem.vocabulary import SCHOOL_TYPE_LEVELS as SCHOOL_TYPES
 
 MAX_LISTED = 200
 """Problems listed in the error message; the rest are summarised as "... and N more"."""
@@ -289,7 +295,8 @@ def check_age_gaps(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
                     str(village),
                     "age",
                     text,
-                    f"village has no row for age {text} (every village needs ages {ages.start}-{ages.stop - 1})",
+                    f"village has no row for these ages (every village needs ages "
+                    f"{ages.start}-{ages.stop - 1})",
                 )
             )
 
@@ -356,11 +363,21 @@ def township_county(layers: dict[str, ParsedLayer], child: ParsedLayer) -> pd.Se
 
 
 def validate(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None, out: ProblemList) -> None:
-    """Run every cross-layer check, appending to ``out``."""
+    """Run every cross-layer check, appending to ``out``.
+
+    Checks of a layer's own rows come first; the checks comparing layers (references, age rows,
+    points inside their county, readiness for the forecast) are tagged as follow-on problems.
+    """
     check_meta(meta, out)
     for name in ("counties", "city", "townships"):
         if name in layers:
             spatial.check_polygons(layers[name], out)
+    check_city(layers.get("city"), meta, out)
+    check_unique_keys(layers, out)
+    check_school_codes(layers, out)
+    base_year = meta.get("base_year") if isinstance(meta, dict) else None
+    check_years(layers, base_year if isinstance(base_year, int) else None, out)
+    out.stage = FOLLOW_ON
     region, per_county = (None, {})
     if "counties" in layers:
         region, per_county = spatial.county_areas(layers["counties"])
@@ -371,36 +388,126 @@ def validate(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None, out: P
             spatial.check_points(
                 layers[name], township_county(layers, layers[name]), region, per_county, out
             )
-    check_city(layers.get("city"), meta, out)
     check_references(layers, out)
-    check_unique_keys(layers, out)
-    check_school_codes(layers, out)
     check_enrollment_grades(layers, out)
     check_age_gaps(layers, out)
     check_townships(layers, out)
-    base_year = meta.get("base_year") if isinstance(meta, dict) else None
-    check_years(layers, base_year if isinstance(base_year, int) else None, out)
+    check_readiness(layers, meta, out)
 
 
 def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-def sort_problems(problems: list[Problem]) -> list[Problem]:
-    """Sort by file, then row (numbers in natural order); stable within a row."""
-    return sorted(problems, key=lambda p: (p.file, _natural(p.row)))
+STAGE_LABELS = {FILE_LEVEL: "file", OWN_ROWS: "rows", FOLLOW_ON: "follow-on"}
+"""How :func:`problem_summary` labels the stages of :mod:`layout.region.parse`."""
+
+
+def problem_stages(problems: list[Problem]) -> list[int]:
+    """Stage of each problem: file-level, own row, or follow-on (see :class:`ProblemList`).
+
+    A plain list (no recorded stages) counts as own rows; a problem about a whole file or column
+    (empty row) of a file's own checks is file-level.
+    """
+    stages = getattr(problems, "stages", None) or [OWN_ROWS] * len(problems)
+    return [
+        FILE_LEVEL if stage == FILE_LEVEL or (stage == OWN_ROWS and not p.row) else stage
+        for p, stage in zip(problems, stages, strict=True)
+    ]
+
+
+def sort_problems(problems: list[Problem], stages: list[int] | None = None) -> list[Problem]:
+    """Sort root causes first: by stage, then file (parents first), then row (natural order).
+
+    Stable within a row. ``stages`` defaults to :func:`problem_stages`.
+    """
+    stages = problem_stages(problems) if stages is None else stages
+    return [problems[i] for i in _order(problems, stages)]
+
+
+def file_rank(file: str) -> int:
+    """Position of a file in :data:`LAYERS` order (parents before the tables that refer to them).
+
+    ``region.yaml`` comes first, GeoPackage layers (``region.gpkg:villages``) rank as their layer,
+    unknown names last.
+    """
+    if file == YAML_NAME:
+        return -1
+    stem = file.split(":", 1)[-1].rsplit(".", 1)[0] if ":" in file else file.rsplit(".", 1)[0]
+    names = list(LAYERS)
+    return names.index(stem) if stem in names else len(names)
+
+
+def _order(problems: list[Problem], stages: list[int]) -> list[int]:
+    """Positions of ``problems`` sorted by stage, file (layer order) and natural row (stable)."""
+    return sorted(
+        range(len(problems)),
+        key=lambda i: (stages[i], file_rank(problems[i].file), problems[i].file,
+                       _natural(problems[i].row)),
+    )
+
+
+def problem_kind(message: str) -> str:
+    """Kind of a problem for the summary: its message without details in brackets or quotes."""
+    kind = re.sub(r"'[^']*'", "'…'", message.split(" (", 1)[0])
+    return kind.strip()
+
+
+def problem_summary(problems: list[Problem], stages: list[int]) -> str:
+    """Count problems by stage, file and kind, root causes first.
+
+    Returns
+    -------
+    str
+        One line per (file, kind), e.g. ``villages.csv   1 × not a number [rows]``.
+
+    """
+    table = pd.DataFrame({
+        "stage": stages,
+        "file": [p.file for p in problems],
+        "kind": [problem_kind(p.message) for p in problems],
+    })
+    table["rank"] = table["file"].map(file_rank)
+    counts = table.groupby(["stage", "rank", "file", "kind"], sort=True).size()
+    counts = counts.reset_index(name="n")
+    width = max(len(f) for f in counts["file"])
+    lines = ["Problems by file and kind (root causes first; follow-on problems often vanish "
+             "once those are fixed):"]
+    lines += [
+        f"  {row.file:<{width}} {row.n:>6} × {row.kind} [{STAGE_LABELS[row.stage]}]"
+        for row in counts.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+class RegionCheckError(RegionDataError):
+    """:class:`RegionDataError` whose message ends with :func:`problem_summary`.
+
+    ``problems`` holds every problem, root causes first; the message lists the first
+    ``max_listed`` and always ends with the counts by file and kind.
+    """
+
+    def __init__(self, problems: list[Problem], stages: list[int], *, source: str = "",
+                 max_listed: int = MAX_LISTED) -> None:
+        super().__init__(problems, source=source, max_listed=max_listed)
+        self.stages = list(stages)
+        self.args = (f"{self.args[0]}\n{problem_summary(self.problems, self.stages)}",)
 
 
 def raise_if_problems(problems: list[Problem], folder: str) -> None:
-    """Raise one :class:`RegionDataError` listing the problems (message capped).
+    """Raise one :class:`RegionDataError` listing the problems, root causes first.
 
     Raises
     ------
     RegionDataError
-        If ``problems`` is not empty; ``error.problems`` holds all of them, sorted.
+        If ``problems`` is not empty; ``error.problems`` holds all of them, sorted by
+        :func:`sort_problems`; the message is capped at :data:`MAX_LISTED` problems and ends
+        with :func:`problem_summary`.
 
     """
     if not problems:
         return
-    ordered = sort_problems(problems)
-    raise RegionDataError(ordered, source=folder, max_listed=MAX_LISTED)
+    stages = problem_stages(problems)
+    order = _order(problems, stages)
+    raise RegionCheckError([problems[i] for i in order], [stages[i] for i in order],
+                           source=folder, max_listed=MAX_LISTED)

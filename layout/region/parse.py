@@ -6,6 +6,7 @@ missing (``NaN`` / ``<NA>``) in the typed frame, and cross-layer checks carry on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -53,8 +54,44 @@ class ParsedLayer:
         return all(c in self.frame.columns for c in columns)
 
 
+FILE_LEVEL, OWN_ROWS, FOLLOW_ON = 0, 1, 2
+"""Stages of a problem, in the order they are listed: the file itself (missing, unreadable,
+truncated, missing column), a row's own values, then follow-on problems found by comparing layers
+(unknown references, missing age rows, counties without residents...), which often follow from the
+first two."""
+
+
 class ProblemList(list[Problem]):
-    """A list of problems with a vectorised ``add_rows`` helper."""
+    """A list of problems with a vectorised ``add_rows`` helper.
+
+    Every problem added is tagged with the current :attr:`stage` (``stages`` runs parallel to the
+    list), so a damaged row can be listed before the thousands of references that fail because of
+    it.
+
+    Parameters
+    ----------
+    problems : iterable of Problem, optional
+        Initial problems (tagged :data:`FILE_LEVEL`: reading problems).
+    stage : int
+        Stage of the problems added next (default :data:`OWN_ROWS`).
+
+    """
+
+    def __init__(self, problems: Iterable[Problem] = (), stage: int = OWN_ROWS) -> None:
+        super().__init__(problems)
+        self.stages: list[int] = [FILE_LEVEL] * len(self)
+        self.stage = stage
+
+    def append(self, problem: Problem) -> None:
+        """Add one problem tagged with the current stage."""
+        super().append(problem)
+        self.stages.append(self.stage)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Add problems tagged with the current stage."""
+        items = list(problems)
+        super().extend(items)
+        self.stages.extend([self.stage] * len(items))
 
     def add_rows(
         self,

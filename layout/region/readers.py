@@ -167,7 +167,49 @@ def read_csv_layer(path: Path, name: str) -> tuple[RawLayer | None, list[Problem
         lines = np.char.add("line ", numbers.astype(str))
     else:  # quoted multi-line cells: physical lines no longer map one-to-one
         lines = np.char.add("row ", np.arange(1, len(frame) + 1).astype(str))
-    return RawLayer(name, file, frame.reset_index(drop=True), lines, None, encoding), []
+    ends_mid_line = not text.endswith(("\n", "\r"))
+    problems = short_records(body, file, lines, ends_mid_line)
+    return RawLayer(name, file, frame.reset_index(drop=True), lines, None, encoding), problems
+
+
+def short_records(body: str, file: str, lines: np.ndarray, ends_mid_line: bool) -> list[Problem]:
+    """Records with fewer fields than the header (pandas pads them silently with empty cells).
+
+    Parameters
+    ----------
+    body : str
+        CSV text without comments and blank lines, header first.
+    file : str
+        File name used in problems.
+    lines : numpy.ndarray
+        Row label of each record after the header.
+    ends_mid_line : bool
+        Whether the file ends without a line break: a short *last* record is then reported as a
+        truncated file.
+
+    Returns
+    -------
+    list of Problem
+        One per short record, naming its line and how many fields it has.
+
+    """
+    counts = np.fromiter(map(len, csv.reader(io.StringIO(body))), dtype=np.int64)
+    if counts.size < 2 or counts.size - 1 != len(lines):
+        return []
+    width, fields = int(counts[0]), counts[1:]
+    short = np.flatnonzero(fields < width)
+    problems = [
+        Problem(file, str(lines[i]), "", "", f"row has {fields[i]} of {width} fields "
+                "(a value or separator is missing)")
+        for i in short
+    ]
+    if ends_mid_line and short.size and short[-1] == len(lines) - 1:
+        problems[-1] = Problem(
+            file, str(lines[-1]), "", "",
+            f"file ends in the middle of a record: the last line has {fields[-1]} of {width} "
+            "fields and no line end (truncated file?)",
+        )
+    return problems
 
 
 def _frame_from_dataframe(df: pd.DataFrame, name: str, file: str) -> RawLayer:
