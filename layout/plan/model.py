@@ -157,25 +157,40 @@ def build_county(
         User road network replacing straight lines x circuity.
 
     """
-    p = params
     fac = facilities.reset_index(drop=True).copy()
     dem = demand.reset_index(drop=True).copy()
-    dem[["speed", "day_cap", "max_cap"]] = np.nan
     seat = set(townships.loc[townships["is_county_seat"], "township_code"])
-    circ = float(circuity([terrain], p.travel)[0]) if roads is None else 1.0
-    annuity = p.costs.annuity
+    circ = float(circuity([terrain], params.travel)[0]) if roads is None else 1.0
+    pairs = _band_pairs(fac, dem, seat, zones, params, circ, roads)
+    fac, dem, pairs = add_village_sites(fac, dem, pairs, params, circ, roads)
+    pairs["cost"] = _pair_costs(dem, pairs, params)
+    _facility_costs(fac, params)
+    _exemptions(fac, dem, pairs)
+    _campus_links(fac)
+    return CountyModel(county_code, fac, dem, pairs, zones, circ)
+
+
+def _band_pairs(
+    fac: pd.DataFrame, dem: pd.DataFrame, seat: set[str], zones: Zones, params: LayoutParams,
+    circ: float, roads: RoadNetwork | None,
+) -> pd.DataFrame:
+    """Permitted (demand row, facility) journeys per grade band; sets the journey columns.
+
+    Adds ``speed``, ``day_cap``, ``max_cap`` to ``dem`` and ``host`` to ``fac`` (in place).
+    """
+    dem[["speed", "day_cap", "max_cap"]] = np.nan
     fac_xy = fac[["x", "y"]].to_numpy()
     pair_parts = []
     fac["host"] = False
     for band in GRADE_BANDS:
         level = BAND_LEVEL[band]
-        rules = p.bands.get(band)
+        rules = params.bands.get(band)
         d_idx = np.flatnonzero((dem["grade_band"] == band).to_numpy())
         f_idx = np.flatnonzero((fac["level"] == level).to_numpy())
         if d_idx.size == 0:
             continue
         urban = dem["urban"].to_numpy()[d_idx]
-        speed = speed_mpm(np.where(urban, rules.mode_urban, rules.mode_rural), p.travel)
+        speed = speed_mpm(np.where(urban, rules.mode_urban, rules.mode_rural), params.travel)
         day_cap = np.where(urban, rules.day_cap_urban_min, rules.day_cap_rural_min)
         max_cap = np.maximum(day_cap, rules.boarding_cap_min)
         dem.loc[d_idx, "speed"] = speed
@@ -185,48 +200,54 @@ def build_county(
             continue
         host = _host(fac.iloc[f_idx], band, seat, zones)
         fac.loc[f_idx[host], "host"] = True
-        r, c, dist = radius_pairs(dem[["x", "y"]].to_numpy()[d_idx], fac_xy[f_idx], max_cap * speed / circ)
+        xy = dem[["x", "y"]].to_numpy()[d_idx]
+        r, c, dist = radius_pairs(xy, fac_xy[f_idx], max_cap * speed / circ)
         if roads is not None and r.size:
-            dist = roads.route_m(dem[["x", "y"]].to_numpy()[d_idx], fac_xy[f_idx], r, c)
+            dist = roads.route_m(xy, fac_xy[f_idx], r, c)
         mins = dist * circ / speed[r]
         ok = np.isfinite(mins) & (mins <= max_cap[r])
         r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
-        is_host = host[c]
         # Sites are hosts or nothing; a row with a host pair keeps host pairs only.
         site = fac["is_site"].to_numpy()[f_idx][c]
-        has_host = np.bincount(r, weights=is_host, minlength=d_idx.size) > 0
-        keep = (is_host == has_host[r]) & ~(site & ~is_host)
+        has_host = np.bincount(r, weights=host[c], minlength=d_idx.size) > 0
+        keep = (host[c] == has_host[r]) & ~(site & ~host[c])
         r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
         # Keep each row's nearest ``max_candidates`` schools (pairs are sorted by row).
         order = np.lexsort((c, mins, r))
         r, c, mins, dist = r[order], c[order], mins[order], dist[order]
         start = np.searchsorted(r, r, side="left")
-        near = (np.arange(r.size) - start) < p.max_candidates
+        near = (np.arange(r.size) - start) < params.max_candidates
         r, c, mins, dist = r[near], c[near], mins[near], dist[near]
-        is_host = host[c]
         pair_parts.append(pd.DataFrame({
             "row": d_idx[r], "col": f_idx[c], "minutes": mins, "km": dist * circ / 1000.0,
-            "boarding": mins > day_cap[r], "host": is_host,
+            "boarding": mins > day_cap[r], "host": host[c],
         }))
     pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
         {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": []}))
-    pairs = pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool})
-    fac, dem, pairs = add_village_sites(fac, dem, pairs, p, circ, roads)
-    c = p.costs
-    students = dem["students"].to_numpy()[pairs["row"].to_numpy()]
-    trips = np.where(pairs["boarding"], 2 * c.boarding_weeks, 2 * c.school_days)
-    per_pupil = pairs["km"].to_numpy() * trips * c.transport_per_km + np.where(
-        pairs["boarding"], c.boarding_cost + c.capital_per_bed * annuity, 0.0
-    )
-    pairs["cost"] = students * per_pupil
+    return pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool})
 
-    lv = {name: p.levels.get(name) for name in fac["level"].unique()}
+
+def _pair_costs(dem: pd.DataFrame, pairs: pd.DataFrame, params: LayoutParams) -> np.ndarray:
+    """Annual transport and boarding cost of each pair (students x per-pupil cost)."""
+    costs = params.costs
+    students = dem["students"].to_numpy()[pairs["row"].to_numpy()]
+    trips = np.where(pairs["boarding"], 2 * costs.boarding_weeks, 2 * costs.school_days)
+    per_pupil = pairs["km"].to_numpy() * trips * costs.transport_per_km + np.where(
+        pairs["boarding"], costs.boarding_cost + costs.capital_per_bed * costs.annuity, 0.0
+    )
+    return np.asarray(students * per_pupil, dtype=float)
+
+
+def _facility_costs(fac: pd.DataFrame, params: LayoutParams) -> None:
+    """Running, closure and expansion costs and expansion limits per facility (in place)."""
+    annuity = params.costs.annuity
+    lv = {name: params.levels.get(name) for name in fac["level"].unique()}
     fac["fixed_cost"] = fac["level"].map(lambda x: lv[x].fixed_cost).astype(float)
     fac["closed_cost"] = np.where(
         fac["is_site"], 0.0, fac["level"].map(lambda x: lv[x].closure_cost).astype(float) * annuity
     )
     fac["block"] = fac["level"].map(lambda x: lv[x].class_size).astype(float)
-    fac["capital_per_seat"] = c.capital_per_seat
+    fac["capital_per_seat"] = params.costs.capital_per_seat
     vs = fac["village_site"].to_numpy(dtype=bool)
     if vs.any():  # generated village sites: their own (smaller) sizes and costs
         for col, src in (("fixed_cost", "vs_fixed_cost"), ("block", "vs_block"),
@@ -239,34 +260,41 @@ def build_county(
     fac["max_blocks"] = np.where(
         fac["is_site"], site_blocks, np.where(can_expand, lvl_blocks, 0)
     )
+    fac["min_load"] = fac["level"].map(lambda x: lv[x].min_size).astype(float)
+
+
+def _exemptions(fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame) -> None:
+    """Forced-open kindergartens and exemptions from the minimum size, with why (in place)."""
     # Kindergarten per township: the largest public one is kept.
     kg = fac[(fac["level"] == "kindergarten") & ~fac["is_site"] & (fac["ownership"] == "public")]
     kg = kg.sort_values(["township_code", "capacity", "fac_id"], ascending=[True, False, True])
     fac["force_open"] = False
     fac.loc[kg.drop_duplicates("township_code").index, "force_open"] = True
-    # Exemptions from the minimum size.
     n_opts = pairs.groupby("row")["col"].transform("size")
     sole = set(pairs.loc[n_opts == 1, "col"])
     used_as_host = set(pairs.loc[pairs["host"], "col"])
     fac["exception_only"] = ~fac.index.isin(used_as_host) & fac.index.isin(set(pairs["col"]))
-    fac["min_load"] = fac["level"].map(lambda x: lv[x].min_size).astype(float)
     # An existing school whose whole reachable demand is below its minimum size can never meet
     # it: exempt (no larger catchment possible) rather than leave its pupils unserved.
+    students = dem["students"].to_numpy()[pairs["row"].to_numpy()]
     reach = np.bincount(pairs["col"].to_numpy(), weights=students, minlength=len(fac))
     small_reach = (reach < fac["min_load"].to_numpy() - 1e-9) & ~fac["is_site"].to_numpy()
+    vs = fac["village_site"].to_numpy(dtype=bool)
     fac["exempt"] = (fac["force_open"] | fac.index.isin(sole) | fac["exception_only"]
                      | small_reach | vs)
     fac["exempt_why"] = np.select(
         [vs, fac["force_open"].to_numpy(), fac.index.isin(sole) | fac["exception_only"],
          small_reach], ["village_site", "township_kindergarten", "sole_option", "catchment"], "")
-    # Campuses whose levels are both hosts open or close as one and share the fixed cost.
+
+
+def _campus_links(fac: pd.DataFrame) -> None:
+    """Campuses whose levels are both hosts open or close as one and share the fixed cost."""
     fac["link"] = -1
     existing = fac[~fac["is_site"] & fac["host"]]
     multi = existing.groupby("fac_id")["level"].transform("size") > 1
     for gid, (_, grp) in enumerate(existing[multi].groupby("fac_id", sort=True)):
         fac.loc[grp.index, "link"] = gid
         fac.loc[grp.index, "fixed_cost"] = grp["fixed_cost"].max() / len(grp)
-    return CountyModel(county_code, fac, dem, pairs, zones, circ)
 
 
 def subproblems(cm: CountyModel, small_pairs: int = 400, batch_pairs: int = 3000) -> list[np.ndarray]:
