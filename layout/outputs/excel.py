@@ -24,6 +24,7 @@ of writing.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -268,10 +269,20 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str],
     "name,n\n'=1+1,-1\na,2\n"
 
     """
+    safe = neutralise_frame(frame)
+    # csv quotes a field holding "\n" but not one holding a bare "\r", which would split the row
+    # when read back: a table with such text has every text field quoted.
+    quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
     with atomic_path(path) as tmp:
-        neutralise_frame(frame).to_csv(tmp, index=False, encoding="utf-8-sig",
-                                       lineterminator="\n", float_format=float_format)
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
+                    float_format=float_format, quoting=quoting)
     return Path(path)
+
+
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    text = [c for c in frame.columns
+            if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]  # fmt: skip
+    return any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text)
 
 
 CSV_TABLES = ("schools", "assignments", "unserved", "kpis", "projects", "solver_records")
