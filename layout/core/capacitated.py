@@ -293,12 +293,8 @@ def solve_capacitated(
         An instance for which :func:`is_plain_capacitated` holds.
     time_limit : float
         Seconds for the whole solve.
-    seed : int
-        HiGHS random seed.
-    gap : float
-        Relative gap tolerance.
-    log : bool
-        Print the HiGHS log (default ``False``).
+    seed, gap, log
+        As in :meth:`layout.core.FacilityLocation.solve` (``log`` default ``False``).
     near : int
         Linking rows of each point's ``near`` cheapest pairs put in the first LP (default 0).
     lagrange_share : float
