@@ -25,6 +25,7 @@ from forecasting import RegionOutlook, forecast_region
 from layout.errors import ScenarioError
 from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
+from layout.plan.planner import NOT_PLANNED
 from layout.region import Region, load_region
 from layout.scenario import Scenario
 from schoolsystem.vocabulary import BANDS, CHILD_AGES
@@ -348,6 +349,9 @@ def run_scenario(
             with _timed(timings, "plan"):
                 result.plan = plan_stage(region, scenario, demand, progress=tick)
             counties.close()
+            for note in result.plan.notes:  # counties left out, with the reason
+                if NOT_PLANNED in note:
+                    say(f"WARNING: {note} (see solver_records.csv); other counties planned")
         elif stage == "outputs" and result.plan is not None:
             with _timed(timings, "outputs"):
                 result.files += write_plan_outputs(result.plan, region, scenario, out,

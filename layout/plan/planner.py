@@ -39,9 +39,9 @@ from schoolsystem.schemas import (
 
 Progress = Callable[[str, int, int], None]
 
-RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs")
+RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs", "reason")
 """Solver-record columns beyond :data:`SOLVER_COLUMNS`: back end, cost of the greedy warm start
-(fallback) plan and sub-problem size."""
+(fallback) plan, sub-problem size and, for a county that could not be planned, the reason."""
 
 
 def plan_layout(
@@ -82,6 +82,14 @@ def plan_layout(
     Returns
     -------
     LayoutPlan
+        A county that cannot be planned (its model, solve or tables raise) is left out and the
+        others are planned: the plan's notes say ``county <code> was not planned: <reason>`` and
+        ``solver_records`` has a row with status ``failed`` for it.
+
+    Raises
+    ------
+    LayoutError
+        If no county could be planned.
 
     """
     p = params or LayoutParams()
@@ -99,39 +107,45 @@ def plan_layout(
         if unknown:
             raise LayoutError(f"unknown county codes {unknown}; known: {sorted(fr.terrain)}")
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
+    failed: dict[str, str] = {}
     models: list[CountyModel] = []
+    subs: list[list[SubProblem]] = []
     for i, county in enumerate(counties):
         if progress is not None:
             progress(county, i, len(counties))
-        tw = fr.townships[fr.townships["county_code"] == county]
-        fac = fac_all[fac_all["county_code"] == county]
-        dem = dem_split[dem_split["county_code"] == county]
-        if fac.empty and dem.empty:
+        try:  # one county that cannot be planned must not stop the others
+            cm = _build_county_model(county, fr, fac_all, dem_split, p, roads, seed, notes)
+            part = make_subproblems(cm, p) if cm is not None else []
+        except Exception as exc:
+            failed[county] = failure_reason(exc)
             continue
-        vil = dem.drop_duplicates("demand_id")
-        jr = dem[dem["grade_band"] == "junior"].groupby("demand_id")["students"].sum()
-        jf = fac[fac["level"] == "junior"]
-        zones = junior_zones(
-            county, tw, vil[["x", "y"]].to_numpy(), jr.reindex(vil["demand_id"]).fillna(0).to_numpy(),
-            vil["township_code"].to_numpy(), jf[["x", "y"]].to_numpy(), jf["township_code"].to_numpy(),
-            zone_size=p.zone_size_students, seed=seed,
-        )
-        if zones.proposed:
-            notes.append(zones.note)
-        models.append(build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads))
-    subs = [make_subproblems(cm, p) for cm in models]
-    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed)
+        if cm is not None:
+            models.append(cm)
+            subs.append(part)
+    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, failed)
     school_parts, assign_parts, unserved_parts, before_parts, records = [], [], [], [], []
     for cm, part in zip(models, subs, strict=True):
-        solution = assemble_county(cm, part)
-        s, a, u, b = county_tables(cm, solution, p)
+        if cm.county_code in failed:
+            continue
+        try:
+            solution = assemble_county(cm, part)
+            s, a, u, b = county_tables(cm, solution, p)
+        except Exception as exc:  # isolate the county, as above
+            failed[cm.county_code] = failure_reason(exc)
+            continue
         school_parts.append(s)
         assign_parts.append(a)
         unserved_parts.append(u)
         before_parts.append(b)
         records.extend({"county_code": cm.county_code, **r} for r in solution.records)
+    voc = None
     if len(voc_f) or len(voc_d):
-        vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, fr.terrain, p)
+        try:  # city-wide, isolated like a county: its failure keeps the county plans
+            voc = integrate_vocational(voc_f, voc_d, fr.terrain, p)
+        except Exception as exc:
+            failed[""] = failure_reason(exc)
+    if voc is not None:
+        vs, vd, va, vnotes = voc
         school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
         before_parts.append(vd)
         assign_parts.append(va)
@@ -140,6 +154,9 @@ def plan_layout(
                         "status": "heuristic",
                         "objective": np.nan, "bound": np.nan, "gap": np.nan, "wall_time": np.nan,
                         "threads": 1, "seed": seed})
+    notes.extend(_report_failures(failed, records, seed))
+    if not school_parts:
+        raise LayoutError("no county could be planned: " + "; ".join(notes))
     schools = pd.concat(school_parts, ignore_index=True)
     for col in ("seats_added", "beds_added", "capacity_base", "capacity_after"):
         schools[col] = np.round(schools[col]).astype(np.int64)
@@ -160,25 +177,84 @@ def plan_layout(
     )
 
 
+FAILED_STATUS = "failed"
+"""Solver-record status of a county that could not be planned (``reason`` says why)."""
+
+NOT_PLANNED = "was not planned"
+"""Words of the note ``county <code> was not planned: <reason>``."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One-line reason of a county's failure: the message, else the exception type."""
+    text = " ".join(str(exc).split())
+    return text if text else type(exc).__name__
+
+
+def _report_failures(failed: dict[str, str], records: list[dict], seed: int) -> list[str]:
+    """Add one ``failed`` solver record per county that was not planned; return its notes."""
+    for county, reason in sorted(failed.items()):
+        records.append({"county_code": county, "subproblem": "county" if county else "vocational",
+                        "solver": "",
+                        "status": FAILED_STATUS, "objective": np.nan, "bound": np.nan,
+                        "gap": np.nan, "wall_time": np.nan, "threads": 0, "seed": seed,
+                        "reason": reason})
+    return [f"{f'county {county}' if county else 'the city-wide vocational integration'} "
+            f"{NOT_PLANNED}: {reason}" for county, reason in sorted(failed.items())]
+
+
+def _build_county_model(
+    county: str, fr: Any, fac_all: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
+    roads: RoadNetwork | None, seed: int, notes: list[str],
+) -> CountyModel | None:
+    """Junior zones and the model of one county (``None`` when it has no schools nor demand)."""
+    tw = fr.townships[fr.townships["county_code"] == county]
+    fac = fac_all[fac_all["county_code"] == county]
+    dem = dem_split[dem_split["county_code"] == county]
+    if fac.empty and dem.empty:
+        return None
+    vil = dem.drop_duplicates("demand_id")
+    jr = dem[dem["grade_band"] == "junior"].groupby("demand_id")["students"].sum()
+    jf = fac[fac["level"] == "junior"]
+    zones = junior_zones(
+        county, tw, vil[["x", "y"]].to_numpy(), jr.reindex(vil["demand_id"]).fillna(0).to_numpy(),
+        vil["township_code"].to_numpy(), jf[["x", "y"]].to_numpy(), jf["township_code"].to_numpy(),
+        zone_size=p.zone_size_students, seed=seed,
+    )
+    if zones.proposed:
+        notes.append(zones.note)
+    return build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads)
+
+
 def _solve_all(
     subs: list[SubProblem], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
+    failed: dict[str, str] | None = None,
 ) -> None:
     """Solve every sub-problem; single-threaded back ends run ``threads`` at a time.
 
     SCIP and HiGHS use one thread each (see :mod:`layout.core.backends`), so independent
     sub-problems are spread over ``threads`` worker threads (the solvers release the GIL),
     largest first; CP-SAT uses ``threads`` workers itself, one sub-problem at a time. Each
-    solve depends only on its own model, seed and limit, never on the schedule.
+    solve depends only on its own model, seed and limit, never on the schedule. With ``failed``,
+    a sub-problem that raises marks its county as failed (county code -> reason) instead of
+    stopping the others.
     """
     workers = default_threads() if threads is None else max(1, int(threads))
     order = sorted(subs, key=lambda s: -s.size)
+
+    def solve(sub: SubProblem, n_threads: int) -> None:
+        try:
+            solve_subproblem(sub, p, time_limit=time_limit, threads=n_threads, seed=seed)
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed.setdefault(sub.county_code, f"{sub.name}: {failure_reason(exc)}")
+
     if p.solver == "sat" or workers == 1:
         for sub in order:
-            solve_subproblem(sub, p, time_limit=time_limit, threads=workers, seed=seed)
+            solve(sub, workers)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda sub: solve_subproblem(sub, p, time_limit=time_limit, threads=1,
-                                                   seed=seed), order))
+        list(pool.map(lambda sub: solve(sub, 1), order))
 
 
 def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...], keys: list[str]) -> pd.DataFrame:

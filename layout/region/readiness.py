@@ -189,14 +189,28 @@ def check_urban_shares(layers: dict[str, ParsedLayer], base_year: int, out: Prob
 
 def check_township_history(layers: dict[str, ParsedLayer], base_year: int,
                            out: ProblemList) -> None:
-    """Township history has base-year rows (the township share model starts there)."""
-    hist = layers.get("township_history")
-    if hist is None or not hist.has("year"):
+    """Every township has a base-year row in the township history (the share model starts there)."""
+    hist, towns = layers.get("township_history"), layers.get("townships")
+    if hist is None or towns is None or not hist.has("township_code", "year"):
         return
-    if not (hist.frame["year"] == base_year).any():
-        out.append(Problem(hist.file, "", "year", "",
-                           f"no rows for the base year {base_year} (the township share model "
-                           "starts from it)"))
+    if not towns.has("township_code"):
+        return
+    have = hist.frame.loc[hist.frame["year"] == base_year, "township_code"]
+    codes = towns.frame["township_code"]
+    missing = (codes != "") & ~codes.isin(have)
+    for code in sorted(set(codes[missing])):
+        out.append(Problem(hist.file, code, "year", "", f"township has no row for the base year "
+                           f"{base_year} (the township share model starts from it)"))
+
+
+def check_vocational_school(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
+    """The city-wide vocational integration needs at least one vocational school."""
+    schools = layers.get("schools")
+    if schools is None or not schools.has("school_type") or schools.frame.empty:
+        return
+    if not (schools.frame["school_type"] == "vocational").any():
+        out.append(Problem(schools.file, "", "school_type", "", "no vocational school: the "
+                           "city-wide vocational integration needs at least one"))
 
 
 def check_readiness(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None,
@@ -215,3 +229,4 @@ def check_readiness(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None,
     check_county_history(layers, base_year, min(first, base_year), out)
     check_urban_shares(layers, base_year, out)
     check_township_history(layers, base_year, out)
+    check_vocational_school(layers, out)
