@@ -104,10 +104,113 @@ def resident_children(
     return res
 
 
+_KEYS = ("county_code", "grade_band")
+
+
 def _county(township: pd.Series, county_of: pd.Series | None) -> pd.Series:
     if county_of is None:
         return township.astype("str").str.slice(0, 6)
     return township.astype("str").map(county_of.astype("str"))
+
+
+def _enrolled_by_band(enrollment: pd.DataFrame, schools: pd.DataFrame, yr: int) -> pd.DataFrame:
+    """Enrollment of year ``yr``: ``township_code, grade_band, enrolled`` (school townships)."""
+    enr = enrollment.loc[enrollment["year"] == yr, ["school_id", "grade", "students"]].copy()
+    if enr.empty:
+        raise ForecastInputError(f"enrollment has no rows for year {yr}")
+    enr["school_id"] = enr["school_id"].astype("str")
+    sch = schools.loc[:, ["school_id", "township_code"]].astype("str")
+    enr = enr.merge(sch, on="school_id", how="left")
+    if enr["township_code"].isna().any():
+        bad = enr.loc[enr["township_code"].isna(), "school_id"].iloc[0]
+        raise ForecastInputError(f"enrollment.csv, school_id {bad}: school not in schools table")
+    gt = grade_table()
+    enr = enr.merge(gt.loc[:, ["grade", "grade_band"]], on="grade", how="left")
+    if enr["grade_band"].isna().any():
+        bad = enr.loc[enr["grade_band"].isna(), "grade"].iloc[0]
+        raise ForecastInputError(f"enrollment.csv, column grade: unknown grade code {bad!r}")
+    return (
+        enr.groupby(["township_code", "grade_band"])["students"]
+        .sum()
+        .rename("enrolled")
+        .reset_index()
+    )
+
+
+def _participation(tab: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Participation rate per county and band; ``tab`` with rate, expected, surplus and stay.
+
+    Parameters
+    ----------
+    tab : pandas.DataFrame
+        ``township_code, county_code, grade_band, residents, enrolled``.
+
+    Returns
+    -------
+    rates : pandas.DataFrame
+        ``county_code, grade_band, residents, enrolled, rate``.
+    tab : pandas.DataFrame
+        ``tab`` plus ``rate, expected, excess, surplus, surplus_total, stay``.
+
+    """
+    keys = list(_KEYS)
+    rates = tab.groupby(keys, sort=True)[["residents", "enrolled"]].sum().reset_index()
+    rates["rate"] = np.where(
+        rates["residents"] > 0,
+        rates["enrolled"] / rates["residents"].where(rates["residents"] > 0, 1),
+        0.0,
+    )
+    tab = tab.merge(rates.loc[:, [*keys, "rate"]], on=keys)
+    tab["expected"] = tab["rate"] * tab["residents"]
+    tab["excess"] = tab["enrolled"] - tab["expected"]
+    tab["surplus"] = tab["excess"].clip(lower=0.0)
+    tab["surplus_total"] = tab.groupby(keys)["surplus"].transform("sum")
+    deficit = tab["excess"] < 0
+    # Stay share: deficit townships keep what they enrol, surplus townships keep all.
+    tab["stay"] = np.where(
+        deficit, tab["enrolled"] / tab["expected"].where(tab["expected"] > 0, 1.0), 1.0
+    )
+    tab["stay"] = tab["stay"].clip(0.0, 1.0)
+    return rates, tab
+
+
+def _attendance_flows(tab: pd.DataFrame, county_of: pd.Series | None) -> pd.DataFrame:
+    """Flows ``county_code, grade_band, origin, destination, share`` from :func:`_participation`.
+
+    Deficit townships send ``1 - stay`` of their residents to the surplus townships of their
+    county in proportion to the surplus; shares of each origin sum to 1.
+    """
+    keys = list(_KEYS)
+    deficit = tab["excess"] < 0
+    stay = tab.loc[:, [*keys, "township_code", "stay"]].rename(columns={"stay": "share"})
+    stay["origin"] = stay["township_code"]
+    stay["destination"] = stay["township_code"]
+    origins = tab.loc[deficit, [*keys, "township_code", "stay"]].rename(
+        columns={"township_code": "origin"}
+    )
+    dests = tab.loc[
+        tab["surplus"] > 0, [*keys, "township_code", "surplus", "surplus_total"]
+    ].rename(columns={"township_code": "destination"})
+    move = origins.merge(dests, on=keys, how="inner")
+    move["share"] = (1.0 - move["stay"]) * move["surplus"] / move["surplus_total"]
+    cols = [*keys, "origin", "destination", "share"]
+    flows = pd.concat([stay.loc[:, cols], move.loc[:, cols]], ignore_index=True)
+    flows = flows.loc[flows["share"] > 0].sort_values(cols[:4]).reset_index(drop=True)
+    # Origins whose every share is zero (no surplus destination in the county): keep at home.
+    totals = flows.groupby(["grade_band", "origin"])["share"].sum()
+    short = totals[totals < 1 - 1e-9]
+    if not short.empty:
+        fix = short.reset_index()
+        fix["destination"] = fix["origin"]
+        fix["share"] = 1.0 - fix["share"]
+        fix["county_code"] = _county(fix["origin"], county_of)
+        flows = (
+            pd.concat([flows, fix.loc[:, cols]], ignore_index=True)
+            .groupby(cols[:4], sort=True)["share"]
+            .sum()
+            .reset_index()
+        )
+    return flows
 
 
 def calibrate_attendance(
@@ -150,77 +253,12 @@ def calibrate_attendance(
             index=townships["township_code"].astype("str").to_numpy(),
         )
     yr = int(enrollment["year"].max()) if year is None else int(year)
-    enr = enrollment.loc[enrollment["year"] == yr, ["school_id", "grade", "students"]].copy()
-    if enr.empty:
-        raise ForecastInputError(f"enrollment has no rows for year {yr}")
-    enr["school_id"] = enr["school_id"].astype("str")
-    sch = schools.loc[:, ["school_id", "township_code"]].astype("str")
-    enr = enr.merge(sch, on="school_id", how="left")
-    if enr["township_code"].isna().any():
-        bad = enr.loc[enr["township_code"].isna(), "school_id"].iloc[0]
-        raise ForecastInputError(f"enrollment.csv, school_id {bad}: school not in schools table")
-    gt = grade_table()
-    enr = enr.merge(gt.loc[:, ["grade", "grade_band"]], on="grade", how="left")
-    if enr["grade_band"].isna().any():
-        bad = enr.loc[enr["grade_band"].isna(), "grade"].iloc[0]
-        raise ForecastInputError(f"enrollment.csv, column grade: unknown grade code {bad!r}")
-    enrolled = (
-        enr.groupby(["township_code", "grade_band"])["students"]
-        .sum()
-        .rename("enrolled")
-        .reset_index()
-    )
+    enrolled = _enrolled_by_band(enrollment, schools, yr)
     res = resident_children(children, villages, county_of=county_of)
     tab = res.merge(enrolled, on=["township_code", "grade_band"], how="outer")
     tab["county_code"] = _county(tab["township_code"], county_of)
     tab["residents"] = tab["residents"].fillna(0.0).astype(float)
     tab["enrolled"] = tab["enrolled"].fillna(0.0).astype(float)
-
-    keys = ["county_code", "grade_band"]
-    rates = tab.groupby(keys, sort=True)[["residents", "enrolled"]].sum().reset_index()
-    rates["rate"] = np.where(
-        rates["residents"] > 0,
-        rates["enrolled"] / rates["residents"].where(rates["residents"] > 0, 1),
-        0.0,
-    )
-    tab = tab.merge(rates.loc[:, [*keys, "rate"]], on=keys)
-    tab["expected"] = tab["rate"] * tab["residents"]
-    tab["excess"] = tab["enrolled"] - tab["expected"]
-    tab["surplus"] = tab["excess"].clip(lower=0.0)
-    tab["surplus_total"] = tab.groupby(keys)["surplus"].transform("sum")
-    deficit = tab["excess"] < 0
-    # Stay share: deficit townships keep what they enrol, surplus townships keep all.
-    tab["stay"] = np.where(
-        deficit, tab["enrolled"] / tab["expected"].where(tab["expected"] > 0, 1.0), 1.0
-    )
-    tab["stay"] = tab["stay"].clip(0.0, 1.0)
-
-    stay = tab.loc[:, [*keys, "township_code", "stay"]].rename(columns={"stay": "share"})
-    stay["origin"] = stay["township_code"]
-    stay["destination"] = stay["township_code"]
-    origins = tab.loc[deficit, [*keys, "township_code", "stay"]].rename(
-        columns={"township_code": "origin"}
-    )
-    dests = tab.loc[
-        tab["surplus"] > 0, [*keys, "township_code", "surplus", "surplus_total"]
-    ].rename(columns={"township_code": "destination"})
-    move = origins.merge(dests, on=keys, how="inner")
-    move["share"] = (1.0 - move["stay"]) * move["surplus"] / move["surplus_total"]
-    cols = [*keys, "origin", "destination", "share"]
-    flows = pd.concat([stay.loc[:, cols], move.loc[:, cols]], ignore_index=True)
-    flows = flows.loc[flows["share"] > 0].sort_values(cols[:4]).reset_index(drop=True)
-    # Origins whose every share is zero (no surplus destination in the county): keep at home.
-    totals = flows.groupby(["grade_band", "origin"])["share"].sum()
-    short = totals[totals < 1 - 1e-9]
-    if not short.empty:
-        fix = short.reset_index()
-        fix["destination"] = fix["origin"]
-        fix["share"] = 1.0 - fix["share"]
-        fix["county_code"] = _county(fix["origin"], county_of)
-        flows = (
-            pd.concat([flows, fix.loc[:, cols]], ignore_index=True)
-            .groupby(cols[:4], sort=True)["share"]
-            .sum()
-            .reset_index()
-        )
+    rates, tab = _participation(tab)
+    flows = _attendance_flows(tab, county_of)
     return AttendanceModel(year=yr, rates=rates, flows=flows)

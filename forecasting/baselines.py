@@ -154,6 +154,45 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).fillna(pooled)
 
 
+def _previous(frame: pd.DataFrame, grade: str, prev: str, county: pd.Series) -> pd.Series:
+    """Values of the grade before ``grade``; for a level's entry grade, the county total."""
+    if grade in LEVEL_ENTRY_GRADES:
+        tot = frame[prev].groupby(county.to_numpy()).sum()
+        return pd.Series(county.map(tot).to_numpy(), index=frame.index)
+    return frame[prev]
+
+
+def _progression_ratios(frames: dict[int, pd.DataFrame], window: list[int], origin: int,
+                        county: pd.Series) -> dict[str, pd.Series]:
+    """Grade-progression ratio per unit and grade (ratio of sums over consecutive years)."""
+    ratios: dict[str, pd.Series] = {}
+    pairs = [(a, b) for a, b in itertools.pairwise(window) if b == a + 1]
+    if not pairs:
+        raise ForecastInputError(f"grade progression needs consecutive years up to {origin}")
+    for g, p in PREVIOUS_GRADE.items():
+        num = sum(frames[b][g] for _, b in pairs)
+        den = sum(_previous(frames[a], g, p, county) for a, _ in pairs)
+        ratios[g] = _ratio(num, den)
+    return ratios
+
+
+def _roll_forward(cur: pd.DataFrame, ratios: dict[str, pd.Series], county: pd.Series,
+                  bf: pd.DataFrame | None, origin: int,
+                  horizons: Sequence[int]) -> dict[int, pd.DataFrame]:
+    """Apply the ratios year by year from the origin; entry grades from births (or held)."""
+    out: dict[int, pd.DataFrame] = {}
+    for h in range(1, max(horizons) + 1):
+        nxt = pd.DataFrame(0.0, index=cur.index, columns=cur.columns)
+        for g, p in PREVIOUS_GRADE.items():
+            nxt[g] = ratios[g] * _previous(cur, g, p, county)
+        for g, age in ENTRY_GRADE_AGE.items():
+            nxt[g] = cur[g] if bf is None else ratios[g] * bf[origin + h - age]
+        cur = nxt
+        if h in horizons:
+            out[origin + h] = nxt
+    return out
+
+
 def grade_progression(
     enr: pd.DataFrame,
     origin: int,
@@ -202,21 +241,8 @@ def grade_progression(
         else pd.Series(units, index=units).map(unit_county.astype("str"))
     )
 
-    def prev_values(frame: pd.DataFrame, grade: str, prev: str) -> pd.Series:
-        if grade in LEVEL_ENTRY_GRADES:
-            tot = frame[prev].groupby(county.to_numpy()).sum()
-            return pd.Series(county.map(tot).to_numpy(), index=frame.index)
-        return frame[prev]
-
     frames = {y: w[y].reindex(units, fill_value=0.0) for y in window}
-    ratios: dict[str, pd.Series] = {}
-    pairs = [(a, b) for a, b in itertools.pairwise(window) if b == a + 1]
-    if not pairs:
-        raise ForecastInputError(f"grade progression needs consecutive years up to {origin}")
-    for g, p in PREVIOUS_GRADE.items():
-        num = sum(frames[b][g] for _, b in pairs)
-        den = sum(prev_values(frames[a], g, p) for a, _ in pairs)
-        ratios[g] = _ratio(num, den)
+    ratios = _progression_ratios(frames, window, origin, county)
     max_h = max(horizons)
     bf = None
     if births is not None:
@@ -230,17 +256,7 @@ def grade_progression(
             num = sum(frames[y][g] for y in window)
             den = sum(bf[y - age] for y in window)
             ratios[g] = _ratio(num, den)
-    out: dict[int, pd.DataFrame] = {}
-    cur = frames[origin]
-    for h in range(1, max_h + 1):
-        nxt = pd.DataFrame(0.0, index=units, columns=cur.columns)
-        for g, p in PREVIOUS_GRADE.items():
-            nxt[g] = ratios[g] * prev_values(cur, g, p)
-        for g, age in ENTRY_GRADE_AGE.items():
-            nxt[g] = cur[g] if bf is None else ratios[g] * bf[origin + h - age]
-        cur = nxt
-        if h in horizons:
-            out[origin + h] = nxt
+    out = _roll_forward(frames[origin], ratios, county, bf, origin, horizons)
     return _long(out, origin, "grade_progression")
 
 

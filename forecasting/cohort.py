@@ -22,6 +22,16 @@ Accounting per area and year (checked by the tests, exact up to floating-point r
 
 The array function :func:`iter_project` works on any leading shape, e.g. a draws axis for Monte
 Carlo: population ``(draws, areas, ages)``; it never loops over areas.
+
+Two loops, one step
+-------------------
+:func:`step` is the only place where a stock is advanced. :func:`iter_project` (and
+:func:`project_cohorts` on tables) is the public **single-population** API: births are given in
+advance and no persons move between areas. The regional forecast
+(:func:`forecasting.population.project_population`) runs :func:`forecasting.joint.project_joint`
+instead, which calls the same :func:`step` for women and children in turn, births coming from
+the projected women and urbanisation transfers added; ``tests/test_forecast_joint.py`` checks
+that both loops agree where their models coincide.
 """
 
 from __future__ import annotations
@@ -187,6 +197,7 @@ def iter_project(
         yield k + 1, pop, comp
 
 
+# Over 80 lines only because of its numpydoc docstring; the body is about 25 lines.
 def project_cohorts(
     base: pd.DataFrame,
     births: pd.DataFrame,
@@ -266,22 +277,9 @@ def project_cohorts(
     areas, ages, base_arr = age_matrix(base, "base", min_top_age=MIN_TOP_AGE)
     proj_years = np.arange(year0 + 1, year0 + years + 1)
     births_arr = births_matrix(births, areas, proj_years, "births")  # (T, N)
-    if survival is None:
-        surv = lifetable.survival(lifetable.MAX_AGE).reindex(ages).to_numpy()
-        surv = np.broadcast_to(surv, base_arr.shape)
-        default_bs = lifetable.birth_survival()
-    else:
-        surv = survival_matrix(survival, areas, ages)
-        default_bs = None
-    if birth_survival is None:
-        bs = default_bs if default_bs is not None else 1.0 - 0.7 * (1.0 - surv[:, 0])
-    else:
-        if not 0.0 <= float(birth_survival) <= 1.0:
-            raise ForecastInputError(f"birth_survival must lie in [0, 1], got {birth_survival}")
-        bs = float(birth_survival)
+    surv, bs = _survival_inputs(survival, birth_survival, areas, ages, base_arr.shape)
     rates = migration_array(net_migration, areas, ages, proj_years)  # (T or 1, N, A1)
 
-    n_area, n_age = base_arr.shape
     stocks = [base_arr]
     comps: list[StepComponents] = []
     for _, pop, comp in iter_project(
@@ -291,23 +289,56 @@ def project_cohorts(
         if comp is not None:
             comps.append(comp)
     cube = np.stack(stocks)  # (T+1, N, A1)
-    all_years = np.arange(year0, year0 + years + 1)
-    out = pd.DataFrame(
+    out = _long_stocks(cube, areas, ages, year0)
+    if not return_components:
+        return out
+    return out, _components_table(cube, comps, areas, proj_years)
+
+
+def _survival_inputs(
+    survival: pd.Series | pd.DataFrame | None,
+    birth_survival: float | None,
+    areas: pd.Index,
+    ages: np.ndarray,
+    shape: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray | float]:
+    """Survival (areas x ages) and birth survival of :func:`project_cohorts` (defaults filled)."""
+    if survival is None:
+        surv = lifetable.survival(lifetable.MAX_AGE).reindex(ages).to_numpy()
+        surv = np.broadcast_to(surv, shape)
+        default_bs: float | None = lifetable.birth_survival()
+    else:
+        surv = survival_matrix(survival, areas, ages)
+        default_bs = None
+    if birth_survival is None:
+        return surv, default_bs if default_bs is not None else 1.0 - 0.7 * (1.0 - surv[:, 0])
+    if not 0.0 <= float(birth_survival) <= 1.0:
+        raise ForecastInputError(f"birth_survival must lie in [0, 1], got {birth_survival}")
+    return surv, float(birth_survival)
+
+
+def _long_stocks(cube: np.ndarray, areas: pd.Index, ages: np.ndarray, year0: int) -> pd.DataFrame:
+    """Long table ``area, year, age, population`` of stocks ``cube`` (T+1, areas, ages)."""
+    n_year, n_area, n_age = cube.shape
+    return pd.DataFrame(
         {
-            "area": np.tile(np.repeat(areas.to_numpy(dtype=object), n_age), years + 1),
-            "year": np.repeat(all_years, n_area * n_age),
-            "age": np.tile(ages, n_area * (years + 1)),
+            "area": np.tile(np.repeat(areas.to_numpy(dtype=object), n_age), n_year),
+            "year": np.repeat(np.arange(year0, year0 + n_year), n_area * n_age),
+            "age": np.tile(ages, n_area * n_year),
             "population": cube.reshape(-1).astype(float),
         }
     )
-    if not return_components:
-        return out
-    start = cube[:-1].sum(axis=-1)
-    table = pd.DataFrame(
+
+
+def _components_table(cube: np.ndarray, comps: list[StepComponents], areas: pd.Index,
+                      proj_years: np.ndarray) -> pd.DataFrame:
+    """Per area-year ``start, births, deaths, net_migration, aged_out, end`` of the steps."""
+    n_area = cube.shape[1]
+    return pd.DataFrame(
         {
-            "area": np.tile(areas.to_numpy(dtype=object), years),
+            "area": np.tile(areas.to_numpy(dtype=object), len(proj_years)),
             "year": np.repeat(proj_years, n_area),
-            "start": start.reshape(-1),
+            "start": cube[:-1].sum(axis=-1).reshape(-1),
             "births": np.concatenate([c.births for c in comps]),
             "deaths": np.concatenate([c.deaths for c in comps]),
             "net_migration": np.concatenate([c.net_migration for c in comps]),
@@ -315,7 +346,6 @@ def project_cohorts(
             "end": cube[1:].sum(axis=-1).reshape(-1),
         }
     )
-    return out, table
 
 
 # --------------------------------------------------------------------------- input checks

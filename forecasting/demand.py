@@ -109,6 +109,52 @@ def _value_columns(df: pd.DataFrame, value: str) -> list[str]:
     return list(dict.fromkeys(cols))
 
 
+def _with_rates(
+    merged: pd.DataFrame,
+    rates: LevelRates | pd.DataFrame | None,
+    area: str,
+    county_of: Mapping[str, str] | pd.Series | None,
+) -> pd.DataFrame:
+    """``merged`` (population by area, age and grade band) with the participation ``rate``."""
+    if rates is None:
+        rates = LevelRates()
+    if isinstance(rates, LevelRates):
+        return merged.assign(rate=merged["grade_band"].map(rates.band_rates()).astype(float))
+    need_r = {"county_code", "grade_band", "rate"}
+    if not need_r.issubset(rates.columns):
+        raise ForecastInputError(f"rates table needs columns {sorted(need_r)}")
+    if area == "county_code":
+        merged["county_code"] = merged[area]
+    else:
+        if county_of is None:
+            raise ForecastInputError("per-county rates need county_of (area -> county_code)")
+        merged["county_code"] = merged[area].map(pd.Series(county_of).astype("str"))
+    r = rates.loc[:, ["county_code", "grade_band", "rate"]].astype({"county_code": "str"})
+    merged = merged.merge(r, on=["county_code", "grade_band"], how="left")
+    lacking = merged["rate"].isna()
+    if lacking.any():
+        row = merged.loc[lacking].iloc[0]
+        raise ForecastInputError(
+            f"no rate for area {row[area]!s} (county {row['county_code']!s}), "
+            f"grade band {row['grade_band']}"
+        )
+    return merged
+
+
+def _band_totals(merged: pd.DataFrame, area: str, value: str, vals: list[str]) -> pd.DataFrame:
+    """Sum demand over the ages of each band; with draws, mean and quantiles over the draws."""
+    group = [area, "level", "grade_band", "year"]
+    if "draw" in merged.columns:
+        per_draw = merged.groupby([*group, "draw"], sort=True)[value].sum().reset_index()
+        g = per_draw.groupby(group, sort=True)[value]
+        out = g.mean().rename("demand").to_frame()
+        for q in QUANTILES:
+            out[q] = g.quantile(int(q[1:]) / 100.0)
+        return out.reset_index()
+    out = merged.groupby(group, sort=True)[vals].sum().reset_index()
+    return out.rename(columns={value: "demand"})
+
+
 def compute_demand(
     population: pd.DataFrame,
     rates: LevelRates | pd.DataFrame | None = None,
@@ -161,43 +207,11 @@ def compute_demand(
     pop["age"] = pop["age"].astype("int64")
     merged = pop.merge(band_ages(), on="age", how="inner")
 
-    if rates is None:
-        rates = LevelRates()
-    if isinstance(rates, LevelRates):
-        merged["rate"] = merged["grade_band"].map(rates.band_rates()).astype(float)
-    else:
-        need_r = {"county_code", "grade_band", "rate"}
-        if not need_r.issubset(rates.columns):
-            raise ForecastInputError(f"rates table needs columns {sorted(need_r)}")
-        if area == "county_code":
-            merged["county_code"] = merged[area]
-        else:
-            if county_of is None:
-                raise ForecastInputError("per-county rates need county_of (area -> county_code)")
-            merged["county_code"] = merged[area].map(pd.Series(county_of).astype("str"))
-        r = rates.loc[:, ["county_code", "grade_band", "rate"]].astype({"county_code": "str"})
-        merged = merged.merge(r, on=["county_code", "grade_band"], how="left")
-        lacking = merged["rate"].isna()
-        if lacking.any():
-            row = merged.loc[lacking].iloc[0]
-            raise ForecastInputError(
-                f"no rate for area {row[area]!s} (county {row['county_code']!s}), "
-                f"grade band {row['grade_band']}"
-            )
+    merged = _with_rates(merged, rates, area, county_of)
     for col in vals:
         merged[col] = merged[col].astype(float) * merged["rate"]
 
-    group = [area, "level", "grade_band", "year"]
-    if "draw" in merged.columns:
-        per_draw = merged.groupby([*group, "draw"], sort=True)[value].sum().reset_index()
-        g = per_draw.groupby(group, sort=True)[value]
-        out = g.mean().rename("demand").to_frame()
-        for q in QUANTILES:
-            out[q] = g.quantile(int(q[1:]) / 100.0)
-        out = out.reset_index()
-    else:
-        out = merged.groupby(group, sort=True)[vals].sum().reset_index()
-        out = out.rename(columns={value: "demand"})
+    out = _band_totals(merged, area, value, vals)
     out = out.rename(columns={area: "area"})
     order = {b: i for i, b in enumerate(GRADE_BANDS)}
     return out.sort_values(

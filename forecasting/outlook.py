@@ -196,6 +196,41 @@ def _with_intervals(demand: pd.DataFrame, factors: pd.DataFrame, base_year: int)
     return d.drop(columns=["horizon", "mc_lo", "mc_hi", "bt_lo", "bt_hi"])
 
 
+def _village_demand(pop: PopulationForecast, villages: pd.DataFrame,
+                    county_of_township: pd.Series, rates: pd.DataFrame, factors: pd.DataFrame,
+                    base_year: int) -> pd.DataFrame:
+    """Resident demand per village (the demand points) with intervals."""
+    if pop.villages is None:
+        raise ValueError("village demand needs the population forecast by village")
+    vil = villages.loc[:, ["village_id", "township_code"]].astype(str)
+    county_of_village = vil.set_index("village_id")["township_code"].map(county_of_township)
+    vpop = pop.villages.loc[:, ["village_id", "year", "age", "population"]]
+    vd = _residents_by_band(vpop, "village_id", county_of_village, rates)
+    vd = vd.rename(columns={"area": "village_id"})
+    vd["township_code"] = vd["village_id"].map(vil.set_index("village_id")["township_code"])
+    vd = _with_intervals(vd, factors, base_year)
+    return vd.loc[:, ["village_id", "township_code", "county_code", "level", "grade_band", "year",
+                      "demand", "p10", "p50", "p90"]]
+
+
+def _township_demand(pop: PopulationForecast, attendance: AttendanceModel,
+                     county_of_township: pd.Series, rates: pd.DataFrame, factors: pd.DataFrame,
+                     base_year: int) -> pd.DataFrame:
+    """Resident demand per township with intervals, plus ``attending`` after attendance flows."""
+    tpop = pop.townships.loc[:, ["township_code", "year", "age", "population"]]
+    td = _residents_by_band(tpop, "township_code", county_of_township, rates).drop(
+        columns="county_code")
+    attending = attendance.apply(td.loc[:, ["area", "level", "grade_band", "year", "demand"]])
+    td = td.merge(attending.rename(columns={"demand": "attending"}),
+                  on=["area", "level", "grade_band", "year"], how="left")
+    td["attending"] = td["attending"].fillna(0.0)
+    td = td.rename(columns={"area": "township_code"})
+    td["county_code"] = td["township_code"].map(county_of_township)
+    td = _with_intervals(td, factors, base_year)
+    return td.loc[:, ["township_code", "county_code", "level", "grade_band", "year", "demand",
+                      "p10", "p50", "p90", "attending"]]
+
+
 def forecast_region(
     *,
     children: pd.DataFrame,
@@ -268,28 +303,8 @@ def forecast_region(
     factors = _interval_factors(pop, bt, base_year)
 
     county_of_township = tw.set_index("township_code")["county_code"]
-    vil = villages.loc[:, ["village_id", "township_code"]].astype(str)
-    county_of_village = vil.set_index("village_id")["township_code"].map(county_of_township)
-    vpop = pop.villages.loc[:, ["village_id", "year", "age", "population"]]
-    vd = _residents_by_band(vpop, "village_id", county_of_village, rates)
-    vd = vd.rename(columns={"area": "village_id"})
-    vd["township_code"] = vd["village_id"].map(vil.set_index("village_id")["township_code"])
-    vd = _with_intervals(vd, factors, base_year)
-    vd = vd.loc[:, ["village_id", "township_code", "county_code", "level", "grade_band", "year",
-                    "demand", "p10", "p50", "p90"]]
-
-    tpop = pop.townships.loc[:, ["township_code", "year", "age", "population"]]
-    td = _residents_by_band(tpop, "township_code", county_of_township, rates).drop(
-        columns="county_code")
-    attending = attendance.apply(td.loc[:, ["area", "level", "grade_band", "year", "demand"]])
-    td = td.merge(attending.rename(columns={"demand": "attending"}),
-                  on=["area", "level", "grade_band", "year"], how="left")
-    td["attending"] = td["attending"].fillna(0.0)
-    td = td.rename(columns={"area": "township_code"})
-    td["county_code"] = td["township_code"].map(county_of_township)
-    td = _with_intervals(td, factors, base_year)
-    td = td.loc[:, ["township_code", "county_code", "level", "grade_band", "year", "demand",
-                    "p10", "p50", "p90", "attending"]]
+    vd = _village_demand(pop, villages, county_of_township, rates, factors, base_year)
+    td = _township_demand(pop, attendance, county_of_township, rates, factors, base_year)
     return RegionOutlook(
         population=pop, village_demand=vd.reset_index(drop=True),
         township_demand=td.reset_index(drop=True), rates=rates, attendance=attendance,

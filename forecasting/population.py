@@ -6,9 +6,9 @@ Method (all tables as in ``data/geo/README.md``; see the modules for each assump
 2. each county's fertility scale is calibrated so base-year women reproduce base-year births
    (:mod:`forecasting.fertility`); births of year ``t`` in a township are
    ``scale[county] * tfr[t] * sum_a schedule[a] * women[a, t]``;
-3. children and women are projected together year by year with the cohort-component step
-   (:mod:`forecasting.cohort`): approximate China 2020 survival, each county's overall net
-   migration rate by age (:mod:`forecasting.migration`), rural-to-town family moves from the
+3. children and women are projected together year by year by
+   :func:`forecasting.joint.project_joint` (the cohort-component step of :mod:`forecasting.cohort`):
+   approximate China 2020 survival, each county's overall net migration rate by age (:mod:`forecasting.migration`), rural-to-town family moves from the
    projected urban share (:mod:`forecasting.urbanisation`), girls aged 14 entering the women
    table at 15; children aged 17 and women aged 49 leave the tables;
 4. a township keeps its base-year share of each birth cohort of its county, apart from the
@@ -29,23 +29,34 @@ Method (all tables as in ``data/geo/README.md``; see the modules for each assump
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from forecasting import fertility, lifetable, migration, uncertainty, urbanisation
-from forecasting.cohort import step
+from forecasting import fertility, migration, uncertainty, urbanisation
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import age_matrix, require_columns
+from forecasting.joint import JointRegion, age_group_membership, project_joint
 from forecasting.scenario import ForecastScenario
 from schoolsystem import vocabulary
 
 AGE_GROUPS = vocabulary.AGE_GROUPS
 CHILD_AGES = np.asarray(vocabulary.CHILD_AGES)
 WOMEN_AGES = np.asarray(vocabulary.WOMEN_AGES)
-ShareModel = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]  # or an object with .predict
+
+
+@runtime_checkable
+class SharePredictor(Protocol):
+    """Share model with ``predict(years) -> DataFrame(township_code, year, share)``."""
+
+    def predict(self, years: Iterable[int]) -> pd.DataFrame: ...
+
+
+ShareFunction = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
+ShareModel = SharePredictor | ShareFunction  # the two forms of the module docstring, step 4
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,157 @@ def _county_rates(scenario: ForecastScenario, urb: pd.DataFrame, births: pd.Data
     return hist.reindex(counties).to_numpy(float) * scenario.out_migration.scale
 
 
+@dataclass(frozen=True)
+class _BaseTables:
+    """Base-year inputs of :func:`project_population`, normalised (ids as str, township order)."""
+
+    tw: pd.DataFrame  # township_code, county_code, is_county_seat, is_central_town, urban
+    codes: pd.Index  # township codes (projection order)
+    counties: pd.Index  # county codes (sorted)
+    member: np.ndarray  # (townships, counties) one-hot
+    area_county: np.ndarray  # (townships,) column of each township's county
+    villages: pd.DataFrame  # villages with str ids
+    kids: np.ndarray  # (townships, 18) children 0-17
+    women: np.ndarray  # (townships, 35) women 15-49
+    births: pd.DataFrame  # births history, str county_code, int year
+    urbanisation: pd.DataFrame  # urbanisation history, str county_code, int year
+
+
+@dataclass(frozen=True)
+class _CountyParameters:
+    """Per-county parameters calibrated on the history up to the base year."""
+
+    scale: np.ndarray  # fertility scale
+    fits: pd.DataFrame  # logistic urbanisation fit, indexed by county_code
+    rates: np.ndarray  # overall net migration rate
+
+
+@dataclass(frozen=True)
+class _ScenarioPaths:
+    """Scenario paths; draws axis: draw 0 = central (noise-free), draws 1..D = Monte Carlo."""
+
+    tfr: np.ndarray  # (T,) central reference TFR
+    tfr_draws: np.ndarray  # (T, D1)
+    rate_draws: np.ndarray  # (D1, counties)
+    urban: np.ndarray  # (D1, counties, T + 1)
+
+
+def _check_region_tables(villages: pd.DataFrame, townships: pd.DataFrame, births_hist: pd.DataFrame,
+                         urbanisation_hist: pd.DataFrame) -> None:
+    """Raise :class:`ForecastInputError` naming the first missing column."""
+    require_columns(villages, "villages", ["village_id", "township_code"])
+    require_columns(townships, "townships", ["township_code", "county_code", "is_county_seat",
+                                   "is_central_town", "urban"])
+    require_columns(births_hist, "births", ["county_code", "year", "births"])
+    require_columns(urbanisation_hist, "urbanisation", ["county_code", "year", "population", "urban_share"])
+
+
+def _base_tables(children: pd.DataFrame, women: pd.DataFrame, births_hist: pd.DataFrame,
+                 urbanisation_hist: pd.DataFrame, villages: pd.DataFrame,
+                 townships: pd.DataFrame) -> _BaseTables:
+    """Townships in code order, county membership and base-year stocks summed from villages."""
+    _check_region_tables(villages, townships, births_hist, urbanisation_hist)
+    tw = pd.DataFrame({
+        "township_code": townships["township_code"].astype(str).to_numpy(),
+        "county_code": townships["county_code"].astype(str).to_numpy(),
+        "is_county_seat": _as_bool(townships["is_county_seat"]),
+        "is_central_town": _as_bool(townships["is_central_town"]),
+        "urban": _as_bool(townships["urban"]),
+    }).sort_values("township_code", ignore_index=True)
+    codes = pd.Index(tw["township_code"])
+    counties = pd.Index(sorted(tw["county_code"].unique()))
+    member = (tw["county_code"].to_numpy()[:, None] == counties.to_numpy()[None, :]).astype(float)
+
+    vill = villages.assign(village_id=villages["village_id"].astype(str),
+                           township_code=villages["township_code"].astype(str))
+    kids = age_matrix(_by_township(children, vill, "children", codes), "children", min_top_age=17)[2]
+    wom = _by_township(women, vill, "women", codes)
+    wom_arr = age_matrix(wom, "women", first_age=15, min_top_age=49)[2][:, :35]
+    return _BaseTables(
+        tw=tw, codes=codes, counties=counties, member=member, area_county=member.argmax(axis=1),
+        villages=vill, kids=kids[:, :18], women=wom_arr,
+        births=births_hist.assign(county_code=births_hist["county_code"].astype(str),
+                                  year=births_hist["year"].astype(int)),
+        urbanisation=urbanisation_hist.assign(county_code=urbanisation_hist["county_code"].astype(str),
+                                              year=urbanisation_hist["year"].astype(int)),
+    )
+
+
+def _county_parameters(base: _BaseTables, scenario: ForecastScenario,
+                       base_year: int) -> _CountyParameters:
+    """Fertility scales (base-year births), urbanisation fits and net migration rates."""
+    births, urb, counties = base.births, base.urbanisation, base.counties
+    base_births = births[births["year"] == base_year].set_index("county_code")["births"].astype(float)
+    missing = counties.difference(base_births.index)
+    if len(missing):
+        raise ForecastInputError(f"births: county {missing[0]!r} has no births in {base_year}")
+    wom_county = pd.DataFrame(base.member.T @ base.women, index=counties, columns=WOMEN_AGES)
+    scale = fertility.calibrate_scale(base_births.reindex(counties), wom_county).to_numpy()
+    fits = urbanisation.fit_counties(urb[urb["year"] <= base_year]).reindex(counties)
+    fits = fits.rename_axis("county_code")
+    rates = _county_rates(scenario, urb[urb["year"] <= base_year], births, counties)
+    return _CountyParameters(scale=scale, fits=fits, rates=rates)
+
+
+def _scenario_paths(scenario: ForecastScenario, params: _CountyParameters, base_year: int,
+                    horizon: int, n_draws: int, seed: int) -> _ScenarioPaths:
+    """TFR, migration rates and urban shares per draw (central path first, then seeded draws)."""
+    us = scenario.urbanisation
+    tfr = fertility.tfr_path(scenario.tfr_path, horizon, target=scenario.tfr_target,
+                             target_k=(scenario.tfr_target_year - base_year)
+                             if scenario.tfr_target_year else None)
+    rng = np.random.default_rng(seed)
+    tfr_d = np.concatenate([tfr[:, None], uncertainty.tfr_draws(rng, tfr, n_draws, scenario.tfr_sd)], 1)
+    rate_d = np.concatenate([params.rates[None], uncertainty.rate_draws(
+        rng, params.rates, n_draws, scenario.out_migration.sd)])
+    tgt = None
+    if us.target is not None:
+        tgt = np.concatenate([[us.target], uncertainty.target_draws(rng, us.target, n_draws,
+                                                                    us.target_sd)])
+    u_path = urbanisation.project_urban_share(params.fits, base_year, horizon, speed=us.speed,
+                                              target=tgt, target_year=us.target_year)
+    if u_path.ndim == 2:
+        u_path = np.broadcast_to(u_path, (n_draws + 1, *u_path.shape))
+    return _ScenarioPaths(tfr=tfr, tfr_draws=tfr_d, rate_draws=rate_d, urban=u_path)
+
+
+def _joint_region(base: _BaseTables, scale: np.ndarray) -> JointRegion:
+    """County membership, urbanisation senders / receivers (by base population) and scales."""
+    vill = base.villages
+    base_pop = vill.groupby("township_code")["population"].sum() if "population" in vill else \
+        pd.Series(base.kids.sum(1), index=base.codes)
+    sender, weights = migration.receiver_weights(base.tw, base_pop.reindex(base.codes).fillna(0.0))
+    return JointRegion(area_county=base.area_county, membership=base.member, sender=sender,
+                       weights=weights, fertility_scale=scale)
+
+
+def _township_table(cube: np.ndarray, base: _BaseTables, years: np.ndarray) -> pd.DataFrame:
+    """Long table ``township_code, county_code, year, age, population`` of a (T+1, N, 18) path."""
+    n_year, n_area = len(years), len(base.codes)
+    return pd.DataFrame({
+        "township_code": np.tile(np.repeat(base.codes.to_numpy(dtype=object), 18), n_year),
+        "county_code": np.tile(np.repeat(base.tw["county_code"].to_numpy(dtype=object), 18), n_year),
+        "year": np.repeat(years, n_area * 18),
+        "age": np.tile(CHILD_AGES, n_area * n_year),
+        "population": cube.reshape(-1),
+    })
+
+
+def _births_table(base: _BaseTables, base_year: int, years: np.ndarray, projected: np.ndarray,
+                  tfr: np.ndarray) -> pd.DataFrame:
+    """Observed births up to the base year and projected births (``projected``: (T, counties))."""
+    births, counties = base.births, base.counties
+    obs = births[births["county_code"].isin(counties) & (births["year"] <= base_year)]
+    return pd.concat([
+        pd.DataFrame({"county_code": obs["county_code"].to_numpy(), "year": obs["year"].to_numpy(),
+                      "births": obs["births"].astype(float).to_numpy(), "kind": "observed",
+                      "tfr": np.nan}),
+        pd.DataFrame({"county_code": np.tile(counties.to_numpy(dtype=object), len(years) - 1),
+                      "year": np.repeat(years[1:], len(counties)), "births": projected.reshape(-1),
+                      "kind": "projected", "tfr": np.repeat(tfr, len(counties))}),
+    ], ignore_index=True).sort_values(["county_code", "year"], ignore_index=True)
+
+
 def project_population(
     children: pd.DataFrame,
     women: pd.DataFrame,
@@ -128,7 +290,7 @@ def project_population(
         Year of the children / women stocks (the region's ``base_year``).
     horizon, draws, seed : int, optional
         Override the scenario's values.
-    share_model : callable, optional
+    share_model : ShareModel, optional
         Replaces the default base-year cohort shares (see the module docstring).
     by_village : bool
         Also return villages (township result split by base-year village shares per cohort).
@@ -145,147 +307,39 @@ def project_population(
     horizon = int(horizon if horizon is not None else scenario.horizon)
     n_draws = int(draws if draws is not None else scenario.draws)
     seed = int(seed if seed is not None else scenario.seed)
-    require_columns(villages, "villages", ["village_id", "township_code"])
-    require_columns(townships, "townships", ["township_code", "county_code", "is_county_seat",
-                                   "is_central_town", "urban"])
-    require_columns(births_hist, "births", ["county_code", "year", "births"])
-    require_columns(urbanisation_hist, "urbanisation", ["county_code", "year", "population", "urban_share"])
-    tw = pd.DataFrame({
-        "township_code": townships["township_code"].astype(str).to_numpy(),
-        "county_code": townships["county_code"].astype(str).to_numpy(),
-        "is_county_seat": _as_bool(townships["is_county_seat"]),
-        "is_central_town": _as_bool(townships["is_central_town"]),
-        "urban": _as_bool(townships["urban"]),
-    }).sort_values("township_code", ignore_index=True)
-    codes = pd.Index(tw["township_code"])
-    counties = pd.Index(sorted(tw["county_code"].unique()))
-    member = (tw["county_code"].to_numpy()[:, None] == counties.to_numpy()[None, :]).astype(float)
-    area_county = member.argmax(axis=1)
-
-    vill = villages.assign(village_id=villages["village_id"].astype(str),
-                           township_code=villages["township_code"].astype(str))
-    kids = age_matrix(_by_township(children, vill, "children", codes), "children", min_top_age=17)[2]
-    kids = kids[:, :18]
-    wom = _by_township(women, vill, "women", codes)
-    wom_arr = age_matrix(wom, "women", first_age=15, min_top_age=49)[2][:, :35]
-
-    births = births_hist.assign(county_code=births_hist["county_code"].astype(str),
-                                year=births_hist["year"].astype(int))
-    urb = urbanisation_hist.assign(county_code=urbanisation_hist["county_code"].astype(str),
-                                   year=urbanisation_hist["year"].astype(int))
-    base_births = births[births["year"] == base_year].set_index("county_code")["births"].astype(float)
-    missing = counties.difference(base_births.index)
-    if len(missing):
-        raise ForecastInputError(f"births: county {missing[0]!r} has no births in {base_year}")
-    wom_county = pd.DataFrame(member.T @ wom_arr, index=counties, columns=WOMEN_AGES)
-    scale = fertility.calibrate_scale(base_births.reindex(counties), wom_county).to_numpy()
-    fits = urbanisation.fit_counties(urb[urb["year"] <= base_year]).reindex(counties)
-    fits = fits.rename_axis("county_code")
-    rates = _county_rates(scenario, urb[urb["year"] <= base_year], births, counties)
-
-    # --- scenario paths, draw 0 = central (noise-free), draws 1..D = Monte Carlo -------------
-    us = scenario.urbanisation
-    tfr = fertility.tfr_path(scenario.tfr_path, horizon, target=scenario.tfr_target,
-                             target_k=(scenario.tfr_target_year - base_year)
-                             if scenario.tfr_target_year else None)
-    rng = np.random.default_rng(seed)
-    tfr_d = np.concatenate([tfr[:, None], uncertainty.tfr_draws(rng, tfr, n_draws, scenario.tfr_sd)], 1)
-    rate_d = np.concatenate([rates[None], uncertainty.rate_draws(rng, rates, n_draws,
-                                                                 scenario.out_migration.sd)])
-    tgt = None
-    if us.target is not None:
-        tgt = np.concatenate([[us.target], uncertainty.target_draws(rng, us.target, n_draws,
-                                                                    us.target_sd)])
-    u_path = urbanisation.project_urban_share(fits, base_year, horizon, speed=us.speed, target=tgt,
-                                              target_year=us.target_year)
-    if u_path.ndim == 2:
-        u_path = np.broadcast_to(u_path, (n_draws + 1, *u_path.shape))
-
-    # --- joint projection of children and women ----------------------------------------------
-    p_all = lifetable.survival(lifetable.MAX_AGE).to_numpy()
-    p_kids, p_wom, p14 = p_all[:18], p_all[15:50], float(p_all[14])
-    bsurv = lifetable.birth_survival()
-    prof_k = migration.age_profile(CHILD_AGES)
-    prof_w = migration.age_profile(WOMEN_AGES)
-    fam_k = migration.family_profile(CHILD_AGES)
-    fam_w = migration.family_profile(WOMEN_AGES, women=True)
-    base_pop = vill.groupby("township_code")["population"].sum() if "population" in vill else \
-        pd.Series(kids.sum(1), index=codes)
-    sender, weights = migration.receiver_weights(tw, base_pop.reindex(codes).fillna(0.0))
-
-    kid = np.broadcast_to(kids, (n_draws + 1, *kids.shape)).copy()
-    wmn = np.broadcast_to(wom_arr, (n_draws + 1, *wom_arr.shape)).copy()
-    kid_path = [kid[0]]
-    births_area = [None]
-    mc_groups, mc_births = [], []
-    groups = [(name, np.arange(lo, hi + 1)) for name, (lo, hi) in age_groups.items()]
-    group_member = np.zeros((18, len(groups)))
-    for g, (_, idx) in enumerate(groups):
-        group_member[idx, g] = 1.0
-    for k in range(1, horizon + 1):
-        du = np.maximum(u_path[..., k] - u_path[..., k - 1], 0.0)
-        frac = du / np.maximum(1.0 - u_path[..., k - 1], 1e-6)  # (D1, C)
-        r_area = rate_d[:, area_county][..., None]  # (D1, N, 1)
-
-        def moves(pop: np.ndarray, prof: np.ndarray, frac: np.ndarray = frac) -> np.ndarray:
-            return migration.transfer_counts(pop, sender, weights, member, frac, prof)
-
-        wmn, _ = step(wmn, fertility.FEMALE_SHARE * kid[..., 14], p_wom, p14, r_area * prof_w,
-                      add=lambda pop: moves(pop, fam_w), open_top=False)
-        b = fertility.births_from_women(wmn, tfr_d[k - 1][:, None], scale[area_county])
-        kid, _ = step(kid, b, p_kids, bsurv, r_area * prof_k, add=lambda pop: moves(pop, fam_k),
-                      open_top=False)
-        kid_path.append(kid[0])
-        births_area.append(b[0])
-        if n_draws:
-            mc_groups.append(kid[1:] @ group_member)
-            mc_births.append(b[1:] @ member)
+    base = _base_tables(children, women, births_hist, urbanisation_hist, villages, townships)
+    params = _county_parameters(base, scenario, base_year)
+    paths = _scenario_paths(scenario, params, base_year, horizon, n_draws, seed)
+    factors = uncertainty.calibration_factors(
+        calibration if calibration is not None else scenario.calibration, horizon) if n_draws else None
+    joint = project_joint(base.kids, base.women, paths.tfr_draws, paths.rate_draws, paths.urban,
+                          _joint_region(base, params.scale), group_member=age_group_membership(age_groups),
+                          factors=factors)
 
     years = np.arange(base_year, base_year + horizon + 1)
-    n_area = len(codes)
-    cube = np.stack(kid_path)  # (T+1, N, 18)
-    town = pd.DataFrame({
-        "township_code": np.tile(np.repeat(codes.to_numpy(dtype=object), 18), horizon + 1),
-        "county_code": np.tile(np.repeat(tw["county_code"].to_numpy(dtype=object), 18), horizon + 1),
-        "year": np.repeat(years, n_area * 18),
-        "age": np.tile(CHILD_AGES, n_area * (horizon + 1)),
-        "population": cube.reshape(-1),
-    })
-    default_town = town
+    default_town = town = _township_table(joint.children, base, years)
     if share_model is not None:
         town = _apply_shares(town, share_model)
-
-    proj_b = np.stack(births_area[1:]) @ member  # (T, C)
-    obs = births[births["county_code"].isin(counties) & (births["year"] <= base_year)]
-    births_table = pd.concat([
-        pd.DataFrame({"county_code": obs["county_code"].to_numpy(), "year": obs["year"].to_numpy(),
-                      "births": obs["births"].astype(float).to_numpy(), "kind": "observed",
-                      "tfr": np.nan}),
-        pd.DataFrame({"county_code": np.tile(counties.to_numpy(dtype=object), horizon),
-                      "year": np.repeat(years[1:], len(counties)), "births": proj_b.reshape(-1),
-                      "kind": "projected", "tfr": np.repeat(tfr, len(counties))}),
-    ], ignore_index=True).sort_values(["county_code", "year"], ignore_index=True)
+    births_table = _births_table(base, base_year, years, joint.births @ base.member, paths.tfr)
     urban_table = pd.DataFrame({
-        "county_code": np.repeat(counties.to_numpy(dtype=object), horizon + 1),
-        "year": np.tile(years, len(counties)), "urban_share": u_path[0].reshape(-1)})
-    params = fits.assign(fertility_scale=scale, net_migration_rate=rates).reset_index()
-
+        "county_code": np.repeat(base.counties.to_numpy(dtype=object), horizon + 1),
+        "year": np.tile(years, len(base.counties)), "urban_share": paths.urban[0].reshape(-1)})
+    table_params = params.fits.assign(fertility_scale=params.scale,
+                                      net_migration_rate=params.rates).reset_index()
     intervals = birth_intervals = None
-    if n_draws:
-        factors = uncertainty.calibration_factors(
-            calibration if calibration is not None else scenario.calibration, horizon)
+    if joint.group_quantiles is not None and joint.birth_quantiles is not None:
         intervals, birth_intervals = _interval_tables(
-            mc_groups, mc_births, factors, codes, tw, counties, years, [g for g, _ in groups],
+            joint.group_quantiles, joint.birth_quantiles, base, years,
             town if share_model is not None else None, default_town, age_groups)
-    village_table = _split_villages(town, children, women, vill, horizon) if by_village else None
-    return PopulationForecast(town, births_table, urban_table, params, village_table, intervals,
-                              birth_intervals)
+    village_table = _split_villages(town, children, women, base.villages, horizon) if by_village else None
+    return PopulationForecast(town, births_table, urban_table, table_params, village_table,
+                              intervals, birth_intervals)
 
 
-def _relative_shares(town: pd.DataFrame, model: object) -> pd.DataFrame:
+def _relative_shares(town: pd.DataFrame, model: SharePredictor) -> pd.DataFrame:
     """Shares = default x share(t) / share(base), renormalised per county, year and age."""
     years = np.sort(town["year"].unique())
-    pred = model.predict(years)  # type: ignore[attr-defined]
+    pred = model.predict(years)
     require_columns(pred, "share_model.predict result", ["township_code", "year", "share"])
     pred = pred.assign(township_code=pred["township_code"].astype(str),
                        year=pred["year"].astype(int))
@@ -310,7 +364,7 @@ def _relative_shares(town: pd.DataFrame, model: object) -> pd.DataFrame:
 def _apply_shares(town: pd.DataFrame, share_model: ShareModel) -> pd.DataFrame:
     """Replace township values by county totals x shares from ``share_model``."""
     totals = town.groupby(["county_code", "year", "age"], as_index=False)["population"].sum()
-    if hasattr(share_model, "predict"):
+    if isinstance(share_model, SharePredictor):  # an object with .predict (runtime: hasattr)
         shares = _relative_shares(town, share_model)
     else:
         shares = share_model(totals, town.copy())
@@ -347,15 +401,18 @@ def _group_sums(town: pd.DataFrame, age_groups: Mapping[str, tuple[int, int]]) -
         ["township_code", "year", "age_group"])["population"].sum()
 
 
-def _interval_tables(mc_groups: list[np.ndarray], mc_births: list[np.ndarray], factors: np.ndarray,
-                     codes: pd.Index, tw: pd.DataFrame, counties: pd.Index, years: np.ndarray,
-                     names: list[str], adjusted: pd.DataFrame | None, default: pd.DataFrame,
+def _interval_tables(group_q: np.ndarray, birth_q: np.ndarray, base: _BaseTables, years: np.ndarray,
+                     adjusted: pd.DataFrame | None, default: pd.DataFrame,
                      age_groups: Mapping[str, tuple[int, int]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """P10/P50/P90 per township x age group x year and per county x year."""
+    """P10/P50/P90 per township x age group x year and per county x year.
+
+    ``group_q`` (T, 3, townships, groups) and ``birth_q`` (T, 3, counties) are the Monte Carlo
+    quantiles of :func:`forecasting.joint.project_joint`; the base year gets the base stock.
+    """
+    codes, tw, counties, names = base.codes, base.tw, base.counties, list(age_groups)
     base_groups = _group_sums(default[default["year"] == years[0]], age_groups)
     base_arr = base_groups.droplevel("year").unstack("age_group").reindex(index=codes, columns=names).to_numpy()
-    q = np.stack([np.repeat(base_arr[None], 3, 0)] +
-                 [uncertainty.quantiles(g, factors[k + 1]) for k, g in enumerate(mc_groups)])
+    q = np.concatenate([np.repeat(base_arr[None], 3, 0)[None], group_q])
     n, g = len(codes), len(names)
     table = pd.DataFrame({
         "township_code": np.tile(np.repeat(codes.to_numpy(dtype=object), g), len(years)),
@@ -369,11 +426,11 @@ def _interval_tables(mc_groups: list[np.ndarray], mc_births: list[np.ndarray], f
         r = ratio.reindex(pd.MultiIndex.from_frame(table[["township_code", "year", "age_group"]]))
         r = r.fillna(1.0).to_numpy()
         table[["p10", "p50", "p90"]] = table[["p10", "p50", "p90"]].to_numpy() * r[:, None]
-    qb = np.stack([uncertainty.quantiles(b, factors[k + 1]) for k, b in enumerate(mc_births)])
     births = pd.DataFrame({
         "county_code": np.tile(counties.to_numpy(dtype=object), len(years) - 1),
         "year": np.repeat(years[1:], len(counties)),
-        "p10": qb[:, 0].reshape(-1), "p50": qb[:, 1].reshape(-1), "p90": qb[:, 2].reshape(-1),
+        "p10": birth_q[:, 0].reshape(-1), "p50": birth_q[:, 1].reshape(-1),
+        "p90": birth_q[:, 2].reshape(-1),
     })
     return table, births
 

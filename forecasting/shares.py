@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,15 @@ MIN_YEARS = 3
 LAG = 3
 
 
-def _models() -> dict[str, object]:
+class _Regressor(Protocol):
+    """The part of the scikit-learn estimator API used here."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Regressor: ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def _models() -> dict[str, _Regressor]:
     return {
         "ridge": make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
         "gradient_boosting": GradientBoostingRegressor(
@@ -199,6 +208,35 @@ class ShareModel:
         return out.loc[:, ["township_code", "county_code", "year", value]]
 
 
+def _base_year_model(reason: str, base_year: int, base: pd.DataFrame, cv: float = np.nan,
+                     baseline: float = np.nan, cands: pd.DataFrame | None = None) -> ShareModel:
+    """The fallback: shares held at their base-year values (zero growth)."""
+    return ShareModel(
+        method="base_year",
+        cv_score=cv,
+        baseline_score=baseline,
+        reason=reason,
+        base_year=base_year,
+        base_shares=base,
+        growth=pd.Series(0.0, index=base["township_code"].to_numpy()),
+        candidates=pd.DataFrame(columns=["method", "cv_score"]) if cands is None else cands,
+    )
+
+
+def _cv_scores(X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+               n_splits: int) -> tuple[dict[str, float], float]:
+    """Grouped-CV RMSE of each candidate model and of the zero-change baseline (same folds)."""
+    folds = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
+    baseline = float(np.sqrt(np.mean(y**2)))  # zero change, scored on every held-out row once
+    scores = {}
+    for name, model in _models().items():
+        pred = np.empty_like(y)
+        for tr, te in folds:
+            pred[te] = model.fit(X[tr], y[tr]).predict(X[te])
+        scores[name] = float(np.sqrt(np.mean((pred - y) ** 2)))
+    return scores, baseline
+
+
 def fit_share_model(
     history: pd.DataFrame,
     townships: pd.DataFrame,
@@ -238,48 +276,25 @@ def fit_share_model(
         raise ForecastInputError(f"township_history has no year {by}")
     base = panel.loc[panel["year"] == by, ["township_code", "county_code", "share"]]
     base = base.reset_index(drop=True)
-    zero = pd.Series(0.0, index=base["township_code"].to_numpy())
     n_years = sum(y <= by for y in years)
-
-    def fallback(reason: str, cv: float = np.nan, bl: float = np.nan, cands=None) -> ShareModel:
-        return ShareModel(
-            method="base_year",
-            cv_score=cv,
-            baseline_score=bl,
-            reason=reason,
-            base_year=by,
-            base_shares=base,
-            growth=zero,
-            candidates=pd.DataFrame(columns=["method", "cv_score"]) if cands is None else cands,
-        )
-
     if n_years < MIN_YEARS:
-        return fallback(f"history has {n_years} years up to {by} (< {MIN_YEARS}): base-year shares")
+        return _base_year_model(
+            f"history has {n_years} years up to {by} (< {MIN_YEARS}): base-year shares", by, base)
     train = panel.loc[(panel["year"] < by) & panel["target"].notna() & panel["past_growth"].notna()]
     groups = train["county_code"].to_numpy()
     n_groups = len(set(groups))
     if n_groups < 2 or len(train) < 10:
-        return fallback(f"{n_groups} counties / {len(train)} samples: too few for grouped CV")
+        return _base_year_model(
+            f"{n_groups} counties / {len(train)} samples: too few for grouped CV", by, base)
     X = train.loc[:, list(FEATURES)].to_numpy(dtype=float)
     y = train["target"].to_numpy(dtype=float)
-    folds = list(GroupKFold(n_splits=min(n_splits, n_groups)).split(X, y, groups))
-    baseline = float(np.sqrt(np.mean(y**2)))  # zero change, scored on every held-out row once
-    scores = {}
-    for name, model in _models().items():
-        pred = np.empty_like(y)
-        for tr, te in folds:
-            pred[te] = model.fit(X[tr], y[tr]).predict(X[te])
-        scores[name] = float(np.sqrt(np.mean((pred - y) ** 2)))
+    scores, baseline = _cv_scores(X, y, groups, min(n_splits, n_groups))
     cands = pd.DataFrame({"method": list(scores), "cv_score": list(scores.values())})
     best = min(scores, key=scores.__getitem__)
     if scores[best] >= baseline:
-        return fallback(
+        return _base_year_model(
             f"best model {best} CV RMSE {scores[best]:.5f} not better than base-year shares "
-            f"{baseline:.5f}",
-            scores[best],
-            baseline,
-            cands,
-        )
+            f"{baseline:.5f}", by, base, scores[best], baseline, cands)
     model = _models()[best].fit(X, y)
     now = panel.loc[panel["year"] == by].set_index("township_code")
     now = now.reindex(base["township_code"])
