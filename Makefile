@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SCENARIO ?= scenarios/baseline.yaml
 OUT      ?= outputs/baseline
 
-.PHONY: demo test install install-test lint bench check clean
+.PHONY: demo test install install-test lint bench check dist clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required, found " + sys.version.split()[0]'
@@ -45,5 +45,10 @@ bench: install-test
 	$(BIN)/python benchmarks/city_bench.py
 	$(BIN)/python benchmarks/map_bench.py
 
+# A wheel in dist/ that carries the embedded region and the shipped scenarios (package data
+# `schoolplan_data`): `pip install dist/*.whl` anywhere, then `schoolplan run --scenario baseline`.
+dist: install-test
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) outputs test-output
+	rm -rf $(VENV) outputs test-output build dist

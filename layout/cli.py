@@ -145,7 +145,16 @@ def _relocate(files: list[Path], stage: Path, out: Path) -> list[Path]:
     return moved
 
 
-ScenarioOpt = typer.Option(..., "--scenario", "-s", help="Scenario YAML file (see scenarios/).",
+def _scenario_path(value: Path) -> Path:
+    """``--scenario``: an existing file, else a shipped scenario by name (``baseline``)."""
+    from layout.resources import resolve_scenario
+
+    return resolve_scenario(value)
+
+
+ScenarioOpt = typer.Option(..., "--scenario", "-s", callback=_scenario_path,
+                           help="Scenario YAML file, or the name of a shipped scenario "
+                           "(`schoolplan scenarios` lists them), e.g. baseline.",
                            exists=False)
 OutOpt = typer.Option(..., "--out", "-o", help="Output folder (created).")
 RegionOpt = typer.Option(None, "--region", "-r",
@@ -248,6 +257,15 @@ def compare_cmd(
         if out is not None:
             files = write_comparison(table, runs, out)
             typer.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
+@app.command("scenarios")
+def scenarios_cmd() -> None:
+    """List the scenarios shipped with the package (usable by name: --scenario baseline)."""
+    from layout.resources import shipped_scenarios
+
+    for name, path in shipped_scenarios().items():
+        typer.echo(f"{name:<20} {path}")
 
 
 @data_app.command("check")

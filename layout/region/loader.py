@@ -8,24 +8,29 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-import layout
 from layout.errors import Problem
 from layout.region.checks import raise_if_problems, township_county, validate
 from layout.region.model import Region
 from layout.region.parse import ParsedLayer, ProblemList, parse_layer
 from layout.region.readers import WGS84, read_region_files
 from layout.region.schema import LAYERS, LayerSpec
+from layout.resources import region_dir
 
 ENV_VAR = "SCHOOLPLAN_REGION"
 """Environment variable that overrides the embedded region folder."""
 
 
 def embedded_region_path() -> Path:
-    """Folder of the default region: ``$SCHOOLPLAN_REGION`` or ``<repo>/data/geo/guangyuan``."""
+    """Folder of the default region: ``$SCHOOLPLAN_REGION``, else the embedded region.
+
+    The embedded region is the installed data package ``schoolplan_data.guangyuan``
+    (:func:`layout.resources.region_dir`); in the repository and in an editable install that is
+    the folder ``data/geo/guangyuan``.
+    """
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    return Path(layout.__file__).resolve().parents[1] / "data" / "geo" / "guangyuan"
+    return region_dir()
 
 
 def _typed(layer: ParsedLayer, spec: LayerSpec) -> pd.DataFrame:
