@@ -2,8 +2,9 @@
 
 Nothing here describes a real school, village or township: positions, names and numbers are
 random draws (seeded) laid over a rectangle around Guangyuan. Names start with ``合成`` and every
-table carries ``attrs["synthetic"] = True``. The tables follow the LayoutPlan formats of
-``notes/region_api.md`` so the map and exports can be exercised before the real planner runs.
+table carries ``attrs["synthetic"] = True``. The tables follow the formats of
+:class:`layout.plan.result.LayoutPlan` (``layout/plan/result.py``; columns in
+``schoolsystem/schemas.py``) so the map and exports can be exercised without running the planner.
 """
 
 from __future__ import annotations

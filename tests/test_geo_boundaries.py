@@ -7,7 +7,7 @@ import shapely
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "geo" / "guangyuan"
 CODES = {"510802", "510811", "510812", "510821", "510822", "510823", "510824"}
-# reference README section 5 (china-region coordinates; 昭化区 seat = 元坝, 利州 = city core)
+# ../shared/reference/README.md section 5 (china-region coordinates; 昭化区 seat = 元坝, 利州 = city core)
 SEATS = {
     "510802": (105.83, 32.43),
     "510811": (105.97, 32.32),

@@ -7,7 +7,8 @@ file is an error, not a silently ignored setting.
 Default values and where they come from
 ---------------------------------------
 * Journeys: grades 1-3 at most 30 min, day school only (State Council 2012 and 2018, see
-  ``shared/reference/README.md`` section 2). Kindergarten 15 min urban / 30 min rural ("nearby and
+  ``../shared/reference/README.md`` section 2, the project's reference notes outside this
+  repository). Kindergarten 15 min urban / 30 min rural ("nearby and
   convenient"). Junior day pupils up to 45 min, boarders up to 120 min. These are planning
   defaults, not national figures, except the 30-minute rule for grades 1-3.
 * Speeds: walking 4 km/h; bus 30 km/h on mountain roads (the circuity factor already lengthens

@@ -1,8 +1,9 @@
 """One-screen text summary of a region, with Guangyuan's published figures beside the totals.
 
 The reference column appears only for the Guangyuan region (code ``510800``); the figures come from
-``shared/reference/README.md`` §3 (city profile 2019 for end-2017 schools, 7th census bulletin,
-2021 statistical bulletin).
+the city profile 2019 (end-2017 schools), the 7th census bulletin and the 2021 statistical
+bulletin, as tabulated in ``../shared/reference/README.md`` §3 (the project's reference notes,
+outside this repository) and summarised in ``data/geo/guangyuan/PROVENANCE.md``.
 """
 
 from __future__ import annotations

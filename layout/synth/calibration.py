@@ -1,4 +1,7 @@
-"""Calibration constants of the synthetic Guangyuan region (sources: shared reference README).
+"""Calibration constants of the synthetic Guangyuan region.
+
+Sources: section 3 of ``../shared/reference/README.md`` (the project's reference notes, outside
+this repository); the totals used are repeated in ``data/geo/guangyuan/PROVENANCE.md``.
 
 Figures marked *approx.* in the reference are orders of magnitude to calibrate against; the
 per-county splits below are invented so that city totals match the published figures

@@ -1,4 +1,4 @@
-"""Calibration figures of generated layers (compare with the reference README)."""
+"""Calibration figures of generated layers (compare with ``../shared/reference/README.md`` §3)."""
 
 from __future__ import annotations
 
