@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from forecasting import baselines
-from forecasting.calibration import IntervalCalibration, calibrate_intervals, interval_coverage
+from forecasting.calibration import (
+    IntervalCalibration,
+    calibrate_intervals,
+    interval_coverage,
+    log_ratios,
+)
 from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
@@ -37,8 +42,9 @@ class BacktestResult:
     table : pandas.DataFrame
         ``method, level, horizon, n, mape, mdape, malpe`` (level = grade band; percent).
     coverage : pandas.DataFrame
-        ``method, horizon, n, nominal, coverage, below, above``: out-of-sample (leave one county
-        out) coverage of the calibrated intervals.
+        ``method, horizon, n, nominal, coverage, below, above, holdout``: out-of-sample coverage
+        of the calibrated intervals, leaving one county out at a time (``holdout`` =
+        ``county_code``), or one unit at a time in a single-county region (``unit``).
     by_size : pandas.DataFrame
         ``method, horizon, size_class, n, n_zero, mape, mdape, malpe``.
     errors : pandas.DataFrame
@@ -256,12 +262,8 @@ def run_backtests(
     sized = errors.assign(size_class=size_class(errors["actual"]).to_numpy())
     by_size = summarise_errors(sized, ["method", "horizon", "size_class"])
     cal = calibrate_intervals(errors, by=("method",), lower=lower, upper=upper)
-    coverage = interval_coverage(
-        errors, holdout="county_code", by=("method",), lower=lower, upper=upper
-    )
-    coverage_by_origin = interval_coverage(
-        errors, holdout="origin", by=("method",), lower=lower, upper=upper
-    )
+    coverage = _coverage(errors, ("county_code", "unit"), lower, upper)
+    coverage_by_origin = _coverage(errors, ("origin",), lower, upper).drop(columns="holdout")
     berr = births_backtest(
         b, methods=births_methods, min_train=births_min_train, max_horizon=births_max_horizon
     )
@@ -277,3 +279,20 @@ def run_backtests(
         geography=geography,
         coverage_by_origin=coverage_by_origin,
     )
+
+
+def _coverage(errors: pd.DataFrame, holdouts: tuple[str, ...], lower: float,
+              upper: float) -> pd.DataFrame:
+    """Out-of-sample coverage leaving one group of the first usable ``holdouts`` column out.
+
+    A column is usable when the measurable pairs (non-zero forecast and actual) fall in at least
+    two of its groups: a single-county region leaves one unit (school or township) out instead of
+    one county. With no usable column the table is empty (coverage cannot be measured).
+    """
+    lr = log_ratios(errors)
+    for holdout in holdouts:
+        if lr[holdout].nunique() >= 2:
+            return interval_coverage(errors, holdout=holdout, by=("method",), lower=lower,
+                                     upper=upper).assign(holdout=holdout)
+    return pd.DataFrame(columns=["method", "horizon", "n", "nominal", "coverage", "below",
+                                 "above", "holdout"])

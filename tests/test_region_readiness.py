@@ -160,12 +160,21 @@ def test_enrollment_year_gap(region_dir: Path) -> None:
     assert "2022" in p.message
 
 
-def test_enrollment_in_one_county_only(region_dir: Path) -> None:
+def test_enrollment_in_one_school_only(region_dir: Path) -> None:
+    rows = rows_of(region_dir, "enrollment.csv")
+    first = rows[2].split(",", 1)[0]
+    rows[2:] = [r if r.startswith(first + ",") else r.rsplit(",", 1)[0] + ",0" for r in rows[2:]]
+    write_rows(region_dir, "enrollment.csv", rows)
+    p = matching(error_of(region_dir).problems, file="enrollment.csv", column="students")[0]
+    assert "at least two schools" in p.message
+
+
+def test_enrollment_in_one_county_is_enough(region_dir: Path) -> None:
+    # a county planning on its own: the back-tests then leave one school out at a time
     rows = rows_of(region_dir, "enrollment.csv")
     rows[2:] = [r.rsplit(",", 1)[0] + ",0" if r.startswith("519902") else r for r in rows[2:]]
     write_rows(region_dir, "enrollment.csv", rows)
-    p = matching(error_of(region_dir).problems, file="enrollment.csv", column="students")[0]
-    assert "at least two counties" in p.message
+    load_region(region_dir)
 
 
 def test_township_history_without_base_year(region_dir: Path) -> None:

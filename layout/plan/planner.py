@@ -29,6 +29,7 @@ from layout.plan.result import LayoutPlan
 from layout.plan.travel import RoadNetwork
 from layout.plan.vocational import integrate_vocational
 from layout.plan.zones import junior_zones
+from schoolsystem.errors import ProjectError
 from schoolsystem.schemas import (
     ASSIGNMENT_COLUMNS,
     PROJECT_COLUMNS,
@@ -139,7 +140,9 @@ def plan_layout(
         before_parts.append(b)
         records.extend({"county_code": cm.county_code, **r} for r in solution.records)
     voc = None
-    if len(voc_f) or len(voc_d):
+    if len(voc_d) and not (~voc_f["is_site"]).any():  # nothing to integrate: say where they go
+        unserved_parts.append(voc_d.assign(reason=NO_VOCATIONAL_REASON))
+    elif len(voc_f) or len(voc_d):
         try:  # city-wide, isolated like a county: its failure keeps the county plans
             voc = integrate_vocational(voc_f, voc_d, fr.terrain, p)
         except Exception as exc:
@@ -177,6 +180,10 @@ def plan_layout(
     )
 
 
+NO_VOCATIONAL_REASON = ("本地区无中等职业学校, 学生到区外就读 (no secondary vocational school in "
+                        "the region: pupils attend outside it)")
+"""Reason of vocational demand in a region without any vocational school."""
+
 FAILED_STATUS = "failed"
 """Solver-record status of a county that could not be planned (``reason`` says why)."""
 
@@ -185,9 +192,15 @@ NOT_PLANNED = "was not planned"
 
 
 def failure_reason(exc: BaseException) -> str:
-    """One-line reason of a county's failure: the message, else the exception type."""
+    """One-line reason of a county's failure.
+
+    The message of a data or scenario problem, else ``internal error <Type>: <message>`` (a
+    defect to report, not a problem of the data).
+    """
     text = " ".join(str(exc).split())
-    return text if text else type(exc).__name__
+    if isinstance(exc, ProjectError):
+        return text or type(exc).__name__
+    return f"internal error {type(exc).__name__}: {text}"
 
 
 def _report_failures(failed: dict[str, str], records: list[dict], seed: int) -> list[str]:

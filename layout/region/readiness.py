@@ -113,11 +113,11 @@ def check_school_enrollment(layers: dict[str, ParsedLayer], base_year: int, out:
 
 def check_enrollment_history(layers: dict[str, ParsedLayer], base_year: int,
                              out: ProblemList) -> None:
-    """Enrollment covers consecutive years up to the base year, in at least two counties.
+    """Enrollment covers consecutive years up to the base year, in at least two schools.
 
     The back-tests forecast from each year but the last and measure interval coverage leaving out
-    one county and one origin year at a time, so they need two origins and two counties with
-    pupils in the last two years.
+    one county (one school or township in a single-county region) and one origin year at a time,
+    so they need two origins and two units with pupils in the last two years.
     """
     enr, schools = layers.get("enrollment"), layers.get("schools")
     if enr is None or not enr.has("school_id", "year", "students"):
@@ -128,21 +128,16 @@ def check_enrollment_history(layers: dict[str, ParsedLayer], base_year: int,
         out.append(Problem(enr.file, "", "year", "", f"the back-tests need enrollment for at "
                            f"least {ENROLLMENT_MIN_YEARS} consecutive years ending in the base "
                            f"year {base_year}{gap}"))
-    towns = layers.get("townships")
-    if schools is None or towns is None or not schools.has("school_id", "township_code"):
+    if schools is None:
         return
-    if not towns.has("township_code", "county_code"):
-        return
-    tc = towns.frame.drop_duplicates("township_code").set_index("township_code")["county_code"]
-    sc = schools.frame.drop_duplicates("school_id").set_index("school_id")["township_code"].map(tc)
     frame = enr.frame
     recent = frame[frame["year"].isin([base_year - 1, base_year]) & (frame["students"] > 0)]
-    years = recent.groupby(recent["school_id"].map(sc))["year"].nunique()
-    taught = sorted(years.index[years == 2])
+    years = recent.groupby("school_id")["year"].nunique()
+    taught = years.index[years == 2]
     if len(taught) < 2 and len(_county_codes(layers)) > 0:
-        out.append(Problem(enr.file, "", "students", ", ".join(taught), (
-            f"the back-tests need pupils in {base_year - 1} and {base_year} in at least two "
-            f"counties (found {len(taught)}: {', '.join(taught) or 'none'})")))
+        out.append(Problem(enr.file, "", "students", str(len(taught)), (
+            f"the back-tests need at least two schools with pupils in both {base_year - 1} and "
+            f"{base_year} (found {len(taught)})")))
 
 
 def check_county_history(layers: dict[str, ParsedLayer], base_year: int, first_enrollment: int,
@@ -203,16 +198,6 @@ def check_township_history(layers: dict[str, ParsedLayer], base_year: int,
                            f"{base_year} (the township share model starts from it)"))
 
 
-def check_vocational_school(layers: dict[str, ParsedLayer], out: ProblemList) -> None:
-    """The city-wide vocational integration needs at least one vocational school."""
-    schools = layers.get("schools")
-    if schools is None or not schools.has("school_type") or schools.frame.empty:
-        return
-    if not (schools.frame["school_type"] == "vocational").any():
-        out.append(Problem(schools.file, "", "school_type", "", "no vocational school: the "
-                           "city-wide vocational integration needs at least one"))
-
-
 def check_readiness(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None,
                     out: ProblemList) -> None:
     """Run every readiness check (skipped without a valid ``base_year``)."""
@@ -229,4 +214,3 @@ def check_readiness(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None,
     check_county_history(layers, base_year, min(first, base_year), out)
     check_urban_shares(layers, base_year, out)
     check_township_history(layers, base_year, out)
-    check_vocational_school(layers, out)
