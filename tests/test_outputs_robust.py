@@ -60,6 +60,8 @@ def test_disk_full_midway_keeps_previous_run(first_run, monkeypatch):
     res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "-o", str(out), "-q"])
     assert res.exit_code == 1, res.output
     assert re.search(r"error: \S+layout\.gpkg: No space left on device", res.output), res.output
+    # the message names the file the user asked for, not its staging copy
+    assert f"error: {out / 'layout.gpkg'}: No space left on device" in res.output, res.output
     assert _snapshot(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["run"]  # staging folder removed
 

@@ -314,6 +314,13 @@ def staged_folder(path: str | os.PathLike[str], marker: str = MARKER_FILE) -> It
     try:
         yield stage
         swap_into_place(stage, final)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        # name the file the user asked for, not its staging copy
+        name = os.fspath(exc.filename) if exc.filename is not None else ""
+        if name.startswith(os.fspath(stage)):
+            exc.filename = os.fspath(final) + name[len(os.fspath(stage)):]
+        raise
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
