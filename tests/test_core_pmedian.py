@@ -39,7 +39,7 @@ def test_pmedian_matches_brute_force(seed: int) -> None:
     cost, w = _instance(seed, 14, 7)
     for p in (1, 2, 3, 5):
         fl = FacilityLocation.from_cost_matrix(cost, w, p=p).solve(threads=1, gap=0)
-        assert fl.method == "nearest-pairs"
+        assert fl.method == "radius"
         assert fl.status == SolveStatus.OPTIMAL
         assert fl.objective == pytest.approx(_brute(cost, np.zeros(7), p))
         assert fl.open.sum() == p

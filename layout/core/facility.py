@@ -93,8 +93,10 @@ class FacilityLocation:
     solver : str
         Back end that solved the (last) MIP.
     method : str
-        ``"direct"`` (one MIP of every pair) or ``"nearest-pairs"`` (the exact fast path for
-        uncapacitated facility location / p-median of :mod:`layout.core.pmedian`) or
+        ``"direct"`` (one MIP of every pair) or ``"radius"`` (p-median: the radius formulation
+        with lazily added distance levels of :mod:`layout.core.radius`) or ``"nearest-pairs"``
+        (the exact fast path for uncapacitated facility location of :mod:`layout.core.pmedian`,
+        and p-median with ``solver="scip"``) or
         ``"linking-cuts"`` (capacitated split demand, :mod:`layout.core.capacitated`).
     rounds, pairs_used : int
         With ``"nearest-pairs"``: restricted MIPs solved and pairs in the last one.
@@ -276,11 +278,12 @@ class FacilityLocation:
     def _solve_simple(self, time_limit: float, threads: int, seed: int, solver: str, gap: float,
                       log: bool) -> None:
         backend = "scip" if solver == "scip" else "highspy"
+        path = "radius" if backend == "highspy" and self.data.p is not None else "nearest-pairs"
         res = solve_simple(self.data, time_limit=time_limit, solver=backend, threads=threads,
-                           seed=seed, gap=gap, log=log)
+                           seed=seed, gap=gap, log=log, method=path)
         d = self.data
         has = bool((res.choice >= 0).all()) and res.status is not SolveStatus.INFEASIBLE
-        self._record(res.status, backend, res.threads, seed, "nearest-pairs", res.rounds,
+        self._record(res.status, backend, res.threads, seed, path, res.rounds,
                      res.pairs, res.objective, res.bound, res.heuristic_objective, has)
         if has:
             x = np.zeros(d.rows.size)

@@ -41,6 +41,7 @@ from layout.core.formulation import MipModel
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
 from layout.core.lagrange import lagrange_fix
+from layout.core.radius import solve_radius
 from layout.core.status import SolveStatus, relative_gap
 
 #: Largest ``n * m`` for which the dense interchange heuristic runs (memory ~ 5 arrays of it).
@@ -311,6 +312,7 @@ def _grow(d: CoreData, s: _Sorted, s_all: _Sorted, state: _Search, *,
 def solve_simple(
     d: CoreData, *, time_limit: float, solver: str, threads: int, seed: int, gap: float,
     log: bool = False, heuristic_share: float = 0.25, initial_k: int | None = None,
+    method: str = "radius",
 ) -> SimpleResult:
     """Solve a simple instance exactly (see module docstring) within ``time_limit`` seconds.
 
@@ -345,6 +347,18 @@ def solve_simple(
         return SimpleResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool),
                             np.full(n, -1, dtype=np.int64), float("nan"), float("nan"),
                             float("nan"), 0, 0, 1)
+    if d.p is not None and method == "radius":
+        dense_r = None
+        if n * m <= DENSE_LIMIT:
+            dense_r = np.full((n, m), np.inf)
+            dense_r[d.rows, d.cols] = d.costs
+        r = solve_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
+                         dense=dense_r, heuristic_share=heuristic_share)
+        choice = np.full(n, -1, dtype=np.int64)
+        if r.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+            choice = s.order[s.nearest_open(r.open)[0]]
+        return SimpleResult(r.status, r.open, choice, r.objective, r.bound,
+                            r.heuristic_objective, r.rounds, r.levels, 1)
     state = _Search()
     heur_obj = float("nan")
     fixed_closed, fixed_open = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)

@@ -1,0 +1,403 @@
+"""Exact p-median / uncapacitated facility location by the radius (covering) formulation.
+
+Used by :func:`layout.core.pmedian.solve_simple` for p-median instances (``p`` given).
+
+Formulation (Elloumi 2010; García, Labbé & Marín 2011). For client ``i`` let
+``D_i^0 < D_i^1 < ...`` be the distinct costs of its permitted pairs. Variable ``z_i^k >= 0``
+is the share of client ``i`` served at cost ``D_i^k`` or more; with facilities ``y``:
+
+``min sum_j f_j y_j + sum_i (D_i^0 + sum_k (D_i^k - D_i^{k-1}) z_i^k)``
+``s.t. z_i^k + sum_{j : c_ij < D_i^k} y_j >= 1,   sum_j y_j = p,   y binary.``
+
+One row per client and distance level, its columns only the facilities nearer than the level;
+no assignment variables. Its LP bound equals the classic one.
+
+**Levels are added lazily.** With only a subset ``S_i`` of a client's levels (coefficients taken
+between consecutive kept levels) the model charges client ``i`` the largest kept level not above
+its true cost: never more than the true cost, so every restricted optimum (LP or MIP, and every
+solver bound) is a lower bound of the full problem. A level is added where, at the current LP or
+MIP solution, it would raise the restricted value (its coverage is below its next kept level's);
+at an integer solution this is exactly where the charged cost is below the true cost. When no
+level is violated the restricted value of the solution is the full one.
+
+Method (each step exact):
+
+1. **Upper bound**: greedy + interchange (:mod:`layout.core.interchange`), and a second
+   interchange from the rounded LP solution.
+2. **LP with level generation**: initial levels are each client's levels up to its cost in the
+   heuristic plan and the one after; violated levels are added (dual simplex, warm) until none.
+   The LP value is then the full LP bound (rounded up when every cost is an integer).
+3. **Reduced-cost fixing**: a facility whose LP reduced cost lifts the bound above the best plan
+   can be fixed (closed at 0, open at 1): every plan it excludes costs at least the best plan.
+4. **MIP** (HiGHS, ``highspy``) on the same rows with the fixings and the best plan as start; its
+   integer solution is checked for violated levels, which are added and the MIP solved again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from layout.core.backends import highs_lp, run_highs
+from layout.core.inputs import CoreData
+from layout.core.interchange import local_search
+from layout.core.status import SolveStatus, relative_gap
+
+_EPS = 1e-7
+_DEBUG = False
+
+
+@dataclass
+class RadiusResult:
+    """Outcome of :func:`solve_radius`.
+
+    Attributes
+    ----------
+    status : SolveStatus
+    open : ndarray of bool, shape (m,)
+    objective, bound : float
+    heuristic_objective : float
+        Cost of the first interchange plan (``nan`` without one).
+    rounds : int
+        LP and MIP solves.
+    levels : int
+        Distance-level rows in the last model.
+    fixed : int
+        Facilities fixed by reduced cost.
+
+    """
+
+    status: SolveStatus
+    open: NDArray[np.bool_]
+    objective: float
+    bound: float
+    heuristic_objective: float
+    rounds: int
+    levels: int
+    fixed: int
+
+
+class _Model:
+    """The restricted radius model in one ``highspy`` instance, grown by level rows."""
+
+    def __init__(self, s, m: int, net_fixed: NDArray[np.float64], p: int | None,
+                 base: float, seed: int, log: bool) -> None:
+        import scipy.sparse as sp
+
+        self.s, self.m, self.p = s, m, p
+        npairs = s.rows.size
+        self.start = s.start
+        # Level starts: first sorted position of each distinct cost after the client's nearest.
+        self.level = np.zeros(npairs, dtype=bool)
+        self.level[1:] = (s.rank[1:] > 0) & (s.costs[1:] > s.costs[:-1])
+        self.in_s = np.zeros(npairs, dtype=bool)
+        self.zcol = np.full(npairs, -1, dtype=np.int64)
+        self.coef = np.zeros(0)
+        self.zpos = np.zeros(0, dtype=np.int64)
+        self.hard = np.zeros(s.count.size, dtype=bool)
+        self.n_rows = 0
+        base_d0 = float(s.costs[s.start[:-1][s.count > 0]].sum())
+        a = sp.csc_array((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, m))
+        rl = np.array([float(p)]) if p is not None else np.array([-np.inf])
+        ru = np.array([float(p)]) if p is not None else np.array([np.inf])
+        self.h = highs_lp(net_fixed.astype(np.float64), np.zeros(m), np.ones(m), a, rl, ru,
+                          offset=base + base_d0, seed=seed, log=log)
+        self.h.setOptionValue("presolve", "off")
+
+    def add(self, pos: NDArray[np.int64], hard_clients: NDArray[np.int64]) -> int:
+        """Add the level rows at sorted positions ``pos`` and hard rows of ``hard_clients``."""
+        s, h = self.s, self.h
+        pos = np.unique(pos[~self.in_s[pos]])
+        hard_clients = hard_clients[~self.hard[hard_clients]]
+        if pos.size:
+            k0 = self.zpos.size
+            self.in_s[pos] = True
+            self.zcol[pos] = self.m + k0 + np.arange(pos.size)
+            self.zpos = np.concatenate([self.zpos, pos])
+            nz = pos.size
+            h.addVars(nz, np.zeros(nz), np.full(nz, np.inf))
+            self.coef = np.concatenate([self.coef, np.zeros(nz)])
+            self._recost()
+            cl = s.rows[pos]
+            st = self.start[cl]
+            self._rows(st, pos - st, self.zcol[pos])
+        if hard_clients.size:
+            self.hard[hard_clients] = True
+            st = self.start[hard_clients]
+            self._rows(st, s.count[hard_clients], None)
+        return int(pos.size + hard_clients.size)
+
+    def _rows(self, st: NDArray[np.int64], length: NDArray[np.int64],
+              zc: NDArray[np.int64] | None) -> None:
+        s = self.s
+        total = int(length.sum())
+        seg = np.repeat(np.arange(st.size), length)
+        off = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+        ycols = s.cols[np.repeat(st, length) + off]
+        extra = 0 if zc is None else 1
+        lens = length + extra
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int32)
+        idx = np.empty(total + extra * st.size, dtype=np.int32)
+        vals = np.ones(idx.size)
+        place = np.repeat(starts, length) + extra + off
+        idx[place] = ycols
+        if zc is not None:
+            idx[starts] = zc
+        del seg
+        nr = st.size
+        self.h.addRows(nr, np.ones(nr), np.full(nr, np.inf), idx.size, starts, idx, vals)
+        self.n_rows += nr
+
+    def _recost(self) -> None:
+        """Coefficient of each kept level: its cost minus the previous kept level's (or D^0)."""
+        s = self.s
+        order = np.argsort(self.zpos, kind="stable")
+        pos = self.zpos[order]
+        prev = np.empty_like(pos)
+        prev[1:] = pos[:-1]
+        first = np.ones(pos.size, dtype=bool)
+        first[1:] = s.rows[pos[1:]] != s.rows[pos[:-1]]
+        prev[first] = self.start[s.rows[pos[first]]]
+        new = np.empty(pos.size)
+        new[order] = s.costs[pos] - s.costs[prev]
+        changed = np.flatnonzero(new != self.coef)
+        if changed.size:
+            self.h.changeColsCost(changed.size, (self.m + changed).astype(np.int32),
+                                  new[changed])
+        self.coef = new
+
+    def violated(self, y: NDArray[np.float64], tol: float) -> tuple[NDArray[np.int64],
+                                                                     NDArray[np.int64]]:
+        """Levels (sorted positions) raising the restricted value at ``y``; uncovered clients."""
+        s = self.s
+        yv = y[s.cols]
+        cs = np.cumsum(yv)
+        before = cs - yv - (cs - yv)[self.start[s.rows]]  # coverage strictly nearer than pos
+        total = np.bincount(s.rows, weights=yv, minlength=s.count.size)
+        hard = np.flatnonzero((total < 1 - 1e-6) & ~self.hard & (s.count > 0))
+        cand = self.level & (before < 1 - 1e-9)
+        # Previous kept level (or the client's first position) and next kept level per position.
+        npairs = s.rows.size
+        idx = np.arange(npairs)
+        anchor = self.in_s | (s.rank == 0)
+        prev = np.maximum.accumulate(np.where(anchor, idx, 0))
+        prev_strict = np.empty_like(prev)
+        prev_strict[0] = 0
+        prev_strict[1:] = prev[:-1]
+        big = npairs
+        nxt = np.minimum.accumulate(np.where(self.in_s, idx, big)[::-1])[::-1]
+        nxt_strict = np.full(npairs, big)
+        nxt_strict[:-1] = nxt[1:]
+        q = np.flatnonzero(cand & ~self.in_s)
+        if q.size == 0:
+            return q, hard
+        p1 = prev_strict[q]
+        n2 = nxt_strict[q]
+        same = (n2 < big)
+        same[same] = s.rows[n2[same]] == s.rows[q[same]]
+        cov2 = np.where(same, np.maximum(0.0, 1.0 - before[np.minimum(n2, big - 1)]), 0.0)
+        viol = (s.costs[q] - s.costs[p1]) * ((1.0 - before[q]) - cov2)
+        return q[viol > tol], hard
+
+    def hint(self, is_open: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Full variable vector of the open set ``is_open`` (``z`` = 1 where not yet covered)."""
+        s = self.s
+        yv = is_open[s.cols].astype(np.float64)
+        cs = np.cumsum(yv)
+        before = cs - yv - (cs - yv)[self.start[s.rows]]
+        z = (before[self.zpos] < 0.5).astype(np.float64)
+        return np.concatenate([is_open.astype(np.float64), z])
+
+
+def _plan_cost(s, net_fixed: NDArray[np.float64], base: float,
+               is_open: NDArray[np.bool_]) -> float:
+    _, cost = s.nearest_open(is_open)
+    return float(cost.sum() + net_fixed[is_open].sum() + base)
+
+
+def solve_radius(
+    d: CoreData, s, *, time_limit: float, gap: float, seed: int, log: bool = False,
+    dense: NDArray[np.float64] | None = None, heuristic_share: float = 0.25,
+) -> RadiusResult:
+    """Solve a p-median / UFLP instance exactly by the radius formulation (module docstring).
+
+    Parameters
+    ----------
+    d : CoreData
+        An instance for which :func:`layout.core.pmedian.is_simple` holds.
+    s : layout.core.pmedian._Sorted
+        Its pairs sorted by client and cost.
+    time_limit, gap, seed, log
+        As in :meth:`layout.core.FacilityLocation.solve`.
+    dense : ndarray, shape (n, m), optional
+        Dense costs (``inf`` where not permitted) for the interchange heuristic; without it
+        the search starts from the LP.
+    heuristic_share : float
+        Most share of ``time_limit`` for the first interchange.
+
+    Returns
+    -------
+    RadiusResult
+
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + float(time_limit)
+    m = d.n_facilities
+    net_fixed = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost,
+                            minlength=m).astype(np.float64)[d.group]
+    base = float(d.closed_cost.sum())
+    integral = bool(np.all(d.costs == np.round(d.costs))
+                    and np.all(net_fixed == np.round(net_fixed)))
+
+    def lift(lb: float) -> float:
+        if integral and np.isfinite(lb):
+            return float(np.ceil(lb - 1e-6 * max(1.0, abs(lb))))
+        return lb
+
+    best_open: NDArray[np.bool_] | None = None
+    ub = np.inf
+    heur = float("nan")
+    if dense is not None:
+        h = local_search(dense, net_fixed, d.p, time_budget=heuristic_share * float(time_limit))
+        if h.open.any() or d.p == 0:
+            c = _plan_cost(s, net_fixed, base, h.open)
+            if np.isfinite(c):
+                best_open, ub, heur = h.open, c, c
+
+    def consider(is_open: NDArray[np.bool_], polish: bool) -> None:
+        nonlocal best_open, ub
+        if polish and dense is not None:
+            is_open = local_search(dense, net_fixed, d.p, start=is_open,
+                                   time_budget=max(0.0, deadline - time.perf_counter())).open
+        c = _plan_cost(s, net_fixed, base, is_open)
+        if c < ub - 1e-9 * max(1.0, abs(ub)):
+            best_open, ub = is_open.copy(), c
+
+    model = _Model(s, m, net_fixed, d.p, base, seed, log)
+    # Initial levels: each client's levels up to its cost in the best plan, and the next one.
+    if best_open is not None:
+        near, _ = s.nearest_open(best_open)
+        upto = s.rank[near] + 1
+    else:
+        upto = np.minimum(s.count, 2 + int(np.ceil(m / max(d.p or 1, 1))))
+    init = np.flatnonzero(model.level & (s.rank <= upto[s.rows]))
+    model.add(init, np.zeros(0, dtype=np.int64))
+    scale = max(1.0, abs(ub) if np.isfinite(ub) else float(np.abs(d.costs).max(initial=1.0)))
+    tol = 1e-9 * scale
+    rounds = 0
+    lb = -np.inf
+    status = SolveStatus.FEASIBLE
+    y = np.zeros(m)
+    # Step 2: LP with level generation.
+    lp_done = False
+    while time.perf_counter() < deadline:
+        res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
+        rounds += 1
+        if _DEBUG: print("  run", rounds, res.status, round(res.objective,3), round(res.bound,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
+        if res.status is SolveStatus.INFEASIBLE:
+            return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool), float("nan"),
+                                float("nan"), heur, rounds, model.n_rows, 0)
+        if res.status is not SolveStatus.OPTIMAL or res.values is None:
+            break
+        y = res.values[:m]
+        lb = max(lb, lift(res.objective))
+        q, hard = model.violated(y, tol)
+        if q.size == 0 and hard.size == 0:
+            lp_done = True
+            break
+        model.add(q, hard)
+    if best_open is not None and np.isfinite(ub) and relative_gap(ub, lb) <= gap:
+        return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
+                            model.n_rows, 0)
+    if lp_done and d.p is not None:
+        # Multi-start: interchange from the LP's p largest y.
+        order = np.argsort(-y, kind="stable")
+        start = np.zeros(m, dtype=bool)
+        start[order[:d.p]] = True
+        consider(start, polish=True)
+        if relative_gap(ub, lb) <= gap:
+            return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
+                                model.n_rows, 0)
+    # Step 3: reduced-cost fixing against the best plan.
+    n_fixed = 0
+    if lp_done and np.isfinite(ub):
+        sol = model.h.getSolution()
+        rc = np.asarray(sol.col_dual)[:m]
+        lp_val = float(model.h.getInfo().objective_function_value)
+        thr = ub - (1 - 1e-6) if integral else ub - tol
+        close = (y < 1e-9) & (lp_val + rc > thr)
+        openf = (y > 1 - 1e-9) & (lp_val - rc > thr)
+        close &= ~best_open
+        openf &= best_open
+        for mask, lo, hi in ((close, 0.0, 0.0), (openf, 1.0, 1.0)):
+            js = np.flatnonzero(mask).astype(np.int32)
+            if js.size:
+                model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
+        n_fixed = int(close.sum() + openf.sum())
+    # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
+    if n_fixed:
+        from layout.core.pmedian import _Sorted
+        keep = np.ones(m, dtype=bool)
+        keep[np.flatnonzero(close)] = False
+        s = _Sorted(d, keep[d.cols])
+        model = _Model(s, m, net_fixed, d.p, base, seed, log)
+        for mask, lo, hi in ((~keep, 0.0, 0.0), (openf, 1.0, 1.0)):
+            js = np.flatnonzero(mask).astype(np.int32)
+            if js.size:
+                model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
+        near, _ = s.nearest_open(best_open)
+        upto = s.rank[near] + 1
+        model.add(np.flatnonzero(model.level & (s.rank <= upto[s.rows])), np.zeros(0, dtype=np.int64))
+        while time.perf_counter() < deadline:
+            res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
+            rounds += 1
+            if _DEBUG: print("  red", rounds, res.status, round(res.objective,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
+            if res.status is not SolveStatus.OPTIMAL or res.values is None:
+                break
+            q, hard = model.violated(res.values[:m], tol)
+            if q.size == 0 and hard.size == 0:
+                break
+            model.add(q, hard)
+    model.h.setOptionValue("presolve", "on")
+    ints = np.arange(m, dtype=np.int32)
+    import highspy
+
+    model.h.changeColsIntegrality(m, ints, np.full(m, highspy.HighsVarType.kInteger))
+    mip_lb = -np.inf
+    while (remaining := deadline - time.perf_counter()) > 0:
+        hint = model.hint(best_open) if best_open is not None else None
+        res = run_highs(model.h, time_limit=remaining, gap=gap, hint=hint)
+        rounds += 1
+        if _DEBUG: print("  run", rounds, res.status, round(res.objective,3), round(res.bound,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
+        if res.status is SolveStatus.INFEASIBLE:
+            if best_open is not None:  # only plans at least as costly as the best were cut off
+                mip_lb = ub
+                status = SolveStatus.OPTIMAL
+                break
+            return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool), float("nan"),
+                                float("nan"), heur, rounds, model.n_rows, n_fixed)
+        if np.isfinite(res.bound):
+            mip_lb = max(mip_lb, lift(res.bound))
+        if res.values is None:
+            break
+        y = np.round(res.values[:m])
+        is_open = y > 0.5
+        q, hard = model.violated(y, tol)
+        consider(is_open, polish=q.size > 0 or hard.size > 0)
+        if q.size == 0 and hard.size == 0:
+            if res.status is SolveStatus.OPTIMAL:
+                status = SolveStatus.OPTIMAL
+            break
+        model.add(q, hard)
+    # Fixings only excluded plans costing at least ``ub``.
+    bound = max(lb, min(mip_lb, ub)) if np.isfinite(mip_lb) else lb
+    if best_open is None:
+        return RadiusResult(SolveStatus.NO_SOLUTION, np.zeros(m, dtype=bool), float("nan"),
+                            bound, heur, rounds, model.n_rows, n_fixed)
+    if status is SolveStatus.OPTIMAL or relative_gap(ub, bound) <= gap:
+        status = SolveStatus.OPTIMAL
+        bound = min(bound, ub)
+    return RadiusResult(status, best_open, ub, bound, heur, rounds, model.n_rows, n_fixed)
