@@ -172,9 +172,10 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")
         if small[i] and action[i] != "convert":
-            why = _EXEMPT_WHY.get(str(fac["exempt_why"].iat[i]) if "exempt_why" in fac else "",
-                                  _EXEMPT_WHY["sole_option"])
+            zh, en = _EXEMPT_WHY.get(
+                str(fac["exempt_why"].iat[i]) if "exempt_why" in fac else "",
+                _EXEMPT_WHY["sole_option"])
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
-                f"低于最小规模 {min_size[i]}: 例外 ({why[0]}; below minimum size: {why[1]})")
+                f"低于最小规模 {min_size[i]}: 例外 ({zh}; below minimum size: {en})")
     fac["action"] = action
     fac["reason"] = reason

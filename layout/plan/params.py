@@ -271,14 +271,16 @@ class VillageSiteParams(StrictModel):
         return getattr(self, band)
 
 
+Terrain = Literal["mountain", "hill", "urban"]
+_DEFAULT_CIRCUITY: dict[Terrain, float] = {"mountain": 1.6, "hill": 1.4, "urban": 1.25}
+
+
 class TravelParams(StrictModel):
     """Travel-time model: straight-line distance x circuity / speed (or a user road network)."""
 
     walk_kmh: float = Field(4.0, gt=0)
     bus_kmh: float = Field(30.0, gt=0)
-    circuity: dict[Literal["mountain", "hill", "urban"], float] = Field(
-        default_factory=lambda: {"mountain": 1.6, "hill": 1.4, "urban": 1.25}
-    )
+    circuity: dict[Terrain, float] = Field(default_factory=lambda: dict(_DEFAULT_CIRCUITY))
     road_network: str | None = None
     """Optional path of a GraphML file or GeoPackage of road lines (never fetched online)."""
 

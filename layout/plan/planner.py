@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,85 +99,121 @@ def plan_layout(
     roads = (RoadNetwork.from_file(p.travel.road_network, region.projected_crs)
              if p.travel.road_network else None)
     fac_all, dem_all = fr.facilities, fr.demand
-    voc_f = fac_all[fac_all["level"] == "vocational"]
-    voc_d = dem_all[dem_all["level"] == "vocational"]
-    fac_all = fac_all[fac_all["level"] != "vocational"]
-    dem_split = split_demand(dem_all[dem_all["level"] != "vocational"], p.split_students)
-    notes: list[str] = []
+    is_voc_f, is_voc_d = fac_all["level"] == "vocational", dem_all["level"] == "vocational"
+    dem_split = split_demand(dem_all[~is_voc_d], p.split_students)
     if counties is not None:
         unknown = sorted(set(counties) - set(fr.terrain))
         if unknown:
             raise LayoutError(f"unknown county codes {unknown}; known: {sorted(fr.terrain)}")
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
-    failed: dict[str, str] = {}
+    parts = _PlanParts()
+    models, subs = _build_models(counties, fr, fac_all[~is_voc_f], dem_split, p, roads, seed,
+                                 parts, progress)
+    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
+    for cm, part in zip(models, subs, strict=True):
+        _add_county(cm, part, p, parts)
+    _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts)
+    parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
+    if not parts.schools:
+        raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
+    return _plan_from_parts(parts, p, target_year)
+
+
+@dataclass
+class _PlanParts:
+    """Tables of the planned counties and the city-wide vocational step, gathered in order."""
+
+    schools: list[pd.DataFrame] = field(default_factory=list)
+    assignments: list[pd.DataFrame] = field(default_factory=list)
+    unserved: list[pd.DataFrame] = field(default_factory=list)
+    before: list[pd.DataFrame] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def _build_models(
+    counties: list[str], fr: Any, fac: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
+    roads: RoadNetwork | None, seed: int, parts: _PlanParts, progress: Progress | None,
+) -> tuple[list[CountyModel], list[list[SubProblem]]]:
+    """County models and their sub-problems; a county that cannot be built is set aside."""
     models: list[CountyModel] = []
     subs: list[list[SubProblem]] = []
     for i, county in enumerate(counties):
         if progress is not None:
             progress(county, i, len(counties))
         try:  # one county that cannot be planned must not stop the others
-            cm = _build_county_model(county, fr, fac_all, dem_split, p, roads, seed, notes)
+            cm = _build_county_model(county, fr, fac, dem_split, p, roads, seed, parts.notes)
             part = make_subproblems(cm, p) if cm is not None else []
         except Exception as exc:
-            failed[county] = failure_reason(exc)
+            parts.failed[county] = failure_reason(exc)
             continue
         if cm is not None:
             models.append(cm)
             subs.append(part)
-    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, failed)
-    school_parts, assign_parts, unserved_parts, before_parts, records = [], [], [], [], []
-    for cm, part in zip(models, subs, strict=True):
-        if cm.county_code in failed:
-            continue
-        try:
-            solution = assemble_county(cm, part)
-            s, a, u, b = county_tables(cm, solution, p)
-        except Exception as exc:  # isolate the county, as above
-            failed[cm.county_code] = failure_reason(exc)
-            continue
-        school_parts.append(s)
-        assign_parts.append(a)
-        unserved_parts.append(u)
-        before_parts.append(b)
-        records.extend({"county_code": cm.county_code, **r} for r in solution.records)
-    voc = None
+    return models, subs
+
+
+def _add_county(cm: CountyModel, subs: list[SubProblem], p: LayoutParams,
+                parts: _PlanParts) -> None:
+    """Assemble one solved county into ``parts`` (or record why it could not be)."""
+    if cm.county_code in parts.failed:
+        return
+    try:
+        solution = assemble_county(cm, subs)
+        s, a, u, b = county_tables(cm, solution, p)
+    except Exception as exc:  # isolate the county, as when building it
+        parts.failed[cm.county_code] = failure_reason(exc)
+        return
+    parts.schools.append(s)
+    parts.assignments.append(a)
+    parts.unserved.append(u)
+    parts.before.append(b)
+    parts.records.extend({"county_code": cm.county_code, **r} for r in solution.records)
+
+
+def _add_vocational(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str, str],
+                    p: LayoutParams, seed: int, parts: _PlanParts) -> None:
+    """The city-wide vocational integration, isolated like a county."""
     if len(voc_d) and not (~voc_f["is_site"]).any():  # nothing to integrate: say where they go
-        unserved_parts.append(voc_d.assign(reason=NO_VOCATIONAL_REASON))
-    elif len(voc_f) or len(voc_d):
-        try:  # city-wide, isolated like a county: its failure keeps the county plans
-            voc = integrate_vocational(voc_f, voc_d, fr.terrain, p)
-        except Exception as exc:
-            failed[""] = failure_reason(exc)
-    if voc is not None:
-        vs, vd, va, vnotes = voc
-        school_parts.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
-        before_parts.append(vd)
-        assign_parts.append(va)
-        notes.extend(vnotes)
-        records.append({"county_code": "", "subproblem": "vocational", "solver": "heuristic",
-                        "status": "heuristic",
-                        "objective": np.nan, "bound": np.nan, "gap": np.nan, "wall_time": np.nan,
-                        "threads": 1, "seed": seed})
-    notes.extend(_report_failures(failed, records, seed))
-    if not school_parts:
-        raise LayoutError("no county could be planned: " + "; ".join(notes))
-    schools = pd.concat(school_parts, ignore_index=True)
+        parts.unserved.append(voc_d.assign(reason=NO_VOCATIONAL_REASON))
+        return
+    if not (len(voc_f) or len(voc_d)):
+        return
+    try:  # its failure keeps the county plans
+        vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, terrain, p)
+    except Exception as exc:
+        parts.failed[""] = failure_reason(exc)
+        return
+    parts.schools.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
+    parts.before.append(vd)
+    parts.assignments.append(va)
+    parts.notes.extend(vnotes)
+    parts.records.append({"county_code": "", "subproblem": "vocational", "solver": "heuristic",
+                          "status": "heuristic", "objective": np.nan, "bound": np.nan,
+                          "gap": np.nan, "wall_time": np.nan, "threads": 1, "seed": seed})
+
+
+def _plan_from_parts(parts: _PlanParts, p: LayoutParams, target_year: int) -> LayoutPlan:
+    """The LayoutPlan: whole numbers where people read them, KPIs and the project list."""
+    schools = pd.concat(parts.schools, ignore_index=True)
     for col in ("seats_added", "beds_added", "capacity_base", "capacity_after"):
         schools[col] = np.round(schools[col]).astype(np.int64)
     schools["boarders"] = np.round(schools["boarders"]).astype(np.int64)
-    before = pd.concat(before_parts, ignore_index=True)
+    before = pd.concat(parts.before, ignore_index=True)
     kpis = compute_kpis(schools, before, p)
     projects = _projects(schools, p)
     out_schools = schools.loc[:, list(SCHOOL_COLUMNS)].sort_values(
         ["county_code", "school_id", "level"]).reset_index(drop=True)
     return LayoutPlan(
         schools=out_schools,
-        assignments=_concat(assign_parts, ASSIGNMENT_COLUMNS, ["demand_id", "grade_band", "school_id"]),
-        unserved=_concat(unserved_parts, UNSERVED_COLUMNS, ["demand_id", "grade_band"]),
+        assignments=_concat(parts.assignments, ASSIGNMENT_COLUMNS,
+                            ["demand_id", "grade_band", "school_id"]),
+        unserved=_concat(parts.unserved, UNSERVED_COLUMNS, ["demand_id", "grade_band"]),
         kpis=kpis, projects=projects,
-        solver_records=pd.DataFrame(records, columns=[*SOLVER_COLUMNS, *RECORD_EXTRA]),
+        solver_records=pd.DataFrame(parts.records, columns=[*SOLVER_COLUMNS, *RECORD_EXTRA]),
         seats_added_total=int(schools["seats_added"].sum()), target_year=int(target_year),
-        params=p, city_target_seats=p.city_target_seats, notes=notes,
+        params=p, city_target_seats=p.city_target_seats, notes=parts.notes,
     )
 
 
