@@ -114,7 +114,7 @@ def test_switched_off_reproduces_the_unserved_diagnosis():
     un = plan.unserved.sort_values("grade_band")
     assert list(un["demand_id"]) == [VR, VR]
     # Schools at x = 0.3 km: (FAR - 0.3) * 2.8 = 59.2 minutes.
-    assert un["reason"].str.contains("nearest allowed school 59 min away, cap 30").all()
+    assert un["reason"].str.contains("nearest allowed school of the county 59 min away, cap 30").all()
     on = _plan(_region(), rows)
     assert on.unserved.empty
     # The rest of the plan is the same with and without the option.
@@ -141,3 +141,17 @@ def test_school_below_min_size_with_no_larger_catchment_is_exempt_not_unserved()
     assert len(kept) == 1
     assert "no larger catchment possible" in kept["reason"].iloc[0]
     assert plan.assignments["students"].sum() == 150
+
+
+def test_reasons_say_the_county_was_searched_and_never_round_up_to_the_minimum():
+    from layout.plan.diagnose import _count
+
+    # 9.7 children below a minimum of 10 must not read "only 10 children, fewer than 10"
+    assert _count(9.7) == "9.7"
+    assert _count(10.0) == "10"
+    off = LayoutParams.model_validate({"village_sites": {
+        "kindergarten": {"enabled": False}, "primary_lower": {"enabled": False}}})
+    plan = _plan(_region(), [(V1, "kindergarten", 100), (VR, "kindergarten", 40)], off)
+    reason = plan.unserved["reason"].iloc[0]
+    assert "of the county" in reason
+    assert "县内" in reason

@@ -61,15 +61,32 @@ def diagnose_unserved(
         return reasons
     has_pair = np.bincount(pairs["row"].to_numpy(), minlength=len(dem)) > 0
     no_pair = un[~has_pair[un]]
+    if len(no_pair):
+        reasons[no_pair] = _no_school_within_reach(dem.loc[no_pair], facilities, circ)
+    short = un[has_pair[un]]
+    if len(short):
+        reasons[short] = _capacity_short(dem, short, pairs, facilities, spare_seats, is_open)
+    return reasons
+
+
+def _count(value: float) -> str:
+    """Pupils for a reason: whole when whole, else one decimal (9.7 never prints as 10)."""
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
+
+
+def _no_school_within_reach(rows_all: pd.DataFrame, facilities: pd.DataFrame,
+                            circ: float) -> pd.Series:
+    """Reasons of rows without any permitted school (the model looks within the county)."""
+    out = pd.Series("", index=rows_all.index, dtype=object)
     # Candidate sites are only ever allowed as hosts; existing schools always are.
     allowed = ~facilities["is_site"].astype(bool)
     if "host" in facilities:
         allowed = allowed | facilities["host"].astype(bool)
-    for level, rows in dem.loc[no_pair].groupby("level"):
+    for level, rows in rows_all.groupby("level"):
         f = facilities[(facilities["level"] == level) & allowed]
         zh = LEVEL_LABELS_ZH.get(str(level), str(level))
         if f.empty:
-            reasons[rows.index] = f"县内无{zh} (no {level} school in the county)"
+            out[rows.index] = f"县内无{zh} (no {level} school in the county)"
             continue
         idx, dist = nearest(rows[["x", "y"]].to_numpy(), f[["x", "y"]].to_numpy())
         mins = dist * circ / rows["speed"].to_numpy()
@@ -78,46 +95,51 @@ def diagnose_unserved(
         # (route missing or much longer than the straight line) removes such a pair.
         reach = rows.get("reach_children", pd.Series(np.nan, index=rows.index)).to_numpy()
         need = rows.get("site_min_children", pd.Series(np.nan, index=rows.index)).to_numpy()
-        reasons[rows.index] = [
-            f"{c:.0f}分钟内无{zh}, 可及范围内仅 {k:.0f} 名儿童, 少于新建村级学校下限 {q:.0f}: "
-            f"建议校车或交通补贴 (fewer than {q:.0f} children within reach ({k:.0f}): no new "
-            f"village school proposed; recommend school bus / transport subsidy; nearest allowed "
-            f"school {m:.0f} min away, cap {c:.0f} min)"
+        out[rows.index] = [
+            f"县内{c:.0f}分钟内无{zh}, 可及范围内仅 {_count(k)} 名儿童, 少于新建村级学校下限 "
+            f"{q:.0f}: 建议校车或交通补贴 (no {level} school of the county within {c:.0f} min; "
+            f"fewer than {q:.0f} children within reach ({_count(k)}): no new village school "
+            f"proposed; recommend school bus / transport subsidy; nearest allowed school of the "
+            f"county {m:.0f} min away)"
             if np.isfinite(k) and m > c + 1e-9 else
-            f"道路网络上 {c:.0f} 分钟内无法到达任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
-            f"(unreachable: no route on the road network within the cap of {c:.0f} min; "
-            f"nearest school {n} is {m:.0f} min in a straight line)"
+            f"道路网络上 {c:.0f} 分钟内无法到达县内任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
+            f"(unreachable: no route on the road network within the cap of {c:.0f} min to a "
+            f"{level} school of the county; nearest {n} is {m:.0f} min in a straight line)"
             if m <= c + 1e-9 else
-            f"最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟 "
-            f"(nearest allowed school {m:.0f} min away, cap {c:.0f} min)"
+            f"县内最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟 "
+            f"(nearest allowed school of the county {m:.0f} min away, cap {c:.0f} min)"
             for n, m, c, k, q in zip(names, mins, rows["max_cap"].to_numpy(), reach, need,
                                       strict=True)
         ]
-    short = un[has_pair[un]]
-    if len(short):
-        # Rows competing for the same schools share the shortfall.
-        sub = pairs[pairs["row"].isin(short)]
-        pos = pd.Index(short).get_indexer(sub["row"])
-        inc = sp.csr_array((np.ones(len(sub)), (pos, sub["col"].to_numpy())),
-                           shape=(len(short), len(facilities)))
-        overlap = ((inc @ inc.T) > 0).astype(float)
-        wanted = overlap @ dem.loc[short, "students"].to_numpy()
-        spare = np.maximum(0.0, spare_seats.to_numpy(dtype=float))
-        reach = ((overlap @ inc) > 0).astype(float)
-        seats = np.maximum(0.0, wanted - reach @ spare)
-        n_sch = np.diff(inc.indptr)
-        any_open = (inc @ (np.ones(len(facilities)) if is_open is None
-                           else np.asarray(is_open, dtype=float))) > 0
-        reasons[short] = [
-            f"范围内 {k} 所学校扩建后仍缺 {s:.0f} 个学位 "
-            f"(capacity short by {s:.0f} seats at the {k} schools within the cap)"
-            if s >= 0.5 else
-            f"范围内 {k} 所学校未开办: 可及生源达不到最小规模 (the {k} schools within the cap "
-            "stay closed: the demand that can reach them is below their minimum size)"
-            if not o else
-            f"范围内 {k} 所学校有空位, 但方案未分配 (求解器在允许差距内停止) (the {k} schools "
-            "within the cap have free seats but the plan left this demand unassigned: solver "
-            "stopped within its optimality gap)"
-            for k, s, o in zip(n_sch, seats, any_open, strict=True)
-        ]
-    return reasons
+    return out
+
+
+def _capacity_short(dem: pd.DataFrame, short: pd.Index, pairs: pd.DataFrame,
+                    facilities: pd.DataFrame, spare_seats: pd.Series,
+                    is_open: np.ndarray | None) -> list[str]:
+    """Reasons of rows that had schools within reach but were left unassigned."""
+    # Rows competing for the same schools share the shortfall.
+    sub = pairs[pairs["row"].isin(short)]
+    pos = pd.Index(short).get_indexer(sub["row"])
+    inc = sp.csr_array((np.ones(len(sub)), (pos, sub["col"].to_numpy())),
+                       shape=(len(short), len(facilities)))
+    overlap = ((inc @ inc.T) > 0).astype(float)
+    wanted = overlap @ dem.loc[short, "students"].to_numpy()
+    spare = np.maximum(0.0, spare_seats.to_numpy(dtype=float))
+    reach = ((overlap @ inc) > 0).astype(float)
+    seats = np.maximum(0.0, wanted - reach @ spare)
+    n_sch = np.diff(inc.indptr)
+    any_open = (inc @ (np.ones(len(facilities)) if is_open is None
+                       else np.asarray(is_open, dtype=float))) > 0
+    return [
+        f"范围内 {k} 所学校扩建后仍缺 {s:.0f} 个学位 "
+        f"(capacity short by {s:.0f} seats at the {k} schools within the cap)"
+        if s >= 0.5 else
+        f"范围内 {k} 所学校未开办: 可及生源达不到最小规模 (the {k} schools within the cap "
+        "stay closed: the demand that can reach them is below their minimum size)"
+        if not o else
+        f"范围内 {k} 所学校有空位, 但方案未分配 (求解器在允许差距内停止) (the {k} schools "
+        "within the cap have free seats but the plan left this demand unassigned: solver "
+        "stopped within its optimality gap)"
+        for k, s, o in zip(n_sch, seats, any_open, strict=True)
+    ]

@@ -69,7 +69,29 @@ def prepare(region: Any, demand: pd.DataFrame) -> Frames:
     counties = _plain(region.counties)
     terrain = dict(zip(counties["county_code"].astype(str), counties["terrain"].astype(str), strict=True))
     t2c = dict(zip(tw["township_code"], tw["county_code"], strict=True))
+    d = _demand_points(region, demand, t2c, crs)
+    base_year = int(region.base_year)
+    frames = [_school_levels(region, t2c, base_year)[_FACILITY_COLUMNS]]
+    sites = _site_levels(region, t2c)
+    if sites is not None:
+        frames.append(sites)
+    fac = pd.concat(frames, ignore_index=True)
+    fac["max_capacity"] = fac.get("max_capacity", pd.Series(np.nan, index=fac.index)).fillna(0.0)
+    fac[["x", "y"]] = project(fac["lon"], fac["lat"], crs)
+    fac = fac.sort_values(["county_code", "fac_id", "level"], kind="stable").reset_index(drop=True)
+    return Frames(townships=tw, terrain=terrain, facilities=fac, demand=d, base_year=base_year)
 
+
+_FACILITY_COLUMNS = [
+    "fac_id", "level", "name", "county_code", "township_code", "school_type", "ownership",
+    "is_site", "capacity", "beds", "enrollment_base", "enrollment_lower", "programme_groups",
+    "lon", "lat",
+]
+
+
+def _demand_points(region: Any, demand: pd.DataFrame, t2c: dict[str, str],
+                   crs: str) -> pd.DataFrame:
+    """Demand rows joined to their village: county, urban flag, WGS84 and projected points."""
     vil = _plain(region.villages)
     vil["village_id"] = vil["village_id"].astype(str)
     vil["county_code"] = vil["township_code"].astype(str).map(t2c)
@@ -86,8 +108,11 @@ def prepare(region: Any, demand: pd.DataFrame) -> Frames:
         )
     d[["x", "y"]] = project(d["lon"], d["lat"], crs)
     d["township_code"] = d["township_code"].astype(str)
+    return d
 
-    base_year = int(region.base_year)
+
+def _school_levels(region: Any, t2c: dict[str, str], base_year: int) -> pd.DataFrame:
+    """One row per (school, level) with base-year enrollment and its share of seats and beds."""
     sch = _plain(region.schools)
     sch["school_id"] = sch["school_id"].astype(str)
     sch["township_code"] = sch["township_code"].astype(str)
@@ -115,28 +140,23 @@ def prepare(region: Any, demand: pd.DataFrame) -> Frames:
         long["programme_groups"] = ""
     long["programme_groups"] = long["programme_groups"].fillna("").astype(str)
     long["is_site"] = False
-    long = long.rename(columns={"school_id": "fac_id"})
+    return long.rename(columns={"school_id": "fac_id"})
 
-    cols = ["fac_id", "level", "name", "county_code", "township_code", "school_type", "ownership",
-            "is_site", "capacity", "beds", "enrollment_base", "enrollment_lower",
-            "programme_groups", "lon", "lat"]
-    frames = [long[cols]]
+
+def _site_levels(region: Any, t2c: dict[str, str]) -> pd.DataFrame | None:
+    """One row per (candidate site, level), its size split evenly; None without sites."""
     sites = _plain(region.candidate_sites)
-    if len(sites):
-        sites["site_id"] = sites["site_id"].astype(str)
-        sites["township_code"] = sites["township_code"].astype(str)
-        s = sites.assign(level=sites["levels"].astype(str).str.split(";")).explode("level")
-        s["level"] = s["level"].str.strip()
-        n_s = s.groupby("site_id")["level"].transform("size")
-        s = s.assign(
-            fac_id=s["site_id"], county_code=s["township_code"].map(t2c), school_type="new",
-            ownership="public", is_site=True, capacity=0.0,
-            beds=0.0, enrollment_base=0.0, enrollment_lower=0.0, programme_groups="",
-            max_capacity=np.floor(s["max_capacity"].astype(float) / n_s),
-        )
-        frames.append(s[[*cols, "max_capacity"]])
-    fac = pd.concat(frames, ignore_index=True)
-    fac["max_capacity"] = fac.get("max_capacity", pd.Series(np.nan, index=fac.index)).fillna(0.0)
-    fac[["x", "y"]] = project(fac["lon"], fac["lat"], crs)
-    fac = fac.sort_values(["county_code", "fac_id", "level"], kind="stable").reset_index(drop=True)
-    return Frames(townships=tw, terrain=terrain, facilities=fac, demand=d, base_year=base_year)
+    if not len(sites):
+        return None
+    sites["site_id"] = sites["site_id"].astype(str)
+    sites["township_code"] = sites["township_code"].astype(str)
+    s = sites.assign(level=sites["levels"].astype(str).str.split(";")).explode("level")
+    s["level"] = s["level"].str.strip()
+    n_s = s.groupby("site_id")["level"].transform("size")
+    s = s.assign(
+        fac_id=s["site_id"], county_code=s["township_code"].map(t2c), school_type="new",
+        ownership="public", is_site=True, capacity=0.0,
+        beds=0.0, enrollment_base=0.0, enrollment_lower=0.0, programme_groups="",
+        max_capacity=np.floor(s["max_capacity"].astype(float) / n_s),
+    )
+    return s[[*_FACILITY_COLUMNS, "max_capacity"]]
