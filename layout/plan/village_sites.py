@@ -25,7 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from layout.plan.candidates import radius_pairs
-from layout.plan.params import LayoutParams
+from layout.plan.params import LayoutParams, VillageSiteKind
 from layout.plan.travel import RoadNetwork
 from schoolsystem.vocabulary import BAND_LEVEL
 
@@ -37,10 +37,12 @@ SITE_BANDS: dict[str, tuple[str, str, str]] = {
 """Band -> (level, school_type, id prefix) of its generated sites."""
 
 _NOTE = {
-    "kindergarten": ("新建村级幼儿园: {cap:.0f}分钟内无幼儿园 "
-                     "(new village kindergarten: no kindergarten within {cap:.0f} min)"),
-    "primary_lower": ("新建教学点(1-3年级): {cap:.0f}分钟内无小学 "
-                      "(new lower-grade teaching point, grades 1-3: no school within {cap:.0f} min)"),
+    "kindergarten": ("新建村级幼儿园: 县内{cap:.0f}分钟内无幼儿园 "
+                     "(new village kindergarten: no kindergarten of the county within "
+                     "{cap:.0f} min)"),
+    "primary_lower": ("新建教学点(1-3年级): 县内{cap:.0f}分钟内无小学 "
+                      "(new lower-grade teaching point, grades 1-3: no school of the county "
+                      "within {cap:.0f} min)"),
 }
 _NAME = {"kindergarten": "村级幼儿园", "primary_lower": "教学点(1-3年级)"}
 
@@ -107,75 +109,93 @@ def add_village_sites(
     dem["reach_children"] = np.nan
     dem["site_min_children"] = np.nan
     has_pair = np.bincount(pairs["row"].to_numpy(dtype=np.int64), minlength=len(dem)) > 0
-    new_fac, new_pairs = [], []
+    new_fac: list[pd.DataFrame] = []
+    new_pairs: list[pd.DataFrame] = []
     n_fac = len(fac)
-    for band, (level, stype, prefix) in SITE_BANDS.items():
+    for band in SITE_BANDS:
         kind = params.village_sites.get(band)
         rows = np.flatnonzero(((dem["grade_band"] == band).to_numpy()) & ~has_pair)
         if not kind.enabled or rows.size == 0:
             continue
-        d = dem.iloc[rows]
-        vil = d.groupby("demand_id", sort=True).agg(
-            x=("x", "first"), y=("y", "first"), lon=("lon", "first"), lat=("lat", "first"),
-            township_code=("township_code", "first"), county_code=("county_code", "first"),
-            students=("students", "sum"), cap_min=("max_cap", "max"),
-        )
-        speed, max_cap = d["speed"].to_numpy(), d["max_cap"].to_numpy()
-        xy = d[["x", "y"]].to_numpy()
-        r, c, dist = radius_pairs(xy, vil[["x", "y"]].to_numpy(), max_cap * speed / circ)
-        if roads is not None and r.size:
-            dist = roads.route_m(xy, vil[["x", "y"]].to_numpy(), r, c)
-        mins = dist * circ / speed[r]
-        ok = np.isfinite(mins) & (mins <= max_cap[r] + 1e-9)
-        r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
-        shape = (rows.size, len(vil))
-        a = sp.csc_array((np.ones(r.size), (r, c)), shape=shape)
-        a_min = sp.csc_array((mins + 1e-6, (r, c)), shape=shape)  # + eps keeps zero journeys
-        a.sort_indices()
-        a_min.sort_indices()
-        block = float(kind.class_size)
-        cap = np.maximum(np.floor(kind.max_capacity / block) * block,
-                         np.ceil(vil["students"].to_numpy() / block) * block)
-        chosen, remaining = _greedy(a, a_min, d["students"].to_numpy(), cap, kind.min_children)
-        # Rows left without a site: the most uncovered children a village point could gather.
-        score = a.T @ remaining
-        reach = sp.csr_array((score[c], (r, c)), shape=shape).max(axis=1).toarray().ravel()
-        sel = np.zeros(len(vil), dtype=bool)
-        sel[chosen] = True
-        keep = sel[c]
-        r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
-        order = np.lexsort((c, mins, r))
-        r, c, mins, dist = r[order], c[order], mins[order], dist[order]
-        near = (np.arange(r.size) - np.searchsorted(r, r, side="left")) < params.max_candidates
-        r, c, mins, dist = r[near], c[near], mins[near], dist[near]
-        covered = np.bincount(r, minlength=rows.size) > 0
-        dem.loc[dem.index[rows[~covered]], "reach_children"] = reach[~covered]
-        dem.loc[dem.index[rows[~covered]], "site_min_children"] = float(kind.min_children)
-        if not chosen:
-            continue
-        chosen_ids = np.sort(np.asarray(chosen))
-        col_of = np.full(len(vil), -1, dtype=np.int64)
-        col_of[chosen_ids] = n_fac + np.arange(chosen_ids.size)
-        v = vil.iloc[chosen_ids]
-        new_fac.append(pd.DataFrame({
-            "fac_id": [prefix + str(i) for i in v.index], "level": level,
-            "name": [f"{_NAME[band]}({i})" for i in v.index],
-            "county_code": v["county_code"].to_numpy(), "township_code": v["township_code"].to_numpy(),
-            "school_type": stype, "ownership": "public", "is_site": True, "capacity": 0.0,
-            "beds": 0.0, "enrollment_base": 0.0, "enrollment_lower": 0.0, "programme_groups": "",
-            "lon": v["lon"].to_numpy(), "lat": v["lat"].to_numpy(), "x": v["x"].to_numpy(),
-            "y": v["y"].to_numpy(), "max_capacity": cap[chosen_ids], "host": True,
-            "village_site": True, "site_note": [_NOTE[band].format(cap=m) for m in v["cap_min"]],
-            "vs_fixed_cost": float(kind.fixed_cost), "vs_block": block,
-            "vs_capital": float(kind.capital_per_seat),
-        }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size)))
-        n_fac += chosen_ids.size
-        new_pairs.append(pd.DataFrame({
-            "row": rows[r], "col": col_of[c], "minutes": mins, "km": dist * circ / 1000.0,
-            "boarding": False, "host": True,
-        }))
+        got = _band_sites(band, kind, dem, rows, n_fac, params.max_candidates, circ, roads)
+        if got is not None:
+            new_fac.append(got[0])
+            new_pairs.append(got[1])
+            n_fac += len(got[0])
     if new_fac:
         fac = pd.concat([fac, *new_fac])
         pairs = pd.concat([pairs, *new_pairs], ignore_index=True).astype(
             {"row": "int64", "col": "int64", "boarding": bool, "host": bool})
     return fac, dem, pairs
+
+
+def _band_sites(
+    band: str, kind: VillageSiteKind, dem: pd.DataFrame, rows: np.ndarray, n_fac: int,
+    max_candidates: int, circ: float, roads: RoadNetwork | None,
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Sites of one band for its uncovered ``rows``: new facility rows and their pairs.
+
+    Rows left without a site get ``reach_children`` and ``site_min_children`` in ``dem`` (in
+    place). Returns None when no site is chosen.
+    """
+    level, stype, prefix = SITE_BANDS[band]
+    d = dem.iloc[rows]
+    vil = d.groupby("demand_id", sort=True).agg(
+        x=("x", "first"), y=("y", "first"), lon=("lon", "first"), lat=("lat", "first"),
+        township_code=("township_code", "first"), county_code=("county_code", "first"),
+        students=("students", "sum"), cap_min=("max_cap", "max"),
+    )
+    speed, max_cap = d["speed"].to_numpy(), d["max_cap"].to_numpy()
+    xy = d[["x", "y"]].to_numpy()
+    r, c, dist = radius_pairs(xy, vil[["x", "y"]].to_numpy(), max_cap * speed / circ)
+    if roads is not None and r.size:
+        dist = roads.route_m(xy, vil[["x", "y"]].to_numpy(), r, c)
+    mins = dist * circ / speed[r]
+    ok = np.isfinite(mins) & (mins <= max_cap[r] + 1e-9)
+    r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
+    shape = (rows.size, len(vil))
+    a = sp.csc_array((np.ones(r.size), (r, c)), shape=shape)
+    a_min = sp.csc_array((mins + 1e-6, (r, c)), shape=shape)  # + eps keeps zero journeys
+    a.sort_indices()
+    a_min.sort_indices()
+    block = float(kind.class_size)
+    cap = np.maximum(np.floor(kind.max_capacity / block) * block,
+                     np.ceil(vil["students"].to_numpy() / block) * block)
+    chosen, remaining = _greedy(a, a_min, d["students"].to_numpy(), cap, kind.min_children)
+    # Rows left without a site: the most uncovered children a village point could gather.
+    score = a.T @ remaining
+    reach = sp.csr_array((score[c], (r, c)), shape=shape).max(axis=1).toarray().ravel()
+    sel = np.zeros(len(vil), dtype=bool)
+    sel[chosen] = True
+    keep = sel[c]
+    r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
+    order = np.lexsort((c, mins, r))
+    r, c, mins, dist = r[order], c[order], mins[order], dist[order]
+    near = (np.arange(r.size) - np.searchsorted(r, r, side="left")) < max_candidates
+    r, c, mins, dist = r[near], c[near], mins[near], dist[near]
+    covered = np.bincount(r, minlength=rows.size) > 0
+    dem.loc[dem.index[rows[~covered]], "reach_children"] = reach[~covered]
+    dem.loc[dem.index[rows[~covered]], "site_min_children"] = float(kind.min_children)
+    if not chosen:
+        return None
+    chosen_ids = np.sort(np.asarray(chosen))
+    col_of = np.full(len(vil), -1, dtype=np.int64)
+    col_of[chosen_ids] = n_fac + np.arange(chosen_ids.size)
+    v = vil.iloc[chosen_ids]
+    sites = pd.DataFrame({
+        "fac_id": [prefix + str(i) for i in v.index], "level": level,
+        "name": [f"{_NAME[band]}({i})" for i in v.index],
+        "county_code": v["county_code"].to_numpy(), "township_code": v["township_code"].to_numpy(),
+        "school_type": stype, "ownership": "public", "is_site": True, "capacity": 0.0,
+        "beds": 0.0, "enrollment_base": 0.0, "enrollment_lower": 0.0, "programme_groups": "",
+        "lon": v["lon"].to_numpy(), "lat": v["lat"].to_numpy(), "x": v["x"].to_numpy(),
+        "y": v["y"].to_numpy(), "max_capacity": cap[chosen_ids], "host": True,
+        "village_site": True, "site_note": [_NOTE[band].format(cap=m) for m in v["cap_min"]],
+        "vs_fixed_cost": float(kind.fixed_cost), "vs_block": block,
+        "vs_capital": float(kind.capital_per_seat),
+    }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size))
+    pairs = pd.DataFrame({
+        "row": rows[r], "col": col_of[c], "minutes": mins, "km": dist * circ / 1000.0,
+        "boarding": False, "host": True,
+    })
+    return sites, pairs
