@@ -88,28 +88,7 @@ def county_tables(
     fac["utilization"] = np.where(fac["capacity_after"] > 0,
                                   fac["load"] / fac["capacity_after"].where(fac["capacity_after"] > 0, 1),
                                   np.nan)
-    # merge_into: where today's pupils of the school go.
-    moved = before.assign(col=dem["col"].to_numpy())
-    moved = moved[(moved["col0"] >= 0) & (moved["col"] >= 0)]
-    flows = moved.groupby(["col0", "col"], as_index=False)["students"].sum()
-    flows = flows.sort_values(["col0", "students", "col"], ascending=[True, False, True])
-    top = flows.drop_duplicates("col0").set_index("col0")["col"]
-    fac["merge_col"] = pd.Series(fac.index, index=fac.index).map(top).fillna(-1).astype(int)
-    open_idx = np.flatnonzero(fac["open"])
-    # Fallback for schools without status-quo pupils: nearest open school of the level.
-    for i in np.flatnonzero(~fac["open"] & ~fac["is_site"]):
-        if fac.at[i, "merge_col"] >= 0 and fac.at[i, "merge_col"] != i:
-            continue
-        same = open_idx[(fac["level"].to_numpy()[open_idx] == fac.at[i, "level"])]
-        if same.size:
-            j, _ = nearest(fac.loc[[i], ["x", "y"]].to_numpy(), fac[["x", "y"]].to_numpy()[same])
-            fac.at[i, "merge_col"] = int(same[j[0]])
-        else:
-            fac.at[i, "merge_col"] = -1
-    fac["merge_into"] = np.where(
-        ~fac["open"] & (fac["merge_col"] >= 0),
-        fac["fac_id"].to_numpy()[fac["merge_col"].clip(lower=0)], "",
-    )
+    fac["merge_into"] = _merge_targets(fac, before, dem)
     _actions(fac, params)
     fac["demand_target"] = fac["load"]
     fac = fac[~fac["is_site"] | fac["open"]].copy()
@@ -179,3 +158,32 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
                 f"低于最小规模 {min_size[i]}: 例外 ({zh}; below minimum size: {en})")
     fac["action"] = action
     fac["reason"] = reason
+
+def _merge_targets(fac: pd.DataFrame, before: pd.DataFrame, dem: pd.DataFrame) -> np.ndarray:
+    """``merge_into`` of each closed school: where most of today's pupils go (else nearest).
+
+    A school's pupils today are the demand whose nearest existing school of the level it is
+    (:func:`status_quo`); a school without such pupils goes into the nearest open school of
+    its level. Open schools and closed ones with nowhere to go get "".
+    """
+    moved = before.assign(col=dem["col"].to_numpy())
+    moved = moved[(moved["col0"] >= 0) & (moved["col"] >= 0)]
+    flows = moved.groupby(["col0", "col"], as_index=False)["students"].sum()
+    flows = flows.sort_values(["col0", "students", "col"], ascending=[True, False, True])
+    top = flows.drop_duplicates("col0").set_index("col0")["col"]
+    merge_col = np.array(pd.Series(fac.index, index=fac.index).map(top).fillna(-1), dtype=np.int64)
+    is_open = fac["open"].to_numpy(dtype=bool)
+    open_idx = np.flatnonzero(is_open)
+    level = fac["level"].to_numpy()
+    xy = fac[["x", "y"]].to_numpy()
+    for i in np.flatnonzero(~is_open & ~fac["is_site"].to_numpy(dtype=bool)):
+        if merge_col[i] >= 0 and merge_col[i] != i:
+            continue
+        same = open_idx[level[open_idx] == level[i]]
+        if same.size:
+            j, _ = nearest(xy[[i]], xy[same])
+            merge_col[i] = int(same[j[0]])
+        else:
+            merge_col[i] = -1
+    return np.where(~is_open & (merge_col >= 0),
+                    fac["fac_id"].to_numpy()[np.clip(merge_col, 0, None)], "")

@@ -115,6 +115,8 @@ def plan_layout(
     _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not parts.schools:
+        if parts.internal is not None:  # a defect, not the data: let it surface as one
+            raise parts.internal
         raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
     return _plan_from_parts(parts, p, target_year)
 
@@ -130,6 +132,14 @@ class _PlanParts:
     records: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    internal: BaseException | None = None
+    """The first failure that was not a data or scenario problem (re-raised if nothing planned)."""
+
+    def fail(self, key: str, exc: BaseException) -> None:
+        """Set aside county ``key`` ("" = the vocational step) with the reason of ``exc``."""
+        self.failed[key] = failure_reason(exc)
+        if self.internal is None and not isinstance(exc, ProjectError):
+            self.internal = exc
 
 
 def _build_models(
@@ -146,7 +156,7 @@ def _build_models(
             cm = _build_county_model(county, fr, fac, dem_split, p, roads, seed, parts.notes)
             part = make_subproblems(cm, p) if cm is not None else []
         except Exception as exc:
-            parts.failed[county] = failure_reason(exc)
+            parts.fail(county, exc)
             continue
         if cm is not None:
             models.append(cm)
@@ -163,7 +173,7 @@ def _add_county(cm: CountyModel, subs: list[SubProblem], p: LayoutParams,
         solution = assemble_county(cm, subs)
         s, a, u, b = county_tables(cm, solution, p)
     except Exception as exc:  # isolate the county, as when building it
-        parts.failed[cm.county_code] = failure_reason(exc)
+        parts.fail(cm.county_code, exc)
         return
     parts.schools.append(s)
     parts.assignments.append(a)
@@ -183,7 +193,7 @@ def _add_vocational(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str,
     try:  # its failure keeps the county plans
         vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, terrain, p)
     except Exception as exc:
-        parts.failed[""] = failure_reason(exc)
+        parts.fail("", exc)
         return
     parts.schools.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
     parts.before.append(vd)

@@ -47,7 +47,7 @@ def integrate_vocational(
 
     """
     p = params
-    rules, lv = p.bands.vocational, p.levels.vocational
+    lv = p.levels.vocational
     f = facilities[~facilities["is_site"]].sort_values("fac_id").reset_index(drop=True).copy()
     n = len(f)
     current = f["enrollment_base"].to_numpy(dtype=float)
@@ -61,10 +61,56 @@ def integrate_vocational(
     bus = float(speed_mpm(["bus"], p.travel)[0])
     dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))  # schools only (a few dozen)
     minutes = dist * circ[:, None] / bus
+    thr = lv.min_size
+    is_open, into, fore_after, cur_after = _merge_small(f, size, forecast, current, groups,
+                                                        minutes, thr)
+    out = f.copy()
+    out["open"] = is_open
+    out["host"] = True
+    out["merge_into"] = np.where(into >= 0, f["fac_id"].to_numpy()[into.clip(min=0)], "")
+    need = np.maximum(fore_after, cur_after)
+    blocks = np.where(is_open, np.ceil(np.maximum(0.0, need - f["capacity"]) / lv.class_size), 0)
+    out["seats_added"] = blocks * lv.class_size
+    out["capacity_after"] = np.where(is_open, f["capacity"] + out["seats_added"], 0.0)
+    out["load"] = np.where(is_open, fore_after, 0.0)
+    out["demand_target"] = out["load"]
+    out["fixed_cost"] = lv.fixed_cost
+    out["closed_cost"] = lv.closure_cost * p.costs.annuity
+    out["block_cost"] = lv.class_size * p.costs.capital_per_seat * p.costs.annuity
+    notes = _decide(out, f, is_open, size, current, forecast, groups, thr)
+    d = _journeys(demand, xy, is_open, terrain, p)
+    n_cols = d["col"].to_numpy()
+    served = n_cols >= 0
+    out["boarders"] = np.bincount(n_cols[served], weights=(d["students"] * d["boarding"])[served],
+                                  minlength=n) if n else []
+    out["beds_added"] = np.where(is_open, np.maximum(0.0, np.ceil(out["boarders"]) - f["beds"]), 0.0)
+    out["utilization"] = out["load"] / out["capacity_after"].where(out["capacity_after"] > 0)
+    assignments = pd.DataFrame({
+        "demand_id": d["demand_id"], "level": "vocational", "grade_band": "vocational",
+        "school_id": np.where(served, f["fac_id"].to_numpy()[n_cols.clip(min=0)], ""),
+        "students": d["students"], "travel_min": d["minutes"], "boarding": d["boarding"],
+        "lon": d["lon"], "lat": d["lat"],
+    })[served]
+    return out, d, assignments, notes
+
+
+def size_of(current: np.ndarray, forecast: np.ndarray, i: int) -> float:
+    """Size used for the threshold: the smaller of current enrollment and forecast."""
+    return float(min(current[i], forecast[i]))
+
+def _merge_small(
+    f: pd.DataFrame, size: np.ndarray, forecast: np.ndarray, current: np.ndarray,
+    groups: list[frozenset[str]], minutes: np.ndarray, thr: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the smallest school under ``thr`` into its nearest compatible school, repeatedly.
+
+    ``size`` and ``groups`` are updated in place. Returns open flags, the school each merged
+    school went into (-1: open), and the forecast and current enrollment after the merges.
+    """
+    n = len(f)
     is_open = np.ones(n, dtype=bool)
     into = np.full(n, -1)
     fore_after, cur_after = forecast.copy(), current.copy()
-    thr = p.levels.vocational.min_size
     while True:
         order = np.lexsort((f["fac_id"].to_numpy(), size))
         moved = False
@@ -84,37 +130,14 @@ def integrate_vocational(
             moved = True
             break
         if not moved:
-            break
-    out = f.copy()
-    out["open"] = is_open
-    out["host"] = True
-    out["merge_into"] = np.where(into >= 0, f["fac_id"].to_numpy()[into.clip(min=0)], "")
-    need = np.maximum(fore_after, cur_after)
-    blocks = np.where(is_open, np.ceil(np.maximum(0.0, need - f["capacity"]) / lv.class_size), 0)
-    out["seats_added"] = blocks * lv.class_size
-    out["capacity_after"] = np.where(is_open, f["capacity"] + out["seats_added"], 0.0)
-    out["load"] = np.where(is_open, fore_after, 0.0)
-    out["demand_target"] = out["load"]
-    out["fixed_cost"] = lv.fixed_cost
-    out["closed_cost"] = lv.closure_cost * p.costs.annuity
-    out["block_cost"] = lv.class_size * p.costs.capital_per_seat * p.costs.annuity
-    action = np.where(~is_open, "merge", np.where(out["seats_added"] > 0, "expand", "keep"))
-    reason = np.full(n, "", dtype=object)
-    notes = []
-    for i in range(n):
-        if not is_open[i]:
-            reason[i] = (f"中职整合: {size_of(current, forecast, i):.0f} 人 < {thr}, 并入专业相近且最近的 "
-                         f"{out['merge_into'].iat[i]} (under {thr}: merged into the nearest compatible school)")
-        elif size[i] < thr:
-            gs = ";".join(sorted(groups[i])) or "无"
-            reason[i] = (f"保留: 合并后仍不足 {thr} 人, 无专业相近的其他学校 (专业群 {gs}) "
-                         f"(kept under {thr}: no open school with a compatible programme group)")
-            notes.append(f"中职 {f['fac_id'].iat[i]}: {reason[i]}")
-        elif action[i] == "expand":
-            reason[i] = f"接收并入学校, 扩建 {out['seats_added'].iat[i]:.0f} 学位 (receives merged schools)"
-    out["action"] = action
-    out["reason"] = reason
-    # Journeys: nearest remaining school by bus.
+            return is_open, into, fore_after, cur_after
+
+
+def _journeys(demand: pd.DataFrame, xy: np.ndarray, is_open: np.ndarray, terrain: dict[str, str],
+              p: LayoutParams) -> pd.DataFrame:
+    """Demand rows with the nearest remaining school by bus (``col``), today's and after."""
+    rules = p.bands.vocational
+    bus = float(speed_mpm(["bus"], p.travel)[0])
     d = demand.copy()
     d_circ = circuity(d["county_code"].map(terrain).to_numpy(), p.travel)
     open_idx = np.flatnonzero(is_open)
@@ -128,21 +151,26 @@ def integrate_vocational(
     d["day_cap"] = day_cap
     d["minutes0"], d["km0"] = dd0 * d_circ / bus, dd0 * d_circ / 1000.0
     d["boarding0"] = d["minutes0"] > day_cap
-    n_cols = d["col"].to_numpy()
-    served = n_cols >= 0
-    out["boarders"] = np.bincount(n_cols[served], weights=(d["students"] * d["boarding"])[served],
-                                  minlength=n) if n else []
-    out["beds_added"] = np.where(is_open, np.maximum(0.0, np.ceil(out["boarders"]) - f["beds"]), 0.0)
-    out["utilization"] = out["load"] / out["capacity_after"].where(out["capacity_after"] > 0)
-    assignments = pd.DataFrame({
-        "demand_id": d["demand_id"], "level": "vocational", "grade_band": "vocational",
-        "school_id": np.where(served, f["fac_id"].to_numpy()[n_cols.clip(min=0)], ""),
-        "students": d["students"], "travel_min": d["minutes"], "boarding": d["boarding"],
-        "lon": d["lon"], "lat": d["lat"],
-    })[served]
-    return out, d, assignments, notes
+    return d
 
-
-def size_of(current: np.ndarray, forecast: np.ndarray, i: int) -> float:
-    """Size used for the threshold: the smaller of current enrollment and forecast."""
-    return float(min(current[i], forecast[i]))
+def _decide(out: pd.DataFrame, f: pd.DataFrame, is_open: np.ndarray, size: np.ndarray,
+            current: np.ndarray, forecast: np.ndarray, groups: list[frozenset[str]],
+            thr: float) -> list[str]:
+    """Fill ``action`` and ``reason`` of ``out`` in place; notes for schools kept under ``thr``."""
+    action = np.where(~is_open, "merge", np.where(out["seats_added"] > 0, "expand", "keep"))
+    reason = np.full(len(f), "", dtype=object)
+    notes = []
+    for i in range(len(f)):
+        if not is_open[i]:
+            reason[i] = (f"中职整合: {size_of(current, forecast, i):.0f} 人 < {thr}, 并入专业相近且最近的 "
+                         f"{out['merge_into'].iat[i]} (under {thr}: merged into the nearest compatible school)")
+        elif size[i] < thr:
+            gs = ";".join(sorted(groups[i])) or "无"
+            reason[i] = (f"保留: 合并后仍不足 {thr} 人, 无专业相近的其他学校 (专业群 {gs}) "
+                         f"(kept under {thr}: no open school with a compatible programme group)")
+            notes.append(f"中职 {f['fac_id'].iat[i]}: {reason[i]}")
+        elif action[i] == "expand":
+            reason[i] = f"接收并入学校, 扩建 {out['seats_added'].iat[i]:.0f} 学位 (receives merged schools)"
+    out["action"] = action
+    out["reason"] = reason
+    return notes
