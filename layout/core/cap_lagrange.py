@@ -175,6 +175,7 @@ def lagrangian(
     *, max_iter: int = 5000,
     improve: Callable[[NDArray[np.float64]], tuple[float, NDArray[np.float64] | None,
                                                    NDArray[np.bool_]]] | None = None,
+    gap: float = 1e-9, stall_window: int = 0, stall_tol: float = 1e-6,
 ) -> CapacitatedLagrangeResult:
     """Subgradient optimisation of the Lagrangian bound with transportation-LP plans.
 
@@ -193,6 +194,12 @@ def lagrangian(
     improve : callable, optional
         Maps the running average of the relaxed ``y`` (a primal estimate) to a plan
         ``(cost, shares, open)``; called once before fixing. Default: not called.
+    gap : float
+        The loop stops once the plan found is within this relative gap of the bound (the
+        requested gap of the solve; default 1e-9).
+    stall_window, stall_tol : int, float
+        Early stop on easy instances: the loop also stops when the bound rose by less than
+        ``stall_tol`` (relative) over the last ``stall_window`` iterations (default 0: never).
 
     Returns
     -------
@@ -212,8 +219,13 @@ def lagrangian(
     seen: set[bytes] = set()
     pi, stall, it = 2.0, 0, 0
     ybar = np.zeros(m)
+    history: list[float] = []
     while it < max_iter and time.perf_counter() < deadline and pi > 1e-4:
         it += 1
+        if stall_window and len(history) > stall_window and np.isfinite(history[-stall_window]) \
+                and best_l - history[-stall_window] <= stall_tol * max(1.0, abs(best_l)):
+            break
+        history.append(best_l)
         x, g = sub(lam)
         kval, y = _relaxed(g, cap, need)
         if not np.isfinite(kval):
@@ -235,7 +247,7 @@ def lagrangian(
             cost += float(d.closed_cost[~open_].sum())
             if cost < upper:
                 upper, best_open, best_x = cost, open_, xt
-        if np.isfinite(upper) and relative_gap(upper, best_l, floor=1.0) <= 1e-9:
+        if np.isfinite(upper) and relative_gap(upper, best_l, floor=1.0) <= max(gap, 1e-9):
             break
         s = np.ones(d.n_demand) - np.bincount(sub.rows_s, weights=x * y[sub.cols_s],
                                               minlength=d.n_demand)

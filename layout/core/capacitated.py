@@ -278,7 +278,7 @@ def _solve_core(
 
 def solve_capacitated(
     d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
-    lagrange_share: float = 0.25,
+    lagrange_share: float = 0.25, stall_window: int = 0, small: int = 10_000,
 ) -> CapacitatedResult:
     """Solve plain capacitated split-demand facility location exactly (see module docstring).
 
@@ -298,7 +298,13 @@ def solve_capacitated(
     near : int
         Linking rows of each point's ``near`` cheapest pairs put in the first LP (default 0).
     lagrange_share : float
-        Most share of ``time_limit`` for the Lagrangian phase (default 0.25; 0 skips it).
+        Most share of ``time_limit`` for the Lagrangian phase (default 0.25; 0 skips it). The
+        phase stops earlier once its plan is within ``gap`` of its bound, or when the bound
+        rose by less than 1e-6 (relative) over the last ``stall_window`` iterations (default
+        0: no such stop).
+    small : int
+        Instances of at most this many pairs skip the Lagrangian phase (the cut loop and MIP
+        alone prove those faster; default 10,000 pairs, e.g. OR-Library cap41-cap134).
 
     Returns
     -------
@@ -306,11 +312,12 @@ def solve_capacitated(
 
     """
     start = time.perf_counter()
-    if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None:
+    if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None or d.rows.size <= small:
         return _solve_core(d, time_limit=time_limit, seed=seed, gap=gap, log=log, near=near)[0]
     lr = lagrangian(d, start + lagrange_share * float(time_limit), transport,
                     improve=lambda yb: _from_average(
-                        d, yb, start + 1.6 * lagrange_share * float(time_limit)))
+                        d, yb, start + 1.6 * lagrange_share * float(time_limit)),
+                    gap=gap, stall_window=stall_window)
     if lr.x is None:
         return _solve_core(d, time_limit=max(0.0, start + time_limit - time.perf_counter()),
                            seed=seed, gap=gap, log=log, near=near)[0]
