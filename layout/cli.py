@@ -181,7 +181,7 @@ def forecast_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
             res = run_scenario(sc, stage, region_path=region, draws=draws, stages=("forecast",),
                                say=_say, progress=not quiet)
         res.files = _relocate(res.files, stage, out)
-        lt = res.outlook.level_totals()
+        lt = res.require_outlook().level_totals()
         years = [y for y in (res.region.base_year, 2025, 2030, 2035) if y in set(lt["year"])]
         table = lt[lt["year"].isin(years)].pivot_table(index="level", columns="year",
                                                        values="p50").round(0)
@@ -204,11 +204,12 @@ def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
         with staged_folder(out) as stage:
             res = run_scenario(sc, stage, region_path=region, draws=draws,
                                stages=("forecast", "plan"), say=_say, progress=not quiet)
-            res.files += write_csvs(res.plan, stage)
-            res.files.append(write_geopackage(res.plan, res.region.townships,
+            plan = res.require_plan()
+            res.files += write_csvs(plan, stage)
+            res.files.append(write_geopackage(plan, res.region.townships,
                                               res.region.villages, stage / "layout.gpkg"))
         res.files = _relocate(res.files, stage, out)
-        typer.echo("\n" + summary_text(res.plan))
+        typer.echo("\n" + summary_text(plan))
         typer.echo(f"\nwrote plan tables to {out}")
 
 
@@ -229,7 +230,7 @@ def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | Non
         if res.region.is_synthetic:
             typer.echo("NOTE: SYNTHETIC region data (layers: "
                        + ", ".join(res.region.synthetic_layers) + ")")
-        typer.echo("\n" + summary_text(res.plan))
+        typer.echo("\n" + summary_text(res.require_plan()))
         t = res.timings
         typer.echo("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
         typer.echo(f"outputs in {out}: map.html, layout.xlsx, layout.gpkg, *.csv, "
@@ -298,4 +299,4 @@ def main() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -43,6 +43,18 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
+    def require_outlook(self) -> RegionOutlook:
+        """The forecast; raises ``RuntimeError`` if the run did not include the forecast stage."""
+        if self.outlook is None:
+            raise RuntimeError("this run has no forecast: the 'forecast' stage did not run")
+        return self.outlook
+
+    def require_plan(self) -> LayoutPlan:
+        """The layout plan; raises ``RuntimeError`` if the run did not include the plan stage."""
+        if self.plan is None:
+            raise RuntimeError("this run has no layout plan: the 'plan' stage did not run")
+        return self.plan
+
 
 @contextmanager
 def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
@@ -330,28 +342,9 @@ def run_scenario(
     for stage in bar:
         bar.set_postfix_str(stage)
         if stage == "forecast":
-            with _timed(timings, "forecast"):
-                result.outlook = forecast_stage(region, scenario, draws=draws)
-            with _timed(timings, "forecast_outputs"):
-                result.files += write_forecast_outputs(result.outlook, region, out / "forecast")
-            say(f"forecast: {len(result.outlook.village_demand):,} village demand rows")
+            _forecast_step(result, out, draws, say)
         elif stage == "plan":
-            if result.outlook is None:
-                raise ValueError("the plan stage needs the forecast stage")
-            demand = demand_for_year(result.outlook, scenario.target_year)
-            counties = tqdm(total=len(region.counties), desc="layout", unit="county",
-                            disable=not progress, leave=False)
-
-            def tick(code: str, i: int, n: int, _bar: Any = counties) -> None:
-                _bar.set_postfix_str(str(code))
-                _bar.update(1)
-
-            with _timed(timings, "plan"):
-                result.plan = plan_stage(region, scenario, demand, progress=tick)
-            counties.close()
-            for note in result.plan.notes:  # counties left out, with the reason
-                if NOT_PLANNED in note:
-                    say(f"WARNING: {note} (see solver_records.csv); other counties planned")
+            _plan_step(result, say, progress)
         elif stage == "outputs" and result.plan is not None:
             with _timed(timings, "outputs"):
                 result.files += write_plan_outputs(result.plan, region, scenario, out,
@@ -361,3 +354,64 @@ def run_scenario(
     result.files.append(write_manifest(out / "manifest.json", scenario.effective(), inputs,
                                        scenario.seed, records, timings, region_record(region)))
     return result
+
+
+def _forecast_step(result: RunResult, out: Path, draws: int | None, say: Say) -> None:
+    """Forecast stage of :func:`run_scenario`: forecast, then write ``out/forecast``.
+
+    Parameters
+    ----------
+    result : RunResult
+        The run so far; gets ``outlook``, the written files and the stage timings.
+    out : pathlib.Path
+        Output folder of the run.
+    draws : int, optional
+        Monte Carlo draws (overrides the scenario).
+    say : callable
+        Receives the progress message.
+
+    """
+    with _timed(result.timings, "forecast"):
+        result.outlook = forecast_stage(result.region, result.scenario, draws=draws)
+    with _timed(result.timings, "forecast_outputs"):
+        result.files += write_forecast_outputs(result.outlook, result.region, out / "forecast")
+    say(f"forecast: {len(result.outlook.village_demand):,} village demand rows")
+
+
+def _plan_step(result: RunResult, say: Say, progress: bool) -> None:
+    """Plan stage of :func:`run_scenario`: optimise the target year's layout, county by county.
+
+    Parameters
+    ----------
+    result : RunResult
+        The run so far (needs ``outlook``); gets ``plan`` and the stage timing.
+    say : callable
+        Receives a warning per county left out of the plan.
+    progress : bool
+        Show a tqdm progress bar over the counties.
+
+    Raises
+    ------
+    ValueError
+        If the forecast stage has not run.
+
+    """
+    from tqdm.auto import tqdm
+
+    if result.outlook is None:
+        raise ValueError("the plan stage needs the forecast stage")
+    region, scenario = result.region, result.scenario
+    demand = demand_for_year(result.outlook, scenario.target_year)
+    counties = tqdm(total=len(region.counties), desc="layout", unit="county",
+                    disable=not progress, leave=False)
+
+    def tick(code: str, i: int, n: int, _bar: Any = counties) -> None:
+        _bar.set_postfix_str(str(code))
+        _bar.update(1)
+
+    with _timed(result.timings, "plan"):
+        result.plan = plan_stage(region, scenario, demand, progress=tick)
+    counties.close()
+    for note in result.plan.notes:  # counties left out, with the reason
+        if NOT_PLANNED in note:
+            say(f"WARNING: {note} (see solver_records.csv); other counties planned")

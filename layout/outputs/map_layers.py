@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from layout.outputs.assets import asset_css, asset_js
@@ -135,8 +136,12 @@ def simplified_geojson(gdf: Any, properties: pd.DataFrame, shift: Any = None) ->
     return {"type": "FeatureCollection", "features": features}
 
 
-class SchoolMapScript(MacroElement):
-    """Loads ``schoolmap.js``/``.css`` (inlined later); must be added before the layers."""
+class SchoolMapScript(JSCSSMixin):
+    """Loads ``schoolmap.js``/``.css`` (inlined later); must be added before the layers.
+
+    :class:`folium.elements.JSCSSMixin` adds the ``default_js``/``default_css`` links (set by
+    :func:`vendored`) to the page header when the element is rendered.
+    """
 
     _template = Template("{% macro script(this, kwargs) %}{% endmacro %}")
 
@@ -145,15 +150,6 @@ class SchoolMapScript(MacroElement):
         self._name = "SchoolMapScript"
         vendored(self, [("schoolmap_js", "schoolmap/schoolmap.js")],
                  [("schoolmap_css", "schoolmap/schoolmap.css")])  # fmt: skip
-
-    def render(self, **kwargs: Any) -> None:
-        """Add the vendored script and style links to the page header."""
-        figure = self.get_root()
-        for name, url in self.default_js:
-            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
-        for name, url in self.default_css:
-            figure.header.add_child(folium.elements.CssLink(url), name=name)
-        super().render(**kwargs)
 
 
 class DataLayer(folium.map.Layer):

@@ -147,7 +147,50 @@ def build_map(
     ml.vendored(fmap, [("leaflet", "leaflet/leaflet.js")], [("leaflet_css", "leaflet/leaflet.css")])
     fmap.add_child(ml.SchoolMapScript())
     _add_tiles(fmap, tiles)
+    county_geo, choropleth, years = _add_boundary_layers(
+        fmap, townships, counties, pop_change, years_series, shift_geoms
+    )
+    _add_level_layers(fmap, schools, assignments, shift_points)
+    _add_controls(fmap, county_geo)
+    legend = {"title": title, "actions": _legend_actions(), "mergeColor": MERGE_COLOR,
+              "bins": CHANGE_BINS if choropleth is not None else None, "note": note}  # fmt: skip
+    fmap.add_child(ml.MapControls(legend, choropleth, years))
+    _fit(fmap, counties, shift_geoms)
+    return fmap
 
+
+def _add_boundary_layers(
+    fmap: folium.Map,
+    townships: Any,
+    counties: Any,
+    pop_change: pd.DataFrame | None,
+    years_series: pd.DataFrame | None,
+    shift_geoms: Any,
+) -> tuple[dict[str, Any], ml.DataLayer | None, list[str]]:
+    """Add the township layer (choropleth or plain boundaries), then the county boundaries.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map being built.
+    townships, counties : geopandas.GeoDataFrame
+        Boundaries, as in :func:`build_map`.
+    pop_change, years_series : pandas.DataFrame, optional
+        School-age population change, as in :func:`build_map`; without either, the townships are
+        drawn as plain boundaries.
+    shift_geoms : callable, optional
+        WGS84 -> GCJ-02 shift of geometries (``tiles="gaode"``), else ``None``.
+
+    Returns
+    -------
+    county_geo : dict
+        GeoJSON of the simplified county boundaries (reused by the minimap).
+    choropleth : DataLayer or None
+        The choropleth layer, ``None`` without population change.
+    years : list of str
+        Slider labels (``2023年``, ...), empty without population change.
+
+    """
     county_geo = ml.simplified_geojson(
         counties, counties[["county_code", "name"]].astype(str), shift_geoms
     )
@@ -155,8 +198,8 @@ def build_map(
     choropleth = None
     years: list[str] = []
     if change is not None:
-        years, props = change
-        years = [f"{y}年" if isinstance(y, int) else str(y) for y in years]
+        raw_years, props = change
+        years = [f"{y}年" if isinstance(y, int) else str(y) for y in raw_years]
         geo = ml.simplified_geojson(townships, props, shift_geoms)
         choropleth = ml.DataLayer(
             "乡镇学龄人口变化", "choroplethLayer",
@@ -170,19 +213,32 @@ def build_map(
             town_geo, {"color": "#8c8c8c", "weight": 0.7, "fill": False}]))  # fmt: skip
     fmap.add_child(ml.DataLayer("县区界", "boundaryLayer", [
         county_geo, {"color": "#333333", "weight": 2.2, "fill": False}]))  # fmt: skip
+    return county_geo, choropleth, years
 
+
+def _add_level_layers(
+    fmap: folium.Map, schools: pd.DataFrame, assignments: pd.DataFrame, shift_points: Any
+) -> None:
+    """Add, per level, the catchment lines (hidden at first) and the school layer.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map being built.
+    schools : pandas.DataFrame
+        From :func:`_drawn_schools` (drawn positions, merge targets).
+    assignments : pandas.DataFrame
+        ``plan.assignments``: demand point ``lon``/``lat`` to ``school_id`` per level.
+    shift_points : callable, optional
+        WGS84 -> GCJ-02 shift of points (``tiles="gaode"``), else ``None``.
+
+    """
     school_pos = schools.drop_duplicates(["school_id", "level"]).set_index(["school_id", "level"])
     for level in LEVELS:
         label = LEVEL_LABELS[level]
         asg = assignments[assignments["level"] == level]
         if len(asg):
-            key = pd.MultiIndex.from_arrays([asg["school_id"].astype(str), asg["level"]])
-            target = school_pos.reindex(key)
-            dlon = pd.to_numeric(asg["lon"], errors="coerce").to_numpy(float)
-            dlat = pd.to_numeric(asg["lat"], errors="coerce").to_numpy(float)
-            if shift_points is not None:
-                dlon, dlat = (np.asarray(a, float) for a in shift_points(dlon, dlat))
-            flat = ml.line_payload(dlon, dlat, target["lon"].to_numpy(), target["lat"].to_numpy())
+            flat = _catchment_lines(asg, school_pos, shift_points)
             fmap.add_child(ml.DataLayer(f"服务范围：{label}", "lineLayer", [
                 flat, {"color": "#555555", "weight": 0.6, "opacity": 0.45,
                        "interactive": False}], show=False))  # fmt: skip
@@ -192,6 +248,48 @@ def build_map(
             fmap.add_child(ml.DataLayer(f"学校：{label}", "schoolLayer", [
                 payload, {"actions": _legend_actions(), "mergeColor": MERGE_COLOR}]))  # fmt: skip
 
+
+def _catchment_lines(
+    asg: pd.DataFrame, school_pos: pd.DataFrame, shift_points: Any
+) -> list[float]:
+    """Line payload from each demand point of one level to its assigned school.
+
+    Parameters
+    ----------
+    asg : pandas.DataFrame
+        Assignments of one level (``school_id, level, lon, lat``).
+    school_pos : pandas.DataFrame
+        Drawn schools indexed by ``(school_id, level)`` with ``lon``/``lat``.
+    shift_points : callable, optional
+        WGS84 -> GCJ-02 shift of the demand points, else ``None``.
+
+    Returns
+    -------
+    list of float
+        Flat ``[lon1, lat1, lon2, lat2, ...]`` segments
+        (:func:`layout.outputs.map_layers.line_payload`).
+
+    """
+    key = pd.MultiIndex.from_arrays([asg["school_id"].astype(str), asg["level"]])
+    target = school_pos.reindex(key)
+    dlon = pd.to_numeric(asg["lon"], errors="coerce").to_numpy(float)
+    dlat = pd.to_numeric(asg["lat"], errors="coerce").to_numpy(float)
+    if shift_points is not None:
+        dlon, dlat = (np.asarray(a, float) for a in shift_points(dlon, dlat))
+    return ml.line_payload(dlon, dlat, target["lon"].to_numpy(), target["lat"].to_numpy())
+
+
+def _add_controls(fmap: folium.Map, county_geo: dict[str, Any]) -> None:
+    """Add the layer control, full-screen button, measuring tool and county minimap.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        The map being built.
+    county_geo : dict
+        GeoJSON of the county boundaries, drawn in the minimap.
+
+    """
     folium.LayerControl(collapsed=False).add_to(fmap)
     ml.vendored(folium.plugins.Fullscreen(title="全屏", title_cancel="退出全屏"),
                 [("fullscreen_js", "leaflet-fullscreen/Control.FullScreen.js")],
@@ -203,11 +301,6 @@ def build_map(
                 [("measure_css", "leaflet-measure/leaflet-measure.css")]).add_to(fmap)  # fmt: skip
     ml.OfflineMiniMap(county_geo, toggle_display=True, position="bottomleft",
                       zoom_level_offset=-3).add_to(fmap)  # fmt: skip
-    legend = {"title": title, "actions": _legend_actions(), "mergeColor": MERGE_COLOR,
-              "bins": CHANGE_BINS if choropleth is not None else None, "note": note}  # fmt: skip
-    fmap.add_child(ml.MapControls(legend, choropleth, years))
-    _fit(fmap, counties, shift_geoms)
-    return fmap
 
 
 def _legend_actions() -> dict[str, dict[str, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyproj
+from shapely.geometry.base import BaseGeometry
 
 from layout.errors import Problem, RegionDataError
 from layout.region import spatial
@@ -378,7 +379,8 @@ def validate(layers: dict[str, ParsedLayer], meta: dict[str, Any] | None, out: P
     base_year = meta.get("base_year") if isinstance(meta, dict) else None
     check_years(layers, base_year if isinstance(base_year, int) else None, out)
     out.stage = FOLLOW_ON
-    region, per_county = (None, {})
+    region: BaseGeometry | None = None
+    per_county: dict[str, BaseGeometry] = {}
     if "counties" in layers:
         region, per_county = spatial.county_areas(layers["counties"])
     if "townships" in layers:

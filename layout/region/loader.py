@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from layout.errors import Problem
+from layout.errors import Problem, RegionDataError
 from layout.region.checks import raise_if_problems, township_county, validate
 from layout.region.model import Region
 from layout.region.parse import ParsedLayer, ProblemList, parse_layer
@@ -88,7 +88,12 @@ def load_region(path: str | os.PathLike[str] | None = None) -> Region:
     geo: dict[str, gpd.GeoDataFrame] = {}
     for name, spec in LAYERS.items():
         if spec.geometry == "polygon":
-            geometry = layers[name].geometry.reset_index(drop=True)
+            polygons = layers[name].geometry
+            if polygons is None:  # rows without geometry failed validation: a layer with no rows
+                problem = Problem(layers[name].file, "", "geometry", "",
+                                  "polygon layer has no geometry")
+                raise RegionDataError([problem], source=str(folder))
+            geometry = polygons.reset_index(drop=True)
             geo[name] = gpd.GeoDataFrame(frames[name], geometry=geometry.to_numpy(), crs=WGS84)
         elif spec.geometry == "point":
             frame = frames[name]

@@ -104,7 +104,8 @@ def as_text(series: pd.Series) -> pd.Series:
     elif pd.api.types.is_float_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 1e15)
-        text = np.where(whole, np.char.mod("%d", np.where(whole, values, 0).astype(np.int64)), None)
+        text = np.full(values.shape, None, dtype=object)
+        text[whole] = np.char.mod("%d", values[whole].astype(np.int64))
         rest = ~whole & ~np.isnan(values)
         text[rest] = [repr(float(v)) for v in values[rest]]
         out = pd.Series(text, index=series.index, dtype="string")

@@ -48,8 +48,9 @@ def build_sites(townships: gpd.GeoDataFrame, centres: pd.DataFrame,
         central = np.flatnonzero(in_c & townships["is_central_town"].to_numpy())
         others = np.flatnonzero(in_c & ~townships["urban"].to_numpy()
                                 & ~townships["is_central_town"].to_numpy())
-        plan = [(int(seat[k % len(seat)]), SEAT_LEVELS, 2500.0 if spec.terrain == "urban"
-                 else 1300.0, True) for k in range(SEAT_SITES[spec.code])]
+        plan: list[tuple[int, tuple[str, ...], float, bool]] = [
+            (int(seat[k % len(seat)]), SEAT_LEVELS, 2500.0 if spec.terrain == "urban" else 1300.0,
+             True) for k in range(SEAT_SITES[spec.code])]
         plan += [(int(i), TOWN_LEVELS, 700.0, False) for i in central]
         plan += [(int(i), TOWN_LEVELS[:2], 400.0, False)
                  for i in rng.choice(others, min(2, len(others)), replace=False)]
