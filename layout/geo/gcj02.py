@@ -1,4 +1,4 @@
-"""GCJ-02 ("Mars coordinates") <-> WGS84, vectorised, with an exact iterative inverse.
+"""GCJ-02 ("Mars coordinates") <-> WGS84 and BD-09 (Baidu) <-> GCJ-02, vectorised, exact inverses.
 
 AMap (Gaode) and Tencent maps publish coordinates in GCJ-02, an obfuscated datum offset from
 WGS84 by a few hundred metres (about 400-450 m around Guangyuan). The forward transform
@@ -8,6 +8,10 @@ iterates the fixed point ``w <- w - (F(w) - g)`` until the forward transform of 
 matches the input within ``tol`` degrees (1e-10 deg is about 1e-5 m).
 
 Points outside the rough bounding box of China are returned unchanged, as the formula does.
+
+Baidu maps publish BD-09, a second offset on top of GCJ-02 (about 0.0065 deg east, 0.006 deg
+north); :func:`gcj02_to_bd09` is the public formula and :func:`bd09_to_gcj02` its exact iterative
+inverse, so BD-09 -> WGS84 is :func:`bd09_to_gcj02` followed by :func:`gcj02_to_wgs84`.
 """
 
 from __future__ import annotations
@@ -241,3 +245,111 @@ def gdf_wgs84_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf.copy()
     geoms = geometry_wgs84_to_gcj02(np.asarray(out.geometry.values))
     return out.set_geometry(list(geoms), crs="EPSG:4326")
+
+
+# --------------------------------------------------------------------------- BD-09 (Baidu)
+BD09_X_PI = np.pi * 3000.0 / 180.0
+"""Angle factor of the public BD-09 formula."""
+
+
+def gcj02_to_bd09(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert GCJ-02 longitude/latitude to BD-09 (Baidu), the standard public formula.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        GCJ-02 degrees; any broadcastable shapes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        BD-09 longitude and latitude (about 0.0065 / 0.006 degrees east / north of GCJ-02).
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_to_bd09(105.83, 32.43)
+    >>> bool(0.006 < float(lon) - 105.83 < 0.007 and 0.005 < float(lat) - 32.43 < 0.008)
+    True
+
+    """
+    x, y = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * BD09_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * BD09_X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(
+    lon: ArrayLike, lat: ArrayLike, tol: float = 1e-10, max_iter: int = 30
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert BD-09 longitude/latitude to GCJ-02 with an exact iterative inverse.
+
+    The usual closed-form inverse is off by up to a metre; this starts from it and iterates the
+    fixed point ``g <- g - (F(g) - b)`` until :func:`gcj02_to_bd09` of the result matches the input
+    within ``tol`` degrees.
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        BD-09 degrees; any broadcastable shapes.
+    tol : float, default 1e-10
+        Convergence tolerance in degrees.
+    max_iter : int, default 30
+        Iteration limit.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        GCJ-02 longitude and latitude.
+
+    Raises
+    ------
+    ValueError
+        If an input is not finite or the iteration does not converge.
+
+    Examples
+    --------
+    >>> b = gcj02_to_bd09(105.83, 32.43)
+    >>> g = bd09_to_gcj02(*b)
+    >>> bool(abs(float(g[0]) - 105.83) < 1e-9 and abs(float(g[1]) - 32.43) < 1e-9)
+    True
+
+    """
+    b_lon, b_lat = np.broadcast_arrays(np.asarray(lon, float), np.asarray(lat, float))
+    if not (np.all(np.isfinite(b_lon)) and np.all(np.isfinite(b_lat))):
+        raise ValueError("bd09_to_gcj02: coordinates must be finite numbers")
+    x, y = b_lon - 0.0065, b_lat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * BD09_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * BD09_X_PI)
+    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
+        e_lon, e_lat = f_lon - b_lon, f_lat - b_lat
+        if np.all(np.abs(e_lon) <= tol) and np.all(np.abs(e_lat) <= tol):
+            return g_lon, g_lat
+        g_lon, g_lat = g_lon - e_lon, g_lat - e_lat
+    raise ValueError(f"bd09_to_gcj02 did not converge in {max_iter} iterations")
+
+
+def bd09_to_wgs84(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert BD-09 (Baidu) longitude/latitude to WGS84 (BD-09 -> GCJ-02 -> WGS84, both exact).
+
+    Examples
+    --------
+    >>> b = wgs84_to_bd09(105.83, 32.43)
+    >>> w = bd09_to_wgs84(*b)
+    >>> bool(abs(float(w[0]) - 105.83) < 1e-9 and abs(float(w[1]) - 32.43) < 1e-9)
+    True
+
+    """
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def wgs84_to_bd09(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert WGS84 longitude/latitude to BD-09 (Baidu): WGS84 -> GCJ-02 -> BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
