@@ -21,6 +21,7 @@ from forecasting.errors import ScenarioError as ScenarioError
 from forecasting.fertility import TFR_PATHS as TFR_PATHS
 from forecasting.fertility import asfr_schedule as asfr_schedule
 from forecasting.fertility import tfr_path as tfr_path
+from forecasting.joint import project_joint as project_joint
 from forecasting.lifetable import survival as survival
 from forecasting.metrics import malpe as malpe
 from forecasting.metrics import mape as mape

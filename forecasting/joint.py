@@ -244,12 +244,12 @@ def project_joint(
         raise ValueError("project_joint: group_member is required with Monte Carlo draws")
     gm = np.asarray(group_member, dtype=dtype) if monte_carlo else None
     fac = np.ones(horizon + 1) if factors is None else np.asarray(factors, dtype=float)
-    kid_path, births = [kid[0]], []
+    kid_path, births = [kid[0].copy()], []
     q_groups, q_births = [], []
     for k in range(1, horizon + 1):
         kid, wmn, b = _year(kid, wmn, tfr[k - 1], rate_area, _move_fraction(urban, k), reg, m)
-        kid_path.append(kid[0])
-        births.append(b[0])
+        kid_path.append(kid[0].copy())  # a view would keep the year's whole draws array alive
+        births.append(b[0].copy())
         if gm is not None:
             q_groups.append(uncertainty.quantiles(kid[1:] @ gm, fac[k]))
             q_births.append(uncertainty.quantiles(b[1:] @ reg.membership, fac[k]))
