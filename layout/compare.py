@@ -88,16 +88,14 @@ def write_comparison(table: pd.DataFrame, folders: list[Path], out: Path) -> lis
     """Write ``comparison.csv``, ``comparison.xlsx`` and ``comparison_map.html`` into ``out``."""
     from openpyxl import Workbook
 
-    from layout.outputs.excel import write_table_sheet
+    from layout.outputs.excel import write_csv, write_table_sheet
     from layout.outputs.maps import write_map
     from layout.region import load_region
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    with atomic_path(out / "comparison.csv") as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
-    files.append(out / "comparison.csv")
+    files.append(write_csv(table, out / "comparison.csv"))  # formula-like text neutralised
     wb = Workbook()
     ws = wb.active
     ws.title = "方案比较"
