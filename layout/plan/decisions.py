@@ -23,6 +23,8 @@ from layout.plan.params import LayoutParams
 from schoolsystem.vocabulary import VILLAGE_SCHOOL_TYPES
 
 _EXEMPT_WHY = {
+    "village_site": ("新建村级学校, 规模按可及儿童数确定",
+                     "a village site sized to the children within reach"),
     "township_kindergarten": ("乡镇保留公办幼儿园", "the township keeps one public kindergarten"),
     "sole_option": ("上限内唯一学校", "the only school within the cap, stated exception"),
     "catchment": ("可及范围内生源不足, 无更大服务范围",
@@ -115,6 +117,13 @@ def county_tables(
                                                      boarding=dem["boarding"].to_numpy())
 
 
+def _expansion_reason(seats: float, beds: float) -> str:
+    """``扩建 60 学位, 20 床位 (adds 60 seats, 20 beds)``, naming only what is added."""
+    zh = [f"{v:.0f} {unit}" for v, unit in ((seats, "学位"), (beds, "床位")) if v >= 0.5]
+    en = [f"{v:.0f} {unit}" for v, unit in ((seats, "seats"), (beds, "beds")) if v >= 0.5]
+    return f"扩建 {', '.join(zh)} (adds {', '.join(en)}: receives pupils or boarders)"
+
+
 def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
     """Fill ``action`` and ``reason`` in place."""
     action = np.full(len(fac), "keep", dtype=object)
@@ -125,7 +134,7 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
     lower_only = (fac["load_lower"] > 0).to_numpy() & np.isclose(fac["load_lower"], fac["load"])
     grow = (fac["seats_added"] > 0).to_numpy() | (fac["beds_added"] > 0).to_numpy()
     min_size = fac["level"].map(lambda lv: params.levels.get(lv).min_size).to_numpy()
-    small = is_open & (fac["load"].to_numpy() < min_size) & ~site
+    small = is_open & (fac["load"].to_numpy() < min_size)
     for i in range(len(fac)):
         if site[i]:
             action[i] = "new"
@@ -145,8 +154,7 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
                          "(kept for grades 1-3: no township school within the 30-minute day journey)")
         elif grow[i]:
             action[i] = "expand"
-            reason[i] = (f"扩建 {fac['seats_added'].iat[i]:.0f} 学位, {fac['beds_added'].iat[i]:.0f} 床位 "
-                         "(receives pupils/boarders)")
+            reason[i] = _expansion_reason(fac["seats_added"].iat[i], fac["beds_added"].iat[i])
         if is_open[i] and not site[i] and fac["n_exception"].iat[i] > 0 and action[i] != "convert":
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")

@@ -6,8 +6,9 @@ smallest school under the threshold that has a compatible partner (an open schoo
 least one programme group) merges into the compatible school with the shortest journey (ties:
 lowest id); the receiver takes over the merged school's pupils and programme groups and expands
 in class blocks. A school still under the threshold when no compatible school is left keeps,
-with the reason stated. Vocational pupils are assigned (for journey KPIs) to the nearest
-remaining school by bus, boarding beyond the day cap.
+with the reason stated. Vocational pupils are then assigned to the remaining schools by bus
+within each school's planned seats (fewest pupil-minutes; boarding beyond the day cap), so a
+school's ``demand_target`` is exactly what ``assignments`` send it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from layout.core import FacilityLocation
 from layout.plan.candidates import nearest
 from layout.plan.params import LayoutParams
 from layout.plan.travel import circuity, speed_mpm
@@ -72,25 +74,33 @@ def integrate_vocational(
     blocks = np.where(is_open, np.ceil(np.maximum(0.0, need - f["capacity"]) / lv.class_size), 0)
     out["seats_added"] = blocks * lv.class_size
     out["capacity_after"] = np.where(is_open, f["capacity"] + out["seats_added"], 0.0)
-    out["load"] = np.where(is_open, fore_after, 0.0)
-    out["demand_target"] = out["load"]
     out["fixed_cost"] = lv.fixed_cost
     out["closed_cost"] = lv.closure_cost * p.costs.annuity
     out["block_cost"] = lv.class_size * p.costs.capital_per_seat * p.costs.annuity
-    notes = _decide(out, f, is_open, size, current, forecast, groups, thr)
     d = _journeys(demand, xy, is_open, terrain, p)
-    n_cols = d["col"].to_numpy()
-    served = n_cols >= 0
-    out["boarders"] = np.bincount(n_cols[served], weights=(d["students"] * d["boarding"])[served],
+    flows = _assign(d, xy, out["capacity_after"].to_numpy(dtype=float), is_open, terrain, p)
+    n_cols = flows["col"].to_numpy()
+    # the KPI rows follow each demand row's main school (largest share)
+    main = flows.sort_values(["row", "students"], ascending=[True, False]).drop_duplicates("row")
+    at = d.index[main["row"].to_numpy()]
+    bus = float(speed_mpm(["bus"], p.travel)[0])
+    d.loc[at, "col"] = main["col"].to_numpy()
+    d.loc[at, "minutes"] = main["minutes"].to_numpy()
+    d.loc[at, "km"] = main["minutes"].to_numpy() * bus / 1000.0
+    d.loc[at, "boarding"] = main["boarding"].to_numpy()
+    out["load"] = np.bincount(n_cols, weights=flows["students"], minlength=n) if n else []
+    out["demand_target"] = out["load"]
+    out["boarders"] = np.bincount(n_cols, weights=flows["students"] * flows["boarding"],
                                   minlength=n) if n else []
     out["beds_added"] = np.where(is_open, np.maximum(0.0, np.ceil(out["boarders"]) - f["beds"]), 0.0)
     out["utilization"] = out["load"] / out["capacity_after"].where(out["capacity_after"] > 0)
+    notes = _decide(out, f, is_open, size, current, forecast, groups, thr)
     assignments = pd.DataFrame({
-        "demand_id": d["demand_id"], "level": "vocational", "grade_band": "vocational",
-        "school_id": np.where(served, f["fac_id"].to_numpy()[n_cols.clip(min=0)], ""),
-        "students": d["students"], "travel_min": d["minutes"], "boarding": d["boarding"],
-        "lon": d["lon"], "lat": d["lat"],
-    })[served]
+        "demand_id": flows["demand_id"], "level": "vocational", "grade_band": "vocational",
+        "school_id": f["fac_id"].to_numpy()[n_cols], "students": flows["students"],
+        "travel_min": flows["minutes"], "boarding": flows["boarding"],
+        "lon": flows["lon"], "lat": flows["lat"],
+    })
     return out, d, assignments, notes
 
 
@@ -174,3 +184,38 @@ def _decide(out: pd.DataFrame, f: pd.DataFrame, is_open: np.ndarray, size: np.nd
     out["action"] = action
     out["reason"] = reason
     return notes
+
+
+def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.ndarray,
+            terrain: dict[str, str], p: LayoutParams) -> pd.DataFrame:
+    """Vocational pupils to the open schools by bus, within each school's planned seats.
+
+    A transport problem on the core (:class:`layout.core.FacilityLocation`, every open school
+    forced open, no fixed cost, capacities = planned seats, demand may split): the fewest
+    pupil-minutes such that no school is over its seats. Returns one row per (demand row,
+    school) with ``row`` (of ``d``), ``demand_id, col, students, minutes, boarding, lon, lat``.
+    """
+    open_idx = np.flatnonzero(is_open)
+    rules, bus = p.bands.vocational, float(speed_mpm(["bus"], p.travel)[0])
+    pts = d[["x", "y"]].to_numpy()
+    circ = circuity(d["county_code"].map(terrain).to_numpy(), p.travel)
+    dist = np.sqrt(((pts[:, None, :] - xy[open_idx][None, :, :]) ** 2).sum(-1))
+    minutes = dist * circ[:, None] / bus
+    students = d["students"].to_numpy(dtype=float)
+    model = FacilityLocation.from_cost_matrix(
+        minutes * students[:, None], students, capacity=capacity[open_idx],
+        fixed_cost=np.zeros(open_idx.size), force_open=np.ones(open_idx.size, dtype=bool),
+        unserved_cost=students * 1e6,
+    )
+    model.solve(time_limit=30.0, threads=1, seed=0)
+    fl = model.flows
+    rows, cols = fl["demand"].to_numpy(), fl["facility"].to_numpy()
+    day_cap = np.where(d["urban"].to_numpy(dtype=bool), rules.day_cap_urban_min,
+                       rules.day_cap_rural_min)
+    mins = minutes[rows, cols]
+    return pd.DataFrame({
+        "row": rows, "demand_id": d["demand_id"].to_numpy()[rows], "col": open_idx[cols],
+        "students": students[rows] * fl["fraction"].to_numpy(), "minutes": mins,
+        "boarding": mins > day_cap[rows], "lon": d["lon"].to_numpy()[rows],
+        "lat": d["lat"].to_numpy()[rows],
+    }).query("students > 1e-9").reset_index(drop=True)
