@@ -1,0 +1,410 @@
+"""Multi-period (staged) facility location: when to close, open, expand and rent seats.
+
+Dynamic school-network planning in the sense of Antunes & Peeters (2000, "A dynamic optimization
+model for school network planning", Socio-Economic Planning Sciences 34) and Haase & Müller
+(2013, "Management of school locations allowing for free school choice", Omega 41): over
+periods ``t = 0..T-1`` (e.g. milestone years) existing facilities may close (and stay closed),
+candidate sites may open (and stay open), open facilities may add permanent capacity blocks
+(cumulative) and rent temporary seats (per period), and every period's demand is served,
+or left unserved at a cost. The MIP is in :mod:`layout.core.multiperiod_model`.
+
+Cost convention
+---------------
+``pair_cost[t, k]`` is the whole cost of serving the row's demand through pair k during period
+t (already multiplied by its students and the years the period stands for). The running costs
+``fixed_cost``, ``temp_cost`` and ``unserved_cost`` may each be given per period (2-D, shape
+``(T, m)`` or ``(T, n)``: used as given) or once (1-D or scalar: a rate per year, multiplied by
+``period_weight[t]``, the years period t stands for; default 1, i.e. the rate is per period).
+One-off costs are never weighted: ``closed_cost`` (1-D, or 2-D per period) is charged in the
+period a facility closes, and ``expansion_cost`` per block is charged in the period the block is
+built, times ``capital_discount[t]`` (default 1).
+
+Examples
+--------
+Two schools open at the start and a candidate site; demand peaks in period 1. Temporary seats
+(3 per seat) are cheaper than a permanent block (10 seats for 100), so school 0 rents seats
+for the peak only; the site never opens:
+
+>>> import numpy as np
+>>> rows, cols = np.array([0, 0, 1, 1]), np.array([0, 2, 1, 2])
+>>> demand = np.array([[30.0, 20.0], [45.0, 20.0], [30.0, 20.0]])
+>>> pair_cost = np.array([demand[:, 0], 2 * demand[:, 0], demand[:, 1], 2 * demand[:, 1]]).T
+>>> mp = MultiPeriodLocation.from_pairs(
+...     rows, cols, pair_cost, demand, 3, existing=[True, True, False],
+...     fixed_cost=[50.0, 50.0, 200.0], capacity=[35.0, 30.0, 60.0],
+...     expansion_block=10.0, expansion_cost=100.0, max_blocks=2,
+...     temp_cost=3.0, temp_max=[20.0, 0.0, 0.0]).solve()
+>>> mp.status, round(mp.objective, 6)
+(<SolveStatus.OPTIMAL: 'optimal'>, 495.0)
+>>> mp.open_.astype(int).tolist()
+[[1, 1, 0], [1, 1, 0], [1, 1, 0]]
+>>> mp.temporary[:, 0].tolist(), int(mp.blocks.sum())
+([0.0, 10.0, 0.0], 0)
+>>> mp.costs.loc[1, ["fixed", "assignment", "temporary", "total"]].tolist()
+[100.0, 65.0, 30.0, 195.0]
+
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from layout.core import multiperiod_model as mpm
+from layout.core.backends import SOLVERS, default_threads, solve_mip
+from layout.core.errors import CoreInputError
+from layout.core.formulation import MipModel
+from layout.core.status import SolveStatus, relative_gap
+
+#: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
+COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure")
+
+
+class MultiPeriodLocation:
+    """Multi-period facility location with closures, openings, expansion and temporary seats.
+
+    Build with :meth:`from_pairs`, then call :meth:`solve`. T periods, n demand rows, m
+    facilities; the permitted (row, facility) pairs are shared by every period. See the module
+    docstring for the cost convention.
+
+    Parameters (of :meth:`from_pairs`)
+    ----------------------------------
+    rows, cols : int array_like, shape (K,)
+        Row and facility of each permitted pair.
+    pair_cost : array_like, shape (T, K)
+        Cost of serving all of the row's demand through the pair in period t.
+    demand : array_like, shape (T, n)
+        Demand (students) per period and row; used by capacities and loads.
+    n_facilities : int
+        m.
+    existing : bool array_like, shape (m,), optional
+        Open at the start; may close in some period and then stays closed. The others are
+        candidate sites: may open in some period and then stay open. Default: none existing.
+    fixed_cost : array_like, shape (m,) or (T, m), optional
+        Running cost of an open facility (1-D: per year, times ``period_weight``). Default 0.
+    period_weight : array_like, shape (T,), optional
+        Years each period stands for, multiplying 1-D running costs. Default: 1 each.
+    capacity : array_like, shape (m,), optional
+        Seats at the start. Default: uncapacitated (then no blocks, no temporary seats).
+    closed_cost : array_like, shape (m,) or (T, m), optional
+        One-off cost of closing an existing facility, charged in the period it closes (closing
+        in period 0 counts from the start state). Ignored for candidate sites. Default 0.
+    force_open : bool array_like, shape (m,), optional
+        Open in every period (with its link group). Default: none.
+    link_group : int array_like, shape (m,), optional
+        Facilities sharing a group id >= 0 open and close together in every period (a group
+        holding both an existing facility and a site is then open in all periods or none).
+        -1 = not linked. Default: none linked.
+    min_load, min_load_exempt : array_like, shape (m,), optional
+        An open facility serves at least ``min_load[j]`` in every period it is open, unless
+        exempt. Default: no minimum; none exempt.
+    expansion_block, expansion_cost, max_blocks : array_like, shape (m,), optional
+        Permanent blocks of ``expansion_block[j]`` seats, at most ``max_blocks[j]`` in all
+        (cumulative, never removed, built only in a period the facility is open), each costing
+        ``expansion_cost[j] * capital_discount[t]`` in the period it is built. Default: none.
+    capital_discount : array_like, shape (T,), optional
+        Discount factor of capital spent in period t. Default: 1 each.
+    temp_cost, temp_max : array_like, optional
+        Temporary seats: cost per seat per period (shape (m,) per year times
+        ``period_weight``, or (T, m)), and at most ``temp_max[j]`` seats per period at an open
+        facility (0 = none). Default: none.
+    unserved_cost : array_like, shape (n,) or (T, n), optional
+        Cost of leaving all of row i's demand unserved in period t (1-D: per year, times
+        ``period_weight``). Default: all demand must be served.
+    single_source : bool
+        Each row is served by one facility (or unserved) in each period. Default ``False``.
+    fix_open : int array_like, shape (T, m) or (m,), optional
+        Fixed decisions: -1 free, 0 closed, 1 open in that period (applies to the link group;
+        with the monotone schedules, an existing facility fixed open in period t is open in
+        every earlier period, a site fixed open is open in every later one). Default: all free.
+
+    Attributes (after :meth:`solve`)
+    --------------------------------
+    open_ : ndarray of bool, shape (T, m)
+    blocks : ndarray of int, shape (T, m)
+        Cumulative permanent blocks built by each period.
+    temporary : ndarray of float, shape (T, m)
+        Temporary seats per period.
+    load : ndarray of float, shape (T, m)
+        Demand served by each facility in each period.
+    assignment : ndarray of int, shape (T, n)
+        Facility serving the largest share of row i in period t; -1 when the unserved share is
+        largest (with ``single_source`` the one facility, or -1 for unserved).
+    flows : pandas.DataFrame
+        Columns ``period``, ``demand``, ``facility``, ``fraction`` (non-zero shares; exact split).
+    unserved : ndarray of float, shape (T, n)
+        Share of each row's demand left unserved.
+    costs : pandas.DataFrame
+        One row per period, columns ``fixed``, ``assignment``, ``temporary``, ``unserved``,
+        ``capital``, ``closure`` and ``total``, recomputed from the stored plan.
+    objective, bound, gap : float
+        Cost of the stored plan (the total of ``costs``), best proven lower bound and relative
+        gap ``|objective - bound| / |objective|``.
+    hint_objective : float
+        Cost of the warm start (``nan`` when none was built or it was infeasible).
+    status : SolveStatus
+    wall_time : float
+        Seconds spent in :meth:`solve` (model building included).
+    build_time : float
+        Seconds spent building the MIP (the first :meth:`solve` only).
+    solver : str
+    threads, seed : int
+    n_variables, n_constraints : int
+        Size of the MIP.
+
+    """
+
+    def __init__(self, data: mpm.MultiPeriodData) -> None:
+        """Wrap checked data; use :meth:`from_pairs` instead."""
+        self.data = data
+        self.status: SolveStatus | None = None
+        self.objective = float("nan")
+        self.bound = float("nan")
+        self.gap = float("nan")
+        self.wall_time = float("nan")
+        self.build_time = float("nan")
+        self.hint_objective = float("nan")
+        self.solver: str | None = None
+        self.threads: int | None = None
+        self.seed: int | None = None
+        self._model: MipModel | None = None
+        self._layout: mpm.Layout | None = None
+        self._store(None)
+
+    @classmethod
+    def from_pairs(
+        cls, rows: ArrayLike, cols: ArrayLike, pair_cost: ArrayLike, demand: ArrayLike,
+        n_facilities: int, *, existing: ArrayLike | None = None,
+        fixed_cost: ArrayLike | None = None, period_weight: ArrayLike | None = None,
+        capacity: ArrayLike | None = None, closed_cost: ArrayLike | None = None,
+        force_open: ArrayLike | None = None, link_group: ArrayLike | None = None,
+        min_load: ArrayLike | None = None, min_load_exempt: ArrayLike | None = None,
+        expansion_block: ArrayLike | None = None, expansion_cost: ArrayLike | None = None,
+        max_blocks: ArrayLike | None = None, capital_discount: ArrayLike | None = None,
+        temp_cost: ArrayLike | None = None, temp_max: ArrayLike | None = None,
+        unserved_cost: ArrayLike | None = None, single_source: bool = False,
+        fix_open: ArrayLike | None = None,
+    ) -> Self:
+        """Build from permitted pairs shared by every period (see the class docstring).
+
+        Raises
+        ------
+        CoreInputError
+            On invalid input (the message names the argument and index), including fixings
+            that no monotone schedule can follow.
+
+        """
+        return cls(mpm.build(
+            rows, cols, pair_cost, demand, n_facilities, existing=existing,
+            fixed_cost=fixed_cost, period_weight=period_weight, capacity=capacity,
+            closed_cost=closed_cost, force_open=force_open, link_group=link_group,
+            min_load=min_load, min_load_exempt=min_load_exempt, expansion_block=expansion_block,
+            expansion_cost=expansion_cost, max_blocks=max_blocks,
+            capital_discount=capital_discount, temp_cost=temp_cost, temp_max=temp_max,
+            unserved_cost=unserved_cost, single_source=single_source, fix_open=fix_open,
+        ))
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods T."""
+        return self.data.n_periods
+
+    @property
+    def n_demand(self) -> int:
+        """Number of demand rows n."""
+        return self.data.n_demand
+
+    @property
+    def n_facilities(self) -> int:
+        """Number of facilities m."""
+        return self.data.n_facilities
+
+    @property
+    def n_variables(self) -> int:
+        """Variables of the MIP (built on first use)."""
+        return int(self._build()[0].obj.size)
+
+    @property
+    def n_constraints(self) -> int:
+        """Constraint rows of the MIP (built on first use)."""
+        return int(self._build()[0].matrix.shape[0])
+
+    def _build(self) -> tuple[MipModel, mpm.Layout]:
+        if self._model is None or self._layout is None:
+            start = time.perf_counter()
+            self._model, self._layout = mpm.formulate(self.data)
+            self.build_time = time.perf_counter() - start
+        return self._model, self._layout
+
+    def solve(
+        self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
+        gap: float = 1e-6, hint: ArrayLike | str | None = "existing",
+        solver: str = "highspy", log: bool = False,
+    ) -> Self:
+        """Solve and store the plan as attributes; returns ``self``.
+
+        Parameters
+        ----------
+        time_limit : float
+            Seconds; hitting it yields the best plan so far (status ``feasible``) or
+            ``no_solution``, never an exception.
+        threads : int, optional
+            Threads for back ends that use them (``"sat"``); HiGHS always runs one
+            thread (see :mod:`layout.core.backends`). Default ``min(8, cpu count)``.
+        seed : int
+            Random seed; same inputs and seed give the same plan.
+        gap : float
+            Relative gap tolerance at which the search stops.
+        hint : "existing", bool array_like of shape (m,) or (T, m), or None
+            Warm start: the facilities believed open (``"existing"``: every existing facility in
+            every period, plus what is forced or fixed open). It is clipped to the fixings, made
+            monotone, and completed by :func:`layout.core.multiperiod_model.warm_start`
+            (cheapest open facility with room per row); if that plan is feasible it is the MIP
+            start (``"highspy"``, ``"scip"``, ``"sat"``) and the fallback when the solver
+            returns none (status ``fallback_greedy``). ``None``: no start.
+        solver : {"highspy", "highs", "scip", "sat"}
+            Back end (:func:`layout.core.backends.solve_mip`); ``"highspy"`` (default) is HiGHS
+            through :func:`~layout.core.backends.highs_lp` / :func:`~layout.core.backends.run_highs`,
+            silent, with the MIP start. ``"sat"`` needs ``single_source=True``.
+        log : bool
+            Print the solver log.
+
+        """
+        start = time.perf_counter()
+        threads = default_threads() if threads is None else int(threads)
+        if solver not in SOLVERS:
+            raise CoreInputError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
+        model, lay = self._build()
+        d = self.data
+        start_vec = None
+        self.hint_objective = float("nan")
+        if hint is not None:
+            g_open = self._hint_groups(hint)
+            start_vec = mpm.warm_start(d, model, lay, g_open)
+            if start_vec is not None:
+                self.hint_objective = float(model.obj @ start_vec + model.offset)
+        res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                        gap=gap, hint=start_vec, log=log)
+        status, values, objective = res.status, res.values, res.objective
+        if start_vec is not None and status is not SolveStatus.INFEASIBLE:
+            if values is None:
+                status, values, objective = SolveStatus.FALLBACK, start_vec, self.hint_objective
+            elif self.hint_objective < objective - 1e-9 * max(1.0, abs(objective)):
+                status, values, objective = SolveStatus.FEASIBLE, start_vec, self.hint_objective
+        self.status, self.solver, self.threads, self.seed = status, solver, res.threads, seed
+        self._store(values)
+        if values is not None:
+            # The cost of the plan as stored (the solver's value differs by its tolerances).
+            objective = float(self.costs["total"].sum())
+        self.objective, self.bound = objective, res.bound
+        self.gap = (abs(relative_gap(objective, res.bound))
+                    if values is not None and np.isfinite(res.bound) else float("nan"))
+        self.wall_time = time.perf_counter() - start
+        return self
+
+    def _hint_groups(self, hint: ArrayLike | str) -> NDArray[np.bool_]:
+        """Open groups per period (T, G) believed open from ``hint``."""
+        d = self.data
+        if isinstance(hint, str):
+            if hint != "existing":
+                raise CoreInputError(f"hint = {hint!r}: must be 'existing', an array or None")
+            fac = np.broadcast_to(d.existing, (d.n_periods, d.n_facilities))
+        else:
+            arr = np.asarray(hint)
+            if arr.shape == (d.n_facilities,):
+                arr = np.broadcast_to(arr, (d.n_periods, d.n_facilities))
+            if arr.shape != (d.n_periods, d.n_facilities):
+                raise CoreInputError(f"hint: expected shape ({d.n_facilities},) or "
+                                     f"({d.n_periods}, {d.n_facilities}), got {arr.shape}")
+            fac = arr.astype(bool)
+        g = np.zeros((d.n_periods, d.n_groups), dtype=bool)
+        for t in range(d.n_periods):
+            g[t] = np.bincount(d.group, weights=fac[t], minlength=d.n_groups) > 0
+        return g
+
+    def _store(self, values: NDArray[np.float64] | None) -> None:
+        """Plan attributes from a full solution vector (empty plan for ``None``)."""
+        d = self.data
+        T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+        if values is None or self._layout is None:
+            self.open_ = np.zeros((T, m), dtype=bool)
+            self.blocks = np.zeros((T, m), dtype=np.int64)
+            self.temporary = np.zeros((T, m))
+            self.load = np.zeros((T, m))
+            self.assignment = np.full((T, n), -1, dtype=np.int64)
+            self.unserved = np.ones((T, n))
+            self.flows = pd.DataFrame({c: pd.Series([], dtype="int64")
+                                       for c in ("period", "demand", "facility")})
+            self.flows["fraction"] = pd.Series([], dtype="float64")
+            self.costs = pd.DataFrame(np.full((T, len(COST_PARTS) + 1), np.nan),
+                                      columns=[*COST_PARTS, "total"],
+                                      index=pd.RangeIndex(T, name="period"))
+            return
+        lay = self._layout
+        x = np.clip(values[lay.x], 0.0, 1.0).reshape(T, K)
+        x[x < 1e-7] = 0.0
+        y = values[lay.y].reshape(T, d.n_groups) > 0.5
+        self.open_ = y[:, d.group]
+        self.blocks = np.zeros((T, m), dtype=np.int64)
+        self.blocks[:, lay.b_fac] = np.round(values[lay.b].reshape(T, -1)).astype(np.int64)
+        self.temporary = np.zeros((T, m))
+        s = np.clip(values[lay.s].reshape(T, -1), 0.0, None)
+        s[s < 1e-7] = 0.0
+        self.temporary[:, lay.s_fac] = s
+        self.unserved = np.zeros((T, n))
+        if d.unserved_cost is not None:
+            self.unserved = np.clip(values[lay.u].reshape(T, n), 0.0, 1.0)
+            self.unserved[self.unserved < 1e-7] = 0.0
+        if d.single_source:
+            x = np.round(x)
+            self.unserved = np.round(self.unserved)
+        self.load = np.zeros((T, m))
+        self.assignment = np.full((T, n), -1, dtype=np.int64)
+        for t in range(T):
+            self.load[t] = np.bincount(d.cols, weights=x[t] * d.demand[t, d.rows], minlength=m)
+            best = np.zeros(n)
+            np.maximum.at(best, d.rows, x[t])
+            first = np.flatnonzero((x[t] > 0) & (x[t] >= best[d.rows]))
+            dem, pos = np.unique(d.rows[first], return_index=True)
+            self.assignment[t, dem] = d.cols[first[pos]]
+            self.assignment[t, self.unserved[t] > best] = -1
+        if d.capacity is not None and lay.s_fac.size:
+            # The seats the plan needs (the solver's value may be off by its tolerance).
+            need = (self.load - d.capacity * self.open_
+                    - d.expansion_block * self.blocks)[:, lay.s_fac]
+            self.temporary[:, lay.s_fac] = np.clip(
+                np.where(np.abs(need - s) < 1e-5 * np.maximum(1.0, np.abs(need)), need, s),
+                0.0, d.temp_max[lay.s_fac])
+        tt, kk = np.nonzero(x)
+        self.flows = pd.DataFrame({"period": tt.astype(np.int64), "demand": d.rows[kk],
+                                   "facility": d.cols[kk], "fraction": x[tt, kk]})
+        self.costs = self._breakdown(x)
+
+    def _breakdown(self, x: NDArray[np.float64]) -> pd.DataFrame:
+        """Cost per component and period of the stored plan."""
+        d = self.data
+        op = self.open_.astype(float)
+        before = np.vstack([np.ones((1, d.n_facilities)), op[:-1]])
+        built = np.diff(self.blocks, axis=0, prepend=0)
+        parts = {
+            "fixed": (d.fixed_cost * op).sum(axis=1),
+            "assignment": (d.pair_cost * x).sum(axis=1),
+            "temporary": (d.temp_cost * self.temporary).sum(axis=1),
+            "unserved": (np.zeros(d.n_periods) if d.unserved_cost is None
+                         else (d.unserved_cost * self.unserved).sum(axis=1)),
+            "capital": d.capital_discount * (built * d.expansion_cost).sum(axis=1),
+            "closure": (d.closed_cost * d.existing * (before - op)).sum(axis=1),
+        }
+        frame = pd.DataFrame(parts, index=pd.RangeIndex(d.n_periods, name="period"))
+        frame["total"] = frame.sum(axis=1)
+        return frame
+
+    def __repr__(self) -> str:
+        """Short summary."""
+        return (f"MultiPeriodLocation(n_periods={self.n_periods}, n_demand={self.n_demand}, "
+                f"n_facilities={self.n_facilities}, pairs={self.data.rows.size}, "
+                f"status={self.status}, objective={self.objective})")

@@ -1,0 +1,577 @@
+"""Checked data, MIP formulation and warm start of the multi-period facility-location model.
+
+The model object is :class:`layout.core.multiperiod.MultiPeriodLocation`; this module holds its
+plain-array machinery (see that class for the meaning of every input).
+
+Variables (period-major inside each family, ``t = 0..T-1``):
+
+- ``x[t, k]`` in [0, 1] per period and permitted pair k = (i, j): share of row i's demand served
+  by facility j in period t (binary when ``single_source``);
+- ``y[t, g]`` binary per period and open/close decision g (one per link group, else one per
+  facility);
+- ``b[t, j]`` integer in 0..max_blocks[j]: cumulative permanent blocks built at facility j by
+  period t (only facilities that may expand);
+- ``s[t, j]`` >= 0: temporary seats at facility j in period t (only where ``temp_max > 0``);
+- ``u[t, i]`` in [0, 1]: share of row i's demand left unserved in period t (only with
+  ``unserved_cost``; binary when ``single_source``).
+
+Constraints, every period t:
+
+- assignment: ``sum_j x[t, i, j] + u[t, i] = 1``;
+- linking (strong, per pair): ``x[t, k] <= y[t, g(j)]`` (skipped where the group is fixed open);
+- capacity: ``sum_i d[t, i] x[t, i, j] <= cap[j] y[t, g(j)] + block[j] b[t, j] + s[t, j]``;
+- temporary seats only at an open facility: ``s[t, j] <= temp_max[j] y[t, g(j)]``;
+- blocks cumulative and built only while open: ``0 <= b[t, j] - b[t-1, j] <= max_blocks[j]
+  y[t, g(j)]`` (``b[-1] = 0``);
+- minimum load: ``sum_i d[t, i] x[t, i, j] >= min_load[j] y[t, g(j)]``;
+- monotone schedules: a group holding an existing facility never reopens
+  (``y[t] <= y[t-1]``), a group holding a candidate site never closes again
+  (``y[t] >= y[t-1]``); a group holding both is constant;
+- total capacity (valid cut): ``sum_j cap[j] y + block[j] b + s + sum_i d[t, i] u[t, i] >=
+  sum_i d[t, i]``.
+
+Objective: ``sum_t [fixed[t] y + pair_cost[t] x + temp_cost[t] s + unserved_cost[t] u]
++ sum_t capital_discount[t] expansion_cost (b[t] - b[t-1]) + sum_t closed_cost[t]
+(y[t-1] - y[t])`` over existing facilities, with ``y[-1] = 1``; the last two are rewritten as
+coefficients of ``b`` and ``y`` plus a constant offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from layout.core.errors import CoreInputError
+from layout.core.formulation import MipModel
+from layout.core.inputs import vector
+
+_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class MultiPeriodData:
+    """Checked, normalised multi-period data (pairs sorted by row, then facility).
+
+    Attributes
+    ----------
+    n_periods, n_demand, n_facilities : int
+        Dimensions T, n, m.
+    rows, cols : ndarray of int64, shape (K,)
+        Row and facility of each permitted pair (shared by every period).
+    pair_cost : ndarray of float, shape (T, K)
+        Cost of serving all of the row's demand through the pair in each period.
+    demand : ndarray of float, shape (T, n)
+    existing : ndarray of bool, shape (m,)
+    fixed_cost, temp_cost, closed_cost : ndarray of float, shape (T, m)
+        Per period, as charged (``period_weight`` already applied where it applies).
+    capacity : ndarray of float or None, shape (m,)
+    expansion_block, expansion_cost : ndarray of float, shape (m,)
+    max_blocks : ndarray of int64, shape (m,)
+    capital_discount : ndarray of float, shape (T,)
+    temp_max : ndarray of float, shape (m,)
+    min_load : ndarray of float, shape (m,)
+        Zero where exempt or not given.
+    unserved_cost : ndarray of float or None, shape (T, n)
+    single_source : bool
+    group : ndarray of int64, shape (m,)
+        Open/close decision of each facility.
+    n_groups : int
+    group_existing, group_site : ndarray of bool, shape (n_groups,)
+        Whether the group holds an existing facility / a candidate site.
+    y_lb, y_ub : ndarray of float, shape (T, n_groups)
+        Bounds of each decision after forcing, fixing and monotone propagation.
+
+    """
+
+    n_periods: int
+    n_demand: int
+    n_facilities: int
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    pair_cost: NDArray[np.float64]
+    demand: NDArray[np.float64]
+    existing: NDArray[np.bool_]
+    fixed_cost: NDArray[np.float64]
+    temp_cost: NDArray[np.float64]
+    closed_cost: NDArray[np.float64]
+    capacity: NDArray[np.float64] | None
+    expansion_block: NDArray[np.float64]
+    expansion_cost: NDArray[np.float64]
+    max_blocks: NDArray[np.int64]
+    capital_discount: NDArray[np.float64]
+    temp_max: NDArray[np.float64]
+    min_load: NDArray[np.float64]
+    unserved_cost: NDArray[np.float64] | None
+    single_source: bool
+    group: NDArray[np.int64]
+    n_groups: int
+    group_existing: NDArray[np.bool_]
+    group_site: NDArray[np.bool_]
+    y_lb: NDArray[np.float64]
+    y_ub: NDArray[np.float64]
+
+
+def _first(mask: NDArray[np.bool_]) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.argwhere(mask)[0])
+
+
+def per_period(
+    name: str, value: ArrayLike | None, n_periods: int, size: int, *, default: float | None,
+    weight: NDArray[np.float64] | None = None, nonneg: bool = True,
+) -> NDArray[np.float64] | None:
+    """``value`` as a checked (T, size) array.
+
+    A scalar or 1-D ``value`` of shape (size,) is the same in every period and is multiplied by
+    ``weight[t]`` when ``weight`` is given; a 2-D ``value`` of shape (T, size) is used as given.
+    ``None`` gives ``default`` in every cell (``None`` if no default).
+    """
+    if value is None:
+        return None if default is None else np.full((n_periods, size), float(default))
+    arr = np.asarray(value)
+    if arr.ndim == 2:
+        if arr.shape != (n_periods, size):
+            raise CoreInputError(f"{name}: expected shape ({size},) or ({n_periods}, {size}), "
+                                 f"got {arr.shape}")
+        try:
+            num = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise CoreInputError(f"{name}: values must be numeric ({exc})") from exc
+        bad = ~np.isfinite(num)
+        if bad.any():
+            t, i = _first(bad)
+            raise CoreInputError(f"{name}[{t}, {i}] = {num[t, i]}: must be finite")
+        if nonneg and (num < 0).any():
+            t, i = _first(num < 0)
+            raise CoreInputError(f"{name}[{t}, {i}] = {num[t, i]}: must be >= 0")
+        return num
+    if arr.ndim > 2:
+        raise CoreInputError(f"{name}: expected shape ({size},) or ({n_periods}, {size}), "
+                             f"got {arr.shape}")
+    one = vector(name, arr, size, nonneg=nonneg)
+    w = np.ones(n_periods) if weight is None else weight
+    return w[:, None] * one[None, :]
+
+
+def _filled(name: str, value: ArrayLike | None, n_periods: int, size: int, default: float, *,
+            weight: NDArray[np.float64] | None = None, nonneg: bool = True,
+            ) -> NDArray[np.float64]:
+    """:func:`per_period` with a default (never ``None``)."""
+    arr = per_period(name, value, n_periods, size, default=default, weight=weight, nonneg=nonneg)
+    assert arr is not None
+    return arr
+
+
+def _pairs(n: int, m: int, rows: ArrayLike, cols: ArrayLike
+           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Checked pairs sorted by row then facility, and the sorting permutation."""
+    r = np.asarray(rows, dtype=np.int64).ravel()
+    c = np.asarray(cols, dtype=np.int64).ravel()
+    if r.shape != c.shape:
+        raise CoreInputError(f"rows, cols: lengths differ ({r.size}, {c.size})")
+    for name, idx, size in (("rows", r, n), ("cols", c, m)):
+        bad = (idx < 0) | (idx >= size)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise CoreInputError(f"{name}[{k}] = {idx[k]}: index outside 0..{size - 1}")
+    order = np.lexsort((c, r)).astype(np.int64)
+    r, c = r[order], c[order]
+    dup = (np.diff(r) == 0) & (np.diff(c) == 0)
+    if dup.any():
+        k = int(np.flatnonzero(dup)[0])
+        raise CoreInputError(f"pair ({r[k]}, {c[k]}) given more than once")
+    return r, c, order
+
+
+def _groups(link: NDArray[np.int64] | None, m: int) -> tuple[NDArray[np.int64], int]:
+    if link is None:
+        return np.arange(m, dtype=np.int64), m
+    if (link < -1).any():
+        i = int(np.flatnonzero(link < -1)[0])
+        raise CoreInputError(f"link_group[{i}] = {link[i]}: must be >= -1")
+    key = np.where(link >= 0, link, link.max(initial=0) + 1 + np.arange(m))
+    _, inverse = np.unique(key, return_inverse=True)
+    return inverse.astype(np.int64), int(inverse.max(initial=-1)) + 1
+
+
+def _schedule_bounds(
+    fix: NDArray[np.int64], group: NDArray[np.int64], n_groups: int,
+    g_existing: NDArray[np.bool_], g_site: NDArray[np.bool_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bounds of ``y[t, g]`` from per-facility fixings, propagated along monotone schedules."""
+    n_periods = fix.shape[0]
+    lb = np.zeros((n_periods, n_groups))
+    ub = np.ones((n_periods, n_groups))
+    for t in range(n_periods):
+        np.maximum.at(lb[t], group, (fix[t] == 1).astype(float))
+        np.minimum.at(ub[t], group, np.where(fix[t] == 0, 0.0, 1.0))
+    clash = lb > ub
+    if clash.any():
+        t, g = _first(clash)
+        j = int(np.flatnonzero(group == g)[0])
+        raise CoreInputError(f"fix_open / force_open: facility {j} (or its link group) is fixed "
+                             f"both open and closed in period {t}")
+    # Existing (never reopens): open later => open now; closed earlier => closed now.
+    # Site (never closes again): open earlier => open now; closed later => closed now.
+    later_lb = np.maximum.accumulate(lb[::-1], axis=0)[::-1]
+    earlier_ub = np.minimum.accumulate(ub, axis=0)
+    earlier_lb = np.maximum.accumulate(lb, axis=0)
+    later_ub = np.minimum.accumulate(ub[::-1], axis=0)[::-1]
+    lb = np.where(g_existing, later_lb, lb)
+    ub = np.where(g_existing, earlier_ub, ub)
+    lb = np.where(g_site, np.maximum(lb, earlier_lb), lb)
+    ub = np.where(g_site, np.minimum(ub, later_ub), ub)
+    clash = lb > ub
+    if clash.any():
+        t, g = _first(clash)
+        j = int(np.flatnonzero(group == g)[0])
+        raise CoreInputError(
+            f"fix_open: facility {j} (or its link group) cannot follow the fixed schedule around "
+            f"period {t}: an existing facility never reopens and a new site never closes again"
+        )
+    return lb, ub
+
+
+def build(
+    rows: ArrayLike, cols: ArrayLike, pair_cost: ArrayLike, demand: ArrayLike, m: int, *,
+    existing: ArrayLike | None, fixed_cost: ArrayLike | None,
+    period_weight: ArrayLike | None, capacity: ArrayLike | None,
+    closed_cost: ArrayLike | None, force_open: ArrayLike | None,
+    link_group: ArrayLike | None, min_load: ArrayLike | None,
+    min_load_exempt: ArrayLike | None, expansion_block: ArrayLike | None,
+    expansion_cost: ArrayLike | None, max_blocks: ArrayLike | None,
+    capital_discount: ArrayLike | None, temp_cost: ArrayLike | None,
+    temp_max: ArrayLike | None, unserved_cost: ArrayLike | None,
+    single_source: bool, fix_open: ArrayLike | None,
+) -> MultiPeriodData:
+    """Check every argument of :meth:`MultiPeriodLocation.from_pairs` and normalise it.
+
+    Raises
+    ------
+    CoreInputError
+        On a shape mismatch, a non-finite or negative value, a duplicate pair, a row without
+        permitted facility and no ``unserved_cost``, expansion or temporary seats without
+        ``capacity``, or fixings that no monotone schedule satisfies.
+
+    """
+    dem = np.asarray(demand)
+    if dem.ndim != 2:
+        raise CoreInputError(f"demand: expected a 2-D array (periods, rows), got shape {dem.shape}")
+    n_periods, n = dem.shape
+    if n_periods < 1:
+        raise CoreInputError("demand: needs at least one period")
+    m = int(m)
+    if m < 0:
+        raise CoreInputError(f"n_facilities = {m}: must be >= 0")
+    dem_arr = per_period("demand", dem, n_periods, n, default=None)
+    assert dem_arr is not None
+    r, c, order = _pairs(n, m, rows, cols)
+    pc = np.asarray(pair_cost)
+    if pc.ndim == 1 and n_periods == 1:
+        pc = pc[None, :]
+    if pc.shape != (n_periods, r.size):
+        raise CoreInputError(f"pair_cost: expected shape ({n_periods}, {r.size}), got {pc.shape}")
+    costs = per_period("pair_cost", pc, n_periods, r.size, default=None, nonneg=False)
+    assert costs is not None
+    costs = costs[:, order]
+    weight = vector("period_weight", period_weight, n_periods, default=1.0)
+    unserved = per_period("unserved_cost", unserved_cost, n_periods, n, default=None,
+                          weight=weight)
+    covered = np.bincount(r, minlength=n) > 0
+    if not covered.all() and unserved is None:
+        i = int(np.flatnonzero(~covered)[0])
+        raise CoreInputError(f"rows: row {i} has no permitted facility "
+                             "(give unserved_cost to permit that)")
+    exist = vector("existing", existing, m, default=False, dtype=np.bool_)
+    fixed = _filled("fixed_cost", fixed_cost, n_periods, m, 0.0, weight=weight, nonneg=False)
+    closed = _filled("closed_cost", closed_cost, n_periods, m, 0.0, nonneg=False)
+    cap = vector("capacity", capacity, m)
+    block = vector("expansion_block", expansion_block, m, default=0.0)
+    blocks = vector("max_blocks", max_blocks, m, default=0, dtype=np.int64)
+    exp_cost = vector("expansion_cost", expansion_cost, m, default=0.0)
+    blocks = np.where(block > 0, blocks, 0)
+    t_max = vector("temp_max", temp_max, m, default=0.0)
+    t_cost = _filled("temp_cost", temp_cost, n_periods, m, 0.0, weight=weight)
+    if cap is None and ((blocks > 0).any() or (t_max > 0).any()):
+        raise CoreInputError("expansion_block / max_blocks / temp_max: expansion and temporary "
+                             "seats need capacity to be given")
+    disc = vector("capital_discount", capital_discount, n_periods, default=1.0)
+    ml = vector("min_load", min_load, m, default=0.0)
+    exempt = vector("min_load_exempt", min_load_exempt, m, default=False, dtype=np.bool_)
+    ml = np.where(exempt, 0.0, ml)
+    link = vector("link_group", link_group, m, nonneg=False, dtype=np.int64)
+    group, n_groups = _groups(link, m)
+    g_existing = np.bincount(group, weights=exist, minlength=n_groups) > 0
+    g_site = np.bincount(group, weights=~exist, minlength=n_groups) > 0
+    fix = np.full((n_periods, m), -1, dtype=np.int64)
+    if fix_open is not None:
+        f = np.asarray(fix_open)
+        if f.ndim == 1:
+            f = np.broadcast_to(f, (n_periods, m)) if f.shape == (m,) else f
+        if f.shape != (n_periods, m):
+            raise CoreInputError(f"fix_open: expected shape ({n_periods}, {m}), got {f.shape}")
+        bad = ~np.isin(f, [-1, 0, 1])
+        if bad.any():
+            t, j = _first(bad)
+            raise CoreInputError(f"fix_open[{t}, {j}] = {f[t, j]!r}: must be -1, 0 or 1")
+        fix = f.astype(np.int64).copy()
+    f_open = vector("force_open", force_open, m, default=False, dtype=np.bool_)
+    clash = (fix == 0) & f_open[None, :]
+    if clash.any():
+        t, j = _first(clash)
+        raise CoreInputError(f"fix_open[{t}, {j}] = 0 but force_open[{j}] is set")
+    fix[:, f_open] = 1
+    y_lb, y_ub = _schedule_bounds(fix, group, n_groups, g_existing, g_site)
+    return MultiPeriodData(
+        n_periods=n_periods, n_demand=n, n_facilities=m, rows=r, cols=c, pair_cost=costs,
+        demand=dem_arr, existing=exist, fixed_cost=fixed, temp_cost=t_cost, closed_cost=closed,
+        capacity=cap, expansion_block=block, expansion_cost=exp_cost, max_blocks=blocks,
+        capital_discount=disc, temp_max=t_max, min_load=ml, unserved_cost=unserved,
+        single_source=bool(single_source), group=group, n_groups=n_groups,
+        group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub,
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Positions of the variable families of the multi-period MIP (each period-major).
+
+    Attributes
+    ----------
+    x, y, b, s, u : slice
+        Pair shares (T*K), decisions (T*G), cumulative blocks (T*nb), temporary seats (T*ns),
+        unserved shares (T*n or empty).
+    b_fac, s_fac : ndarray of int64
+        Facility of each per-period ``b`` / ``s`` variable.
+
+    """
+
+    x: slice
+    y: slice
+    b: slice
+    s: slice
+    u: slice
+    b_fac: NDArray[np.int64]
+    s_fac: NDArray[np.int64]
+
+
+class _Rows:
+    """Accumulates constraint rows as COO triplets."""
+
+    def __init__(self) -> None:
+        self.r: list[NDArray[np.int64]] = []
+        self.c: list[NDArray[np.int64]] = []
+        self.v: list[NDArray[np.float64]] = []
+        self.lb: list[NDArray[np.float64]] = []
+        self.ub: list[NDArray[np.float64]] = []
+        self.n = 0
+
+    def add(self, n_rows: int, lb: float | NDArray[np.float64], ub: float | NDArray[np.float64],
+            terms: list[tuple[Any, Any, Any]]) -> None:
+        for r, c, v in terms:
+            r_arr = np.asarray(r, dtype=np.int64)
+            self.r.append(r_arr + self.n)
+            self.c.append(np.asarray(c, dtype=np.int64))
+            self.v.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r_arr.shape))
+        self.lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n_rows,)))
+        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n_rows,)))
+        self.n += n_rows
+
+
+def layout_of(d: MultiPeriodData) -> Layout:
+    """Variable positions of ``d``'s MIP."""
+    T, K = d.n_periods, d.rows.size
+    b_fac = (np.flatnonzero(d.max_blocks > 0) if d.capacity is not None
+             else np.zeros(0, dtype=np.int64)).astype(np.int64)
+    s_fac = np.flatnonzero(d.temp_max > 0).astype(np.int64)
+    nu = d.n_demand if d.unserved_cost is not None else 0
+    x = slice(0, T * K)
+    y = slice(x.stop, x.stop + T * d.n_groups)
+    b = slice(y.stop, y.stop + T * b_fac.size)
+    s = slice(b.stop, b.stop + T * s_fac.size)
+    u = slice(s.stop, s.stop + T * nu)
+    return Layout(x, y, b, s, u, b_fac, s_fac)
+
+
+def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
+    """The MIP of ``d`` (see the module docstring) and its variable layout."""
+    T, n, m, K, G = d.n_periods, d.n_demand, d.n_facilities, d.rows.size, d.n_groups
+    lay = layout_of(d)
+    nb, ns = lay.b_fac.size, lay.s_fac.size
+    nu = n if d.unserved_cost is not None else 0
+    n_var = lay.u.stop
+
+    # Objective and bounds.
+    obj = np.zeros(n_var)
+    obj[lay.x] = d.pair_cost.ravel()
+    ex = d.existing.astype(float)
+    # closed[t] * (y[t-1] - y[t]) with y[-1] = 1: y[t] gets -closed[t] + closed[t+1].
+    close_coef = -d.closed_cost * ex
+    close_coef[:-1] += d.closed_cost[1:] * ex
+    y_coef = np.stack([np.bincount(d.group, weights=d.fixed_cost[t] + close_coef[t],
+                                   minlength=G) for t in range(T)]) if G else np.zeros((T, 0))
+    obj[lay.y] = y_coef.ravel()
+    offset = float((d.closed_cost[0] * ex).sum())
+    cap_cost = d.capital_discount[:, None] * d.expansion_cost[None, lay.b_fac]
+    b_coef = cap_cost.copy()
+    b_coef[:-1] -= cap_cost[1:]
+    obj[lay.b] = b_coef.ravel()
+    obj[lay.s] = d.temp_cost[:, lay.s_fac].ravel()
+    if nu:
+        assert d.unserved_cost is not None
+        obj[lay.u] = d.unserved_cost.ravel()
+    lb = np.zeros(n_var)
+    ub = np.ones(n_var)
+    lb[lay.y] = d.y_lb.ravel()
+    ub[lay.y] = d.y_ub.ravel()
+    g_pair = d.group[d.cols]
+    ub[lay.x] = d.y_ub[:, g_pair].ravel()
+    ub[lay.b] = np.tile(d.max_blocks[lay.b_fac], T).astype(float)
+    ub[lay.s] = np.tile(d.temp_max[lay.s_fac], T)
+    integer = np.zeros(n_var, dtype=bool)
+    integer[lay.y] = True
+    integer[lay.b] = True
+    if d.single_source:
+        integer[lay.x] = True
+        integer[lay.u] = True
+
+    rows = _Rows()
+    pair = np.arange(K)
+    fac = np.arange(m)
+    cap = d.capacity
+    for t in range(T):
+        xs = lay.x.start + t * K + pair
+        ys = lay.y.start + t * G
+        bs = lay.b.start + t * nb + np.arange(nb)
+        ss = lay.s.start + t * ns + np.arange(ns)
+        us = lay.u.start + t * nu + np.arange(nu)
+        y_fac = ys + d.group
+        dem_pair = d.demand[t, d.rows]
+        # Assignment.
+        rows.add(n, 1.0, 1.0, [(d.rows, xs, 1.0), (np.arange(nu), us, 1.0)])
+        # Linking x <= y (not where the group is fixed open).
+        keep = np.flatnonzero(d.y_lb[t, g_pair] < 0.5)
+        loc = np.arange(keep.size)
+        rows.add(keep.size, -np.inf, 0.0, [(loc, xs[keep], 1.0), (loc, ys + g_pair[keep], -1.0)])
+        if cap is not None:
+            rows.add(m, -np.inf, 0.0, [(d.cols, xs, dem_pair), (fac, y_fac, -cap),
+                                       (lay.b_fac, bs, -d.expansion_block[lay.b_fac]),
+                                       (lay.s_fac, ss, -1.0)])
+            zero = np.zeros(m + nb + ns + nu, dtype=np.int64)
+            rows.add(1, float(d.demand[t].sum()), np.inf, [
+                (zero[:m], y_fac, cap), (zero[:nb], bs, d.expansion_block[lay.b_fac]),
+                (zero[:ns], ss, 1.0), (zero[:nu], us, d.demand[t, :nu]),
+            ])
+        if ns:
+            loc = np.arange(ns)
+            rows.add(ns, -np.inf, 0.0, [(loc, ss, 1.0), (loc, y_fac[lay.s_fac], -d.temp_max[lay.s_fac])])
+        if nb:
+            loc = np.arange(nb)
+            terms: list[tuple[Any, Any, Any]] = [(loc, bs, 1.0)]
+            if t > 0:
+                terms.append((loc, bs - nb, -1.0))
+            # Built only while open: b[t] - b[t-1] <= max_blocks y[t]; and never removed.
+            rows.add(nb, -np.inf, 0.0,
+                     [*terms, (loc, y_fac[lay.b_fac], -d.max_blocks[lay.b_fac].astype(float))])
+            if t > 0:
+                rows.add(nb, 0.0, np.inf, terms)
+        ml = np.flatnonzero(d.min_load > 0)
+        if ml.size:
+            local = np.full(m, -1)
+            local[ml] = np.arange(ml.size)
+            sel = local[d.cols] >= 0
+            rows.add(ml.size, 0.0, np.inf, [(local[d.cols[sel]], xs[sel], dem_pair[sel]),
+                                            (np.arange(ml.size), y_fac[ml], -d.min_load[ml])])
+        if t > 0:
+            # Monotone schedules: existing groups y[t] <= y[t-1]; site groups y[t] >= y[t-1].
+            for mask, sign in ((d.group_existing, 1.0), (d.group_site, -1.0)):
+                gs = np.flatnonzero(mask)
+                loc = np.arange(gs.size)
+                rows.add(gs.size, -np.inf, 0.0, [(loc, ys + gs, sign), (loc, ys - G + gs, -sign)])
+
+    matrix = sp.csr_array(
+        (np.concatenate(rows.v) if rows.v else np.zeros(0),
+         (np.concatenate(rows.r) if rows.r else np.zeros(0, dtype=np.int64),
+          np.concatenate(rows.c) if rows.c else np.zeros(0, dtype=np.int64))),
+        shape=(rows.n, n_var),
+    )
+    matrix.sum_duplicates()
+    empty = np.zeros(0, dtype=np.int64)
+    model = MipModel(
+        obj=obj, var_lb=lb, var_ub=ub, integer=integer, offset=offset, matrix=matrix,
+        row_lb=np.concatenate(rows.lb) if rows.lb else np.zeros(0),
+        row_ub=np.concatenate(rows.ub) if rows.ub else np.zeros(0),
+        x=lay.x, y=lay.y, b=lay.b, u=lay.u, b_facilities=lay.b_fac,
+        u_demands=np.arange(nu, dtype=np.int64) if nu else empty,
+    )
+    return model, lay
+
+
+def is_feasible(model: MipModel, v: NDArray[np.float64], tol: float = _TOL) -> bool:
+    """Whether ``v`` satisfies every bound, row and integrality of ``model``."""
+    if (v < model.var_lb - tol).any() or (v > model.var_ub + tol).any():
+        return False
+    if (np.abs(v[model.integer] - np.round(v[model.integer])) > tol).any():
+        return False
+    act = model.matrix @ v
+    scale = tol * np.maximum(1.0, np.abs(act))
+    return bool((act >= model.row_lb - scale).all() and (act <= model.row_ub + scale).all())
+
+
+def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
+               g_open: NDArray[np.bool_]) -> NDArray[np.float64] | None:
+    """A full solution vector with groups ``g_open[t, g]`` open, or ``None`` if none was found.
+
+    ``g_open`` is first clipped to the fixings and made monotone (an existing group's running
+    minimum, a site's running maximum). Each period, rows (fewest options first, then largest
+    demand) go to the cheapest permitted open facility with room left (capacity, every block and
+    every temporary seat counted), else are left unserved where ``unserved_cost`` allows; room
+    above capacity is then covered by temporary seats first and blocks for the rest, blocks
+    made cumulative. The vector is returned only if it satisfies the whole model.
+    """
+    T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+    y = np.clip(g_open.astype(float), d.y_lb, d.y_ub)
+    y[:, d.group_existing] = np.minimum.accumulate(y[:, d.group_existing], axis=0)
+    y[:, d.group_site] = np.maximum.accumulate(y[:, d.group_site], axis=0)
+    if (y < d.y_lb).any() or (y > d.y_ub).any():
+        return None
+    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
+    blk_room = np.zeros(m)
+    blk_room[lay.b_fac] = d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
+    tmp_room = np.zeros(m)
+    tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
+    room = cap + blk_room + tmp_room
+    ptr = np.searchsorted(d.rows, np.arange(n + 1))
+    n_opt = np.diff(ptr)
+    v = np.zeros(model.obj.size)
+    v[lay.y] = y.ravel()
+    excess = np.zeros((T, m))
+    nu = n if d.unserved_cost is not None else 0
+    for t in range(T):
+        open_f = y[t, d.group] > 0.5
+        load = np.zeros(m)
+        for i in np.lexsort((-d.demand[t], n_opt)):
+            ks = np.arange(ptr[i], ptr[i + 1])
+            js = d.cols[ks]
+            ok = open_f[js] & (load[js] + d.demand[t, i] <= room[js] + _TOL)
+            if ok.any():
+                k = int(ks[ok][np.argmin(d.pair_cost[t, ks[ok]])])
+                v[lay.x.start + t * K + k] = 1.0
+                load[d.cols[k]] += d.demand[t, i]
+            elif nu:
+                v[lay.u.start + t * nu + i] = 1.0
+            else:
+                return None
+        excess[t] = np.maximum(0.0, load - cap) if d.capacity is not None else 0.0
+    if lay.b_fac.size:
+        blk = d.expansion_block[lay.b_fac]
+        need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)
+        cum = np.maximum.accumulate(np.maximum(need, 0.0), axis=0)
+        v[lay.b] = cum.ravel()
+        excess[:, lay.b_fac] = np.maximum(0.0, excess[:, lay.b_fac] - cum * blk)
+    if lay.s_fac.size:
+        v[lay.s] = excess[:, lay.s_fac].ravel()
+    return v if is_feasible(model, v) else None
