@@ -144,3 +144,18 @@ def test_manifest_records_hashes_and_versions(plan, tmp_path):
     assert "created_utc" not in manifest
     assert all("wall_time" not in r for r in manifest["solver_records"])
     assert len(manifest["wall_clock"]["solver_wall_time_s"]) == len(plan.solver_records)
+
+
+def test_demand_point_at_its_school_gets_no_zero_length_line(plan, region, tmp_path):
+    _counties, townships = region
+    plan.assignments = plan.assignments.copy()
+    first = plan.assignments.iloc[0]
+    school = plan.schools[(plan.schools["school_id"] == first["school_id"])
+                          & (plan.schools["level"] == first["level"])].iloc[0]
+    plan.assignments.loc[plan.assignments.index[0], ["lon", "lat"]] = [school["lon"], school["lat"]]
+    path = write_geopackage(plan, townships, None, tmp_path / "layout.gpkg")
+    asg = pyogrio.read_dataframe(path, layer="assignments")
+    assert len(asg) == len(plan.assignments)  # the row stays
+    assert asg.geometry.iloc[0] is None
+    assert asg.geometry.dropna().is_valid.all()
+    assert (shapely.length(asg.geometry.dropna().to_numpy()) > 0).all()

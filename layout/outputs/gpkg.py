@@ -47,7 +47,11 @@ def schools_layer(plan: Any) -> gpd.GeoDataFrame:
 
 
 def assignments_layer(plan: Any) -> gpd.GeoDataFrame:
-    """Assignments as LineStrings from the demand point to the assigned school."""
+    """Assignments as LineStrings from the demand point to the assigned school.
+
+    Every assignment keeps its row; one whose demand point lies at the school has a null
+    geometry (a zero-length line is invalid in GIS software).
+    """
     asg = plan_table(plan, "assignments")
     schools = plan_table(plan, "schools").drop_duplicates(["school_id", "level"])
     pos = schools.set_index(["school_id", "level"])[["lon", "lat"]]
@@ -55,7 +59,9 @@ def assignments_layer(plan: Any) -> gpd.GeoDataFrame:
     target = pos.reindex(key).to_numpy(float)
     start = asg[["lon", "lat"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     coords = np.stack([start, target], axis=1)  # (n, 2 points, 2)
-    ok = np.isfinite(coords).all(axis=(1, 2))
+    # a demand point at the school itself has no journey line: null geometry, not an invalid
+    # zero-length line (its row and attributes stay)
+    ok = np.isfinite(coords).all(axis=(1, 2)) & (np.abs(coords[:, 0] - coords[:, 1]) > 0).any(axis=1)
     geoms = np.full(len(asg), None, dtype=object)
     if ok.any():
         geoms[ok] = shapely.linestrings(coords[ok])
