@@ -11,8 +11,9 @@ optima in bounds.txt); ``uncap`` = the same files with capacities ignored (optim
 uncapopt.txt); ``pmed`` = p-median on graphs (all-pairs shortest paths, optima in pmedopt.txt).
 ``--quick`` skips capa/b/c and p-median graphs of 500 or more vertices.
 
-Columns: objective, published optimum, ``vs opt %`` (objective above the optimum), ``gap %``
-(proven gap: objective vs the solver's lower bound), build and solve seconds, status, ``method``
+Columns: objective, proven lower bound, published optimum, ``vs opt %`` (objective above the
+optimum), ``gap %`` (proven gap: objective vs the lower bound), ``proven`` (status optimal), build
+and solve seconds (wall), solve CPU seconds, status, ``method``
 (``direct`` = one MIP of all pairs; ``nearest-pairs`` = the exact p-median/UFLP path of
 layout/core/pmedian.py), restricted MIPs solved (``rounds``) and pairs in the last one.
 """
@@ -144,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         only = (lambda s: s in names) if "," in args.only or args.only.isalnum() else \
             re.compile(args.only).search
 
-    header = (f"{'family':6} {'instance':12} {'objective':>14} {'optimum':>14} {'vs opt %':>9} "
-              f"{'gap %':>8} {'build s':>7} {'solve s':>8} {'status':9} {'method':13} "
-              f"{'rounds':>6} {'pairs':>8} solver/threads")
+    header = (f"{'family':6} {'instance':12} {'objective':>14} {'bound':>14} {'optimum':>14} "
+              f"{'vs opt %':>9} {'gap %':>8} {'proven':6} {'build s':>7} {'solve s':>8} "
+              f"{'cpu s':>7} {'status':9} {'method':13} {'rounds':>6} {'pairs':>8} solver/threads")
     print(header)
-    n_run = n_hit = 0
+    n_run = n_hit = n_proven = 0
+    max_time = max_cpu = 0.0
     missed: list[str] = []
     total = 0.0
     for fam, name, optimum, build in instances(args.folder, families, args.quick):
@@ -157,21 +159,29 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         model = build()
         t_build = time.perf_counter() - t0
+        cpu0 = time.process_time()
         model.solve(time_limit=args.time_limit, threads=args.threads, seed=args.seed,
                     solver=args.solver)
+        cpu = time.process_time() - cpu0
+        proven = "yes" if model.status == "optimal" else "no"
+        n_proven += proven == "yes"
+        max_time = max(max_time, model.wall_time)
+        max_cpu = max(max_cpu, cpu)
         gap = 100 * (model.objective - optimum) / optimum
         hit = abs(model.objective - optimum) <= 1e-6 * abs(optimum) + 0.01
         n_run += 1
         n_hit += hit
         total += model.wall_time
-        print(f"{fam:6} {name:12} {model.objective:14.3f} {optimum:14.3f} {gap:9.5f} "
-              f"{100 * model.gap:8.4f} {t_build:7.2f} {model.wall_time:8.2f} {model.status!s:9} "
+        print(f"{fam:6} {name:12} {model.objective:14.3f} {model.bound:14.3f} {optimum:14.3f} "
+              f"{gap:9.5f} {100 * model.gap:8.4f} {proven:6} {t_build:7.2f} "
+              f"{model.wall_time:8.2f} {cpu:7.2f} {model.status!s:9} "
               f"{model.method:13} {model.rounds:6d} {model.pairs_used:8d} "
               f"{model.solver}/{model.threads}{'' if hit else '  MISSED'}", flush=True)
         if not hit:
             missed.append(f"{name} ({model.status}, {gap:.4f}% above optimum, gap {100 * model.gap:.4f}%)")
-    print(f"# ran {n_run} instances; {n_hit} reached the published optimum; "
-          f"total solve time {total:.1f} s; time limit {args.time_limit:g} s per instance")
+    print(f"# ran {n_run} instances; {n_hit} reached the published optimum; {n_proven} proven "
+          f"optimal; total solve time {total:.1f} s; max {max_time:.2f} s wall, {max_cpu:.2f} s "
+          f"CPU; time limit {args.time_limit:g} s per instance")
     if missed:
         print("# not at the optimum: " + "; ".join(missed))
     return 0 if n_hit == n_run else 1

@@ -299,9 +299,10 @@ def solve_capacitated(
         Linking rows of each point's ``near`` cheapest pairs put in the first LP (default 0).
     lagrange_share : float
         Most share of ``time_limit`` for the Lagrangian phase (default 0.25; 0 skips it). The
-        phase stops earlier once its plan is within ``gap`` of its bound, or when the bound
-        rose by less than 1e-6 (relative) over the last ``stall_window`` iterations (default
-        0: no such stop).
+        phase stops earlier once its plan is within ``gap`` of its bound.
+    stall_window : int
+        Also stop the phase when the bound rose by less than 1e-6 (relative) over the last
+        ``stall_window`` iterations (default 0: no such stop).
     small : int
         Instances of at most this many pairs skip the Lagrangian phase (the cut loop and MIP
         alone prove those faster; default 10,000 pairs, e.g. OR-Library cap41-cap134).

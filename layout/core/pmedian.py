@@ -332,6 +332,9 @@ def solve_simple(
     initial_k : int, optional
         Pairs kept per client beyond its nearest open facility in the first round (default
         ``max(3, ceil(m / p))``); small values exercise the growth rounds in tests.
+    method : {"radius", "nearest-pairs"}
+        With ``p`` given, ``"radius"`` (default) solves by :mod:`layout.core.radius`;
+        ``"nearest-pairs"`` (and every instance without ``p``) by the steps above.
 
     Returns
     -------

@@ -47,7 +47,6 @@ from layout.core.interchange import local_search
 from layout.core.status import SolveStatus, relative_gap
 
 _EPS = 1e-7
-_DEBUG = False
 
 
 @dataclass
@@ -212,6 +211,23 @@ class _Model:
         return np.concatenate([is_open.astype(np.float64), z])
 
 
+def _pad(model: _Model, best_open: NDArray[np.bool_], extra: int) -> None:
+    """Add levels up to each client's cost in ``best_open`` (or farthest kept level), ``extra`` beyond.
+
+    Fewer MIP solutions are then undercounted by missing levels (fewer MIP restarts).
+    """
+    s = model.s
+    thr = s.nearest_open(best_open)[1]
+    if model.zpos.size:
+        np.maximum.at(thr, s.rows[model.zpos], s.costs[model.zpos])
+    lev = model.level
+    below = lev & (s.costs <= thr[s.rows])
+    above = np.flatnonzero(lev & (s.costs > thr[s.rows]))
+    k = np.arange(above.size) - np.searchsorted(s.rows[above], s.rows[above])
+    model.add(np.concatenate([np.flatnonzero(below), above[k < extra]]),
+              np.zeros(0, dtype=np.int64))
+
+
 def _plan_cost(s, net_fixed: NDArray[np.float64], base: float,
                is_open: NDArray[np.bool_]) -> float:
     _, cost = s.nearest_open(is_open)
@@ -296,7 +312,6 @@ def solve_radius(
     while time.perf_counter() < deadline:
         res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
         rounds += 1
-        if _DEBUG: print("  run", rounds, res.status, round(res.objective,3), round(res.bound,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
         if res.status is SolveStatus.INFEASIBLE:
             return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool), float("nan"),
                                 float("nan"), heur, rounds, model.n_rows, 0)
@@ -321,12 +336,61 @@ def solve_radius(
         if relative_gap(ub, lb) <= gap:
             return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
                                 model.n_rows, 0)
+    if lp_done and d.p is not None and dense is not None and relative_gap(ub, lb) > gap:
+        # Multi-start interchange: perturb the best plan (swap a few open facilities for
+        # closed ones the LP uses) and search again, within a share of the time.
+        rng = np.random.default_rng(seed)
+        t_ms = time.perf_counter() + heuristic_share * max(0.0, deadline - time.perf_counter())
+        k = max(2, d.p // 8)
+        tries = 0
+        while time.perf_counter() < t_ms and tries < 30 and relative_gap(ub, lb) > gap:
+            tries += 1
+            start = best_open.copy()
+            on = np.flatnonzero(start)
+            pool = np.flatnonzero(~start & (y > 1e-6))
+            if pool.size < k:
+                pool = np.flatnonzero(~start)
+            kk = min(k, on.size, pool.size)
+            if kk == 0:
+                break
+            start[rng.choice(on, kk, replace=False)] = False
+            start[rng.choice(pool, kk, replace=False)] = True
+            consider(start, polish=True)
+        if relative_gap(ub, lb) <= gap:
+            return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
+                                model.n_rows, 0)
+    import highspy
+
     # Step 3: reduced-cost fixing against the best plan.
     n_fixed = 0
+    close = np.zeros(m, dtype=bool)
     if lp_done and np.isfinite(ub):
         sol = model.h.getSolution()
         rc = np.asarray(sol.col_dual)[:m]
         lp_val = float(model.h.getInfo().objective_function_value)
+        if d.p is not None and relative_gap(ub, lb) > gap:
+            # Support MIP (a heuristic): only the LP's support, the best plan's facilities and
+            # those of small reduced cost may open; its plan (polished) may lower ``ub``.
+            support = (y > 1e-6) | best_open | (rc < 0.05 * (ub - lp_val))
+            _pad(model, best_open, 2)
+            off = np.flatnonzero(~support).astype(np.int32)
+            all_j = np.arange(m, dtype=np.int32)
+            if off.size:
+                model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.zeros(off.size))
+            model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kInteger))
+            model.h.setOptionValue("presolve", "on")
+            budget = 0.25 * max(0.0, deadline - time.perf_counter())
+            res = run_highs(model.h, time_limit=budget, gap=gap, hint=model.hint(best_open))
+            rounds += 1
+            if res.values is not None:
+                consider(np.round(res.values[:m]) > 0.5, polish=True)
+            model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kContinuous))
+            if off.size:
+                model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.ones(off.size))
+            model.h.setOptionValue("presolve", "off")
+            if relative_gap(ub, lb) <= gap:
+                return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur,
+                                    rounds, model.n_rows, 0)
         thr = ub - (1 - 1e-6) if integral else ub - tol
         close = (y < 1e-9) & (lp_val + rc > thr)
         openf = (y > 1 - 1e-9) & (lp_val - rc > thr)
@@ -338,8 +402,11 @@ def solve_radius(
                 model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
         n_fixed = int(close.sum() + openf.sum())
     # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
-    if n_fixed:
+    if close.sum() >= 0.25 * m:  # worth a smaller model (else the fixings are bounds)
         from layout.core.pmedian import _Sorted
+
+        thr = np.full(d.n_demand, -np.inf)
+        np.maximum.at(thr, model.s.rows[model.zpos], model.s.costs[model.zpos])
         keep = np.ones(m, dtype=bool)
         keep[np.flatnonzero(close)] = False
         s = _Sorted(d, keep[d.cols])
@@ -350,28 +417,34 @@ def solve_radius(
                 model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
         near, _ = s.nearest_open(best_open)
         upto = s.rank[near] + 1
-        model.add(np.flatnonzero(model.level & (s.rank <= upto[s.rows])), np.zeros(0, dtype=np.int64))
+        # Seed with every level up to the farthest one the full LP needed, and one beyond.
+        init = model.level & ((s.rank <= upto[s.rows]) | (s.costs <= thr[s.rows]))
+        beyond = model.level & (s.costs > thr[s.rows])
+        first_beyond = np.zeros_like(beyond)
+        cl_b = s.rows[beyond]
+        if cl_b.size:
+            _, fb = np.unique(cl_b, return_index=True)
+            first_beyond[np.flatnonzero(beyond)[fb]] = True
+        model.add(np.flatnonzero(init | first_beyond), np.zeros(0, dtype=np.int64))
         while time.perf_counter() < deadline:
             res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
             rounds += 1
-            if _DEBUG: print("  red", rounds, res.status, round(res.objective,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
             if res.status is not SolveStatus.OPTIMAL or res.values is None:
                 break
             q, hard = model.violated(res.values[:m], tol)
             if q.size == 0 and hard.size == 0:
                 break
             model.add(q, hard)
+    if best_open is not None:
+        _pad(model, best_open, 2)
     model.h.setOptionValue("presolve", "on")
     ints = np.arange(m, dtype=np.int32)
-    import highspy
-
     model.h.changeColsIntegrality(m, ints, np.full(m, highspy.HighsVarType.kInteger))
     mip_lb = -np.inf
     while (remaining := deadline - time.perf_counter()) > 0:
         hint = model.hint(best_open) if best_open is not None else None
         res = run_highs(model.h, time_limit=remaining, gap=gap, hint=hint)
         rounds += 1
-        if _DEBUG: print("  run", rounds, res.status, round(res.objective,3), round(res.bound,3), "t=%.2f" % (time.perf_counter()-t0), "rows", model.n_rows, flush=True)
         if res.status is SolveStatus.INFEASIBLE:
             if best_open is not None:  # only plans at least as costly as the best were cut off
                 mip_lb = ub
