@@ -34,7 +34,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Inspect and validate region data.", no_args_is_help=True)
+data_app = typer.Typer(help="Inspect, validate and import region data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 ERROR_LOG_SUFFIX = ".schoolplan-error.log"
@@ -290,7 +290,54 @@ def data_check(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
         typer.echo(summarise(region))
+        derived = region.meta.get("derived_layers") or []
+        if derived:  # written by `data import`: say which layers are derived, not given
+            typer.echo("DERIVED layers 推算图层: " + ", ".join(map(str, derived))
+                       + " (methods in region.yaml: derivations)")
     typer.echo(f"\nOK: {region.path} passed every check.")
+
+
+@data_app.command("template")
+def data_template(
+    out: Path = typer.Argument(..., help="Workbook to write, e.g. 学校布局数据.xlsx."),
+) -> None:
+    """Write the blank input workbook: one sheet per table, drop-down lists, examples, 说明."""
+    from layout.ingest.xlsx_out import write_workbook
+
+    with friendly_errors():
+        write_workbook(out)
+    typer.echo(f"wrote {out}: fill it in, then `schoolplan data import {out} --out FOLDER`")
+
+
+@data_app.command("import")
+def data_import(
+    workbook: Path = typer.Argument(..., help="The filled input workbook (.xlsx)."),
+    out: Path = OutOpt,
+    crs: str | None = typer.Option(None, "--crs", help="Coordinate system of the workbook's "
+                                   "points: wgs84, gcj02 (AMap) or bd09 (Baidu); default: the "
+                                   "地区 sheet's 坐标系, else wgs84."),
+    boundaries: Path = typer.Option(..., "--boundaries", help="County boundaries (GeoJSON or "
+                                    "GeoPackage with county_code, WGS84)."),
+    townships: Path | None = typer.Option(None, "--townships", help="Township polygons "
+                                          "(township_code, WGS84); default: Voronoi cells of "
+                                          "the township seats, flagged derived."),
+) -> None:
+    """Import a filled workbook into a region folder (derived layers recorded in region.yaml)."""
+    from layout.ingest.importer import ImportOptions, import_workbook
+    from layout.ingest.template import CRS_CHOICES
+
+    with friendly_errors(out):
+        if crs is not None and crs not in CRS_CHOICES:
+            typer.echo(f"error: --crs {crs!r}: one of {', '.join(CRS_CHOICES)}", err=True)
+            raise typer.Exit(code=2)
+        res = import_workbook(workbook, out, ImportOptions(crs=crs, boundaries=boundaries,
+                                                           townships=townships))
+        typer.echo(f"given layers: {', '.join(res.given)}")
+        for layer, method in sorted(res.derived.items()):
+            typer.echo(f"DERIVED {layer}: {method}")
+        for note in res.notes:
+            typer.echo(note)
+    typer.echo(f"\nOK: wrote region folder {out}; check it with `schoolplan data check {out}`")
 
 
 def main() -> None:  # pragma: no cover
