@@ -274,7 +274,8 @@ def run_highs(
     import highspy
 
     if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
+        # HiGHS' clock runs on across run() calls of one instance: the limit is on its total.
+        h.setOptionValue("time_limit", float(time_limit) + float(h.getRunTime()))
     if gap is not None:
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("mip_abs_gap", 1e-9)

@@ -273,7 +273,7 @@ def solve_radius(
             return float(np.ceil(lb - 1e-6 * max(1.0, abs(lb))))
         return lb
 
-    best_open: NDArray[np.bool_] | None = None
+    best_open: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # empty: no plan yet
     ub = np.inf
     heur = float("nan")
     if dense is not None:
@@ -294,13 +294,16 @@ def solve_radius(
 
     model = _Model(s, m, net_fixed, d.p, base, seed, log)
     # Initial levels: each client's levels up to its cost in the best plan, and the next one.
-    if best_open is not None:
+    if best_open.size > 0:
         near, _ = s.nearest_open(best_open)
         upto = s.rank[near] + 1
     else:
         upto = np.minimum(s.count, 2 + int(np.ceil(m / max(d.p or 1, 1))))
-    init = np.flatnonzero(model.level & (s.rank <= upto[s.rows]))
-    model.add(init, np.zeros(0, dtype=np.int64))
+    if best_open.size > 0:
+        _pad(model, best_open, 2)
+    else:
+        model.add(np.flatnonzero(model.level & (s.rank <= upto[s.rows])),
+                  np.zeros(0, dtype=np.int64))
     scale = max(1.0, abs(ub) if np.isfinite(ub) else float(np.abs(d.costs).max(initial=1.0)))
     tol = 1e-9 * scale
     rounds = 0
@@ -324,7 +327,7 @@ def solve_radius(
             lp_done = True
             break
         model.add(q, hard)
-    if best_open is not None and np.isfinite(ub) and relative_gap(ub, lb) <= gap:
+    if best_open.size > 0 and np.isfinite(ub) and relative_gap(ub, lb) <= gap:
         return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
                             model.n_rows, 0)
     if lp_done and d.p is not None:
@@ -405,8 +408,8 @@ def solve_radius(
     if close.sum() >= 0.25 * m:  # worth a smaller model (else the fixings are bounds)
         from layout.core.pmedian import _Sorted
 
-        thr = np.full(d.n_demand, -np.inf)
-        np.maximum.at(thr, model.s.rows[model.zpos], model.s.costs[model.zpos])
+        reach = np.full(d.n_demand, -np.inf)
+        np.maximum.at(reach, model.s.rows[model.zpos], model.s.costs[model.zpos])
         keep = np.ones(m, dtype=bool)
         keep[np.flatnonzero(close)] = False
         s = _Sorted(d, keep[d.cols])
@@ -418,8 +421,8 @@ def solve_radius(
         near, _ = s.nearest_open(best_open)
         upto = s.rank[near] + 1
         # Seed with every level up to the farthest one the full LP needed, and one beyond.
-        init = model.level & ((s.rank <= upto[s.rows]) | (s.costs <= thr[s.rows]))
-        beyond = model.level & (s.costs > thr[s.rows])
+        init = model.level & ((s.rank <= upto[s.rows]) | (s.costs <= reach[s.rows]))
+        beyond = model.level & (s.costs > reach[s.rows])
         first_beyond = np.zeros_like(beyond)
         cl_b = s.rows[beyond]
         if cl_b.size:
@@ -435,18 +438,18 @@ def solve_radius(
             if q.size == 0 and hard.size == 0:
                 break
             model.add(q, hard)
-    if best_open is not None:
+    if best_open.size > 0:
         _pad(model, best_open, 2)
     model.h.setOptionValue("presolve", "on")
     ints = np.arange(m, dtype=np.int32)
     model.h.changeColsIntegrality(m, ints, np.full(m, highspy.HighsVarType.kInteger))
     mip_lb = -np.inf
     while (remaining := deadline - time.perf_counter()) > 0:
-        hint = model.hint(best_open) if best_open is not None else None
+        hint = model.hint(best_open) if best_open.size > 0 else None
         res = run_highs(model.h, time_limit=remaining, gap=gap, hint=hint)
         rounds += 1
         if res.status is SolveStatus.INFEASIBLE:
-            if best_open is not None:  # only plans at least as costly as the best were cut off
+            if best_open.size > 0:  # only plans at least as costly as the best were cut off
                 mip_lb = ub
                 status = SolveStatus.OPTIMAL
                 break
@@ -467,7 +470,7 @@ def solve_radius(
         model.add(q, hard)
     # Fixings only excluded plans costing at least ``ub``.
     bound = max(lb, min(mip_lb, ub)) if np.isfinite(mip_lb) else lb
-    if best_open is None:
+    if best_open.size == 0:
         return RadiusResult(SolveStatus.NO_SOLUTION, np.zeros(m, dtype=bool), float("nan"),
                             bound, heur, rounds, model.n_rows, n_fixed)
     if status is SolveStatus.OPTIMAL or relative_gap(ub, bound) <= gap:
