@@ -523,14 +523,17 @@ def is_feasible(model: MipModel, v: NDArray[np.float64], tol: float = _TOL) -> b
 
 def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
                g_open: NDArray[np.bool_]) -> NDArray[np.float64] | None:
-    """A full solution vector with groups ``g_open[t, g]`` open, or ``None`` if none was found.
+    """A full solution vector with (at most) groups ``g_open[t, g]`` open, or ``None``.
 
     ``g_open`` is first clipped to the fixings and made monotone (an existing group's running
     minimum, a site's running maximum). Each period, rows (fewest options first, then largest
-    demand) go to the cheapest permitted open facility with room left (capacity, every block and
-    every temporary seat counted), else are left unserved where ``unserved_cost`` allows; room
-    above capacity is then covered by temporary seats first and blocks for the rest, blocks
-    made cumulative. The vector is returned only if it satisfies the whole model.
+    demand) go to the cheapest permitted open facility with a seat left, else to the cheapest
+    with room left counting every block and temporary seat, else are left unserved where
+    ``unserved_cost`` allows. A
+    group with a facility below its minimum load in some period is then closed from that period
+    on (an existing group) or up to it (a site) and the rows assigned again, until no minimum
+    load is violated. Room above capacity is covered by temporary seats first and blocks for
+    the rest, blocks made cumulative. The vector is returned only if it satisfies the model.
     """
     T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
     y = np.clip(g_open.astype(float), d.y_lb, d.y_ub)
@@ -546,26 +549,44 @@ def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
     room = cap + blk_room + tmp_room
     ptr = np.searchsorted(d.rows, np.arange(n + 1))
     n_opt = np.diff(ptr)
+    order = [np.lexsort((-d.demand[t], n_opt)) for t in range(T)]
+    nu = n if d.unserved_cost is not None else 0
+    for _ in range(T * d.n_groups + 1):
+        choice = np.full((T, n), -1, dtype=np.int64)
+        load = np.zeros((T, m))
+        for t in range(T):
+            open_f = y[t, d.group] > 0.5
+            for i in order[t]:
+                ks = np.arange(ptr[i], ptr[i + 1])
+                js = d.cols[ks]
+                ok = open_f[js] & (load[t, js] + d.demand[t, i] <= cap[js] + _TOL)
+                if not ok.any():  # no seat left: blocks and temporary seats
+                    ok = open_f[js] & (load[t, js] + d.demand[t, i] <= room[js] + _TOL)
+                if ok.any():
+                    k = int(ks[ok][np.argmin(d.pair_cost[t, ks[ok]])])
+                    choice[t, i] = k
+                    load[t, d.cols[k]] += d.demand[t, i]
+                elif not nu:
+                    return None
+        under = (y[:, d.group] > 0.5) & (load < d.min_load[None, :] - _TOL)
+        if not under.any():
+            break
+        for t, j in np.argwhere(under):
+            g = d.group[j]
+            span = slice(t, T) if d.group_existing[g] else slice(0, t + 1)
+            if (d.y_lb[span, g] > 0.5).any():
+                return None  # fixed open below its minimum load
+            y[span, g] = 0.0
+    else:
+        return None
     v = np.zeros(model.obj.size)
     v[lay.y] = y.ravel()
-    excess = np.zeros((T, m))
-    nu = n if d.unserved_cost is not None else 0
-    for t in range(T):
-        open_f = y[t, d.group] > 0.5
-        load = np.zeros(m)
-        for i in np.lexsort((-d.demand[t], n_opt)):
-            ks = np.arange(ptr[i], ptr[i + 1])
-            js = d.cols[ks]
-            ok = open_f[js] & (load[js] + d.demand[t, i] <= room[js] + _TOL)
-            if ok.any():
-                k = int(ks[ok][np.argmin(d.pair_cost[t, ks[ok]])])
-                v[lay.x.start + t * K + k] = 1.0
-                load[d.cols[k]] += d.demand[t, i]
-            elif nu:
-                v[lay.u.start + t * nu + i] = 1.0
-            else:
-                return None
-        excess[t] = np.maximum(0.0, load - cap) if d.capacity is not None else 0.0
+    tt, ii = np.nonzero(choice >= 0)
+    v[lay.x.start + tt * K + choice[tt, ii]] = 1.0
+    if nu:
+        tt, ii = np.nonzero(choice < 0)
+        v[lay.u.start + tt * nu + ii] = 1.0
+    excess = np.maximum(0.0, load - cap) if d.capacity is not None else np.zeros((T, m))
     if lay.b_fac.size:
         blk = d.expansion_block[lay.b_fac]
         need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)
