@@ -50,7 +50,7 @@ def _header(ws: Worksheet, sheet: Sheet) -> None:
         head.fill = _HEAD_FILL
         ws.cell(IDENT_ROW, j, f.ident).font = _IDENT_FONT
         ws.column_dimensions[get_column_letter(j)].width = max(10, min(28, 2 * len(f.header) + 4))
-    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1)
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"  # a string: creating the cell would shift appends
 
 
 def _cell_value(value: object) -> object:
