@@ -174,7 +174,8 @@ def _year(
         return lambda pop: migration.transfer_counts(pop, region.sender, region.weights,
                                                      region.membership, frac, profile)
 
-    wmn, _ = step(wmn, fertility.FEMALE_SHARE * kid[..., 14], m.p_wom, m.p14, rate_area * m.prof_w,
+    girls = kid[..., WOMEN_AGES[0] - 1]  # aged 14: women aged 15 next year
+    wmn, _ = step(wmn, fertility.FEMALE_SHARE * girls, m.p_wom, m.p14, rate_area * m.prof_w,
                   add=moves(m.fam_w), open_top=False)
     b = fertility.births_from_women(wmn, tfr_k[:, None], region.fertility_scale[region.area_county])
     kid, _ = step(kid, b, m.p_kids, m.birth_survival, rate_area * m.prof_k, add=moves(m.fam_k),
