@@ -56,6 +56,9 @@ _COLUMNS: tuple[Column, ...] = (
            "kindergarten 幼儿园 / primary 小学 / junior 初中 / senior 高中 / vocational 中职"),
     Column("level_label", "str", "学段名称", "学段的中文名称"),
     Column("school_type", "str", "学校类型", "办学类型（如九年一贯制、完全中学、教学点）"),
+    Column("site_class", "str", "办学点位置",
+           "county_seat 县城 / central_town 中心镇 / township_seat 乡镇驻地 / village 村"
+           "（按所在乡镇及到乡镇驻地的距离）"),
     Column("action", "str", "措施",
            "keep 保留 / expand 扩建 / close 撤并 / merge 合并 / convert 转型 / new 新建"),
     Column("action_label", "str", "措施名称", "措施的中文名称"),
@@ -124,8 +127,8 @@ COLUMNS: Final = MappingProxyType({c.name: c for c in _COLUMNS})
 """Column identifier -> :class:`Column` (every column of every table below)."""
 
 SCHOOL_COLUMNS: Final[tuple[str, ...]] = (
-    "school_id", "name", "county_code", "township_code", "level", "school_type", "action",
-    "merge_into", "enrollment_base", "demand_target", "capacity_base", "capacity_after",
+    "school_id", "name", "county_code", "township_code", "level", "school_type", "site_class",
+    "action", "merge_into", "enrollment_base", "demand_target", "capacity_base", "capacity_after",
     "seats_added", "beds_added", "boarders", "utilization", "reason", "lon", "lat",
 )  # fmt: skip
 ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = (

@@ -241,6 +241,18 @@ def level_grades(level: str) -> tuple[str, ...]:
     return tuple(g for g in GRADES if GRADE_LEVEL[g] == level)
 
 
+SITE_CLASSES: Final[tuple[str, ...]] = ("county_seat", "central_town", "township_seat", "village")
+"""Where a school stands in the settlement hierarchy of the layout principle."""
+
+SITE_CLASS_LABELS_ZH: Final = MappingProxyType({
+    "county_seat": "县城",
+    "central_town": "中心镇",
+    "township_seat": "乡镇驻地",
+    "village": "村",
+})
+"""Site class -> Chinese label."""
+
+
 # --------------------------------------------------------------------------- actions
 ACTIONS: Final[tuple[str, ...]] = ("keep", "expand", "close", "merge", "convert", "new")
 """What the plan does with each school (and level)."""

@@ -216,3 +216,22 @@ def test_kpis_cover_every_county_level_with_demand(level):
     assert k["share_within_standard"] == pytest.approx(1.0)
     served = plan.assignments.query("level == @level")["students"].sum()
     assert k["cost_per_pupil"] == pytest.approx(k["cost_after"] / served)
+
+
+def test_a_nine_year_school_out_in_a_village_is_not_a_township_primary():
+    # T3's seat is its largest village V3 (x = 60 km); a second village 6 km out hosts a
+    # nine-year school. Its primary section is a village school: the township primary at the
+    # seat (9 minutes away by bus) takes its pupils; the near one would have been kept as a host.
+    vfar = "510802003002"
+    villages = [_v(V1, SEAT, 0, urban=True), _v(V3, T3, 60), _v(vfar, T3, 63.2)]
+    villages[1]["population"], villages[2]["population"] = 3000, 800
+    region = make_region(_tw(), villages, [
+        _s("P3", "primary", T3, 60.0, 540, {"primary": 300}),
+        _s("N3", "nine_year", T3, 63.2, 540, {"primary": 150, "junior": 0}),
+    ])
+    plan = _plan(region, [(V3, "primary_upper", 300), (vfar, "primary_upper", 150)])
+    schools = plan.schools.set_index(["school_id", "level"])
+    assert schools.loc[("P3", "primary"), "site_class"] == "township_seat"
+    assert schools.loc[("N3", "primary"), "site_class"] == "village"
+    assert schools.loc[("N3", "primary"), "action"] in {"merge", "close"}
+    assert schools.loc[("N3", "primary"), "merge_into"] == "P3"

@@ -82,7 +82,7 @@ def make_region(
     v = pd.DataFrame(villages)
     v["lon"], v["lat"] = _lonlat(v["x_km"], v["y_km"])
     v["urban"] = v.get("urban", False)
-    v["population"] = 1000
+    v["population"] = v["population"].fillna(1000) if "population" in v else 1000
     s = pd.DataFrame(schools)
     s["lon"], s["lat"] = _lonlat(s["x_km"], s["y_km"])
     s["levels"] = s["school_type"].map(_TYPE_LEVELS)

@@ -57,8 +57,12 @@ def _bool(s: pd.Series) -> pd.Series:
     return s.astype(str).str.lower().isin(["true", "1", "yes"])
 
 
-def prepare(region: Any, demand: pd.DataFrame) -> Frames:
-    """Build :class:`Frames` from a Region (or Region-like object) and a checked demand table."""
+def prepare(region: Any, demand: pd.DataFrame, seat_radius_km: float = 3.0) -> Frames:
+    """Build :class:`Frames` from a Region (or Region-like object) and a checked demand table.
+
+    ``seat_radius_km``: a school this close to its township's seat is a township-seat school
+    (see :func:`site_classes`).
+    """
     crs = region.projected_crs
     tw = _plain(region.townships)
     tw["township_code"] = tw["township_code"].astype(str)
@@ -78,8 +82,37 @@ def prepare(region: Any, demand: pd.DataFrame) -> Frames:
     fac = pd.concat(frames, ignore_index=True)
     fac["max_capacity"] = fac.get("max_capacity", pd.Series(np.nan, index=fac.index)).fillna(0.0)
     fac[["x", "y"]] = project(fac["lon"], fac["lat"], crs)
+    fac["site_class"] = site_classes(fac, tw, region.villages, crs, seat_radius_km)
     fac = fac.sort_values(["county_code", "fac_id", "level"], kind="stable").reset_index(drop=True)
     return Frames(townships=tw, terrain=terrain, facilities=fac, demand=d, base_year=base_year)
+
+
+def site_classes(fac: pd.DataFrame, townships: pd.DataFrame, villages: Any, crs: str,
+                 seat_radius_km: float) -> np.ndarray:
+    """Site class of each facility: county_seat, central_town, township_seat or village.
+
+    A school in a county-seat township is ``county_seat``, in a central town ``central_town``;
+    elsewhere it is ``township_seat`` within ``seat_radius_km`` of the township's seat — its
+    most populous village or community, where the township government and central school
+    usually stand (region data hold no seat point) — and ``village`` beyond. Candidate sites
+    are classed the same way.
+    """
+    vil = _plain(villages)
+    vil["township_code"] = vil["township_code"].astype(str)
+    vil = vil.sort_values(["township_code", "population", "village_id"],
+                          ascending=[True, False, True], kind="stable")
+    seat = vil.drop_duplicates("township_code").set_index("township_code")
+    seat_xy = project(seat["lon"], seat["lat"], crs) if len(seat) else np.zeros((1, 2))
+    pos = seat.index.get_indexer(fac["township_code"].astype(str))
+    here = seat_xy[pos.clip(min=0)]
+    dist = np.where(pos >= 0, np.hypot(fac["x"].to_numpy() - here[:, 0],
+                                       fac["y"].to_numpy() - here[:, 1]), np.inf)
+    tw = townships.set_index("township_code")
+    code = fac["township_code"].astype(str)
+    county_seat = code.map(tw["is_county_seat"]).fillna(False).to_numpy(dtype=bool)
+    central = code.map(tw["is_central_town"]).fillna(False).to_numpy(dtype=bool)
+    return np.select([county_seat, central, dist <= seat_radius_km * 1000.0],
+                     ["county_seat", "central_town", "township_seat"], "village")
 
 
 _FACILITY_COLUMNS = [

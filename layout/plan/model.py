@@ -6,7 +6,8 @@ Facilities are (school, level) and (candidate site, level) pairs of the county; 
 * **Pairs** come from radius queries (:mod:`layout.plan.candidates`) within the band's longest
   allowed journey; a pair beyond the band's day cap is a *boarding* pair (only bands that board).
 * **Hosts** per band: kindergarten — any kindergarten; primary (both bands) — ``primary`` and
-  ``nine_year`` schools (township and county-seat schools) and new sites; junior — schools and
+  ``nine_year`` schools that stand in a township seat, central town or the county seat
+  (``site_class``, :func:`layout.plan.frames.site_classes`) and new sites; junior — schools and
   sites in county-seat townships and central towns (or proposed zones); senior — county-seat
   townships only. A demand row with at least one host pair may use host pairs only; a row with
   none may use the other schools of its level (village schools, teaching points, junior or
@@ -45,6 +46,7 @@ from schoolsystem.vocabulary import BAND_LEVEL, GRADE_BANDS, PRIMARY_HOST_TYPES
 FACILITY_MODEL_COLUMNS: dict[str, str] = {
     "fac_id": "school or site id", "level": "level of this row (one row per school and level)",
     "school_type": "school type (schoolsystem.vocabulary.SCHOOL_TYPES or 'new')",
+    "site_class": "county_seat / central_town / township_seat / village (SITE_CLASSES)",
     "township_code": "township", "ownership": "public / private", "x": "projected x (m)",
     "y": "projected y (m)", "is_site": "candidate site (not an existing school)",
     "village_site": "generated village site", "capacity": "seats today",
@@ -125,7 +127,9 @@ def _host(fac: pd.DataFrame, band: str, seat: set[str], zones: Zones) -> np.ndar
     if band == "kindergarten":
         return np.ones(len(fac), dtype=bool)
     if band in ("primary_lower", "primary_upper"):
-        return fac["school_type"].isin(PRIMARY_HOST_TYPES).to_numpy()
+        # township schools by type *and* place: a nine-year school out in a village is not one
+        return (fac["school_type"].isin(PRIMARY_HOST_TYPES)
+                & ((fac["site_class"] != "village") | fac["is_site"])).to_numpy()
     if band == "junior":
         return fac["township_code"].isin(zones.townships).to_numpy()
     return fac["township_code"].isin(seat).to_numpy()

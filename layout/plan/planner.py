@@ -95,7 +95,7 @@ def plan_layout(
 
     """
     p = params or LayoutParams()
-    fr = prepare(region, check_demand(demand))
+    fr = prepare(region, check_demand(demand), p.township_seat_radius_km)
     roads = (RoadNetwork.from_file(p.travel.road_network, region.projected_crs)
              if p.travel.road_network else None)
     fac_all, dem_all = fr.facilities, fr.demand
