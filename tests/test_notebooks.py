@@ -12,7 +12,8 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 def test_four_notebooks_exist() -> None:
     names = {p.stem for p in NOTEBOOKS}
-    assert {"01_forecast", "02_layout", "03_vocational", "04_compare_scenarios"} <= names
+    assert {"01_forecast", "02_layout", "03_vocational", "04_compare_scenarios",
+            "05_own_data"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
