@@ -409,3 +409,13 @@ def test_infeasible_reports_no_plan() -> None:
     assert mp.status is SolveStatus.INFEASIBLE
     assert np.isnan(mp.objective)
     assert (mp.assignment == -1).all()
+
+
+def test_warm_start_closes_facilities_below_minimum_load() -> None:
+    """Keeping every existing school open leaves schools 0 and 1 empty in period 2."""
+    mp = _two_sites(min_load=15.0, unserved_cost=1000.0)
+    assert np.isfinite(mp.hint_objective)
+    assert mp.status is SolveStatus.OPTIMAL
+    assert mp.objective <= mp.hint_objective + 1e-9
+    assert not mp.open_[2, :2].any()
+    assert (mp.load[mp.open_] >= 15.0 - 1e-9).all()
