@@ -86,8 +86,14 @@ def test_pmedian_pair_reduction_keeps_optimum_with_large_p() -> None:
     # p close to m: each point keeps only its m - p + 1 nearest facilities (plus ties).
     cost, w = _instance(7, 16, 8)
     for p in (6, 7, 8):
-        fl = FacilityLocation.from_cost_matrix(cost, w, p=p).solve(threads=1, gap=0)
-        assert fl.pairs_used <= 16 * (8 - p + 1) + int((cost == cost.min()).sum()) * 8
+        fl = FacilityLocation.from_cost_matrix(cost, w, p=p)
+        res = solve_simple(fl.data, time_limit=30, solver="highspy", threads=1, seed=0, gap=0,
+                           method="nearest-pairs")
+        assert res.pairs <= 16 * (8 - p + 1) + int((cost == cost.min()).sum()) * 8
+        assert res.objective == pytest.approx(_brute(cost, np.zeros(8), p))
+        fl.solve(threads=1, gap=0)  # the radius path: one level row at most per pair
+        assert fl.method == "radius"
+        assert fl.pairs_used <= cost.size
         assert fl.objective == pytest.approx(_brute(cost, np.zeros(8), p))
 
 

@@ -289,7 +289,8 @@ def solve_radius(
             is_open = local_search(dense, net_fixed, d.p, start=is_open,
                                    time_budget=max(0.0, deadline - time.perf_counter())).open
         c = _plan_cost(s, net_fixed, base, is_open)
-        if c < ub - 1e-9 * max(1.0, abs(ub)):
+        better = c < ub - 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else np.isfinite(c)
+        if better:
             best_open, ub = is_open.copy(), c
 
     model = _Model(s, m, net_fixed, d.p, base, seed, log)
