@@ -57,7 +57,7 @@ def _runs(bounds: list[tuple[int, int]]) -> list[list[int]]:
     runs: list[list[int]] = []
     for i, (lo, hi) in enumerate(bounds):
         five = hi - lo == 4 or (hi == MAX_AGE and i > 0)
-        if five and runs and bounds[runs[-1][-1]][1] + 1 == lo:
+        if five and runs and runs[-1] and bounds[runs[-1][-1]][1] + 1 == lo:
             runs[-1].append(i)
         elif five:
             runs.append([i])
@@ -106,10 +106,10 @@ def split_groups(groups: Mapping[str, float], reference: FloatArray | None = Non
             s = out[lo:hi + 1].sum()
             out[lo:hi + 1] *= counts[i] / s if s > 0 else 0.0
             done[i] = True
-    for i in np.flatnonzero(~done):
-        lo, hi = bounds[i]
+    for k in np.flatnonzero(~done).tolist():
+        lo, hi = bounds[k]
         w = np.ones(hi - lo + 1) if reference is None else np.asarray(reference[lo:hi + 1], float)
-        out[lo:hi + 1] = counts[i] * (w / w.sum() if w.sum() > 0 else 1.0 / len(w))
+        out[lo:hi + 1] = counts[k] * (w / w.sum() if w.sum() > 0 else 1.0 / len(w))
     return out
 
 
@@ -174,7 +174,7 @@ def round_groups(single: FloatArray, groups: list[tuple[int, int]]) -> NDArray[n
     out = np.zeros(len(single), np.int64)
     for lo, hi in groups:
         part = single[lo:hi + 1]
-        out[lo:hi + 1] = apportion(int(round(part.sum())), part)
+        out[lo:hi + 1] = apportion(round(part.sum()), part)
     return out
 
 

@@ -91,7 +91,7 @@ def history_layer(townships: pd.DataFrame, villages: pd.DataFrame,
         series = urb.loc[county].dropna()
         for year, value in series.items():
             index = value / urb.loc[county, base_year]
-            rows.append((code, int(year), int(round(pop.get(code, 0) * index))))
+            rows.append((code, int(year), round(pop.get(code, 0) * index)))
     return pd.DataFrame(rows, columns=["township_code", "year", "population"])
 
 

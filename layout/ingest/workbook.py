@@ -73,7 +73,7 @@ def _is_blank(value: Any) -> bool:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+    if isinstance(value, (bool, dt.date, dt.time, dt.timedelta)):
         raise CellError("not a number")
     if isinstance(value, (int, float)):
         return float(value)
@@ -89,7 +89,7 @@ def _whole(value: Any) -> int:
         raise CellError("not a whole number")
     if number < 0:
         raise CellError("must be >= 0")
-    return int(round(number))
+    return round(number)
 
 
 def _code_text(value: Any, field: Field) -> str:

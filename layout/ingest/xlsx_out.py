@@ -57,7 +57,7 @@ def _cell_value(value: object) -> object:
     if value is None or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):  # numpy scalar
-        return value.item()  # type: ignore[union-attr]
+        return value.item()
     return value
 
 
