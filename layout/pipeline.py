@@ -79,7 +79,8 @@ def region_for(scenario: Scenario, region_path: str | Path | None = None) -> Reg
 def forecast_stage(region: Region, scenario: Scenario, *, draws: int | None = None,
                    backtest: bool = True) -> RegionOutlook:
     """Forecast demand for the region under the scenario (see :mod:`forecasting.outlook`)."""
-    horizon = max(scenario.forecast.horizon, scenario.target_year - region.base_year)
+    last = max([scenario.target_year, *scenario.layout.milestones])
+    horizon = max(scenario.forecast.horizon, last - region.base_year)
     return forecast_region(
         children=region.children, women=region.women, births=region.births,
         urbanisation=region.urbanisation, villages=region.villages, townships=region.townships,

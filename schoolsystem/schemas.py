@@ -62,6 +62,8 @@ _COLUMNS: tuple[Column, ...] = (
     Column("action", "str", "措施",
            "keep 保留 / expand 扩建 / close 撤并 / merge 合并 / convert 转型 / new 新建"),
     Column("action_label", "str", "措施名称", "措施的中文名称"),
+    Column("action_year", "int", "措施年份",
+           "分期规划中措施实施的年份（撤并、新建、扩建、转型所在的里程碑年）；保留则为空"),
     Column("merge_into", "str", "并入", "撤并或合并后学生并入的学校代码；无则为空"),
     Column("enrollment_base", "int", "在校生", "基年在校生人数"),
     Column("demand_target", "float", "目标年需求", "目标年分配到该校的学生数"),
@@ -121,6 +123,12 @@ _COLUMNS: tuple[Column, ...] = (
     Column("p90", "float", "需求P90", "学位需求第90百分位（人）"),
     Column("attending", "float", "就读需求", "考虑跨区就读后该乡镇学校的学位需求（人）"),
     Column("rate", "float", "入学率", "该年级段的入学（参与）率"),
+    Column("schools_open", "int", "开办学校数", "该里程碑年开办的学校（学段）数"),
+    Column("demand_p50", "int", "需求P50", "该里程碑年学位需求中位数（人）"),
+    Column("demand_p90", "int", "需求P90", "该里程碑年学位需求第90百分位（人）"),
+    Column("temporary_seats", "int", "临时学位", "该里程碑年使用的临时学位（活动板房、租用校舍、大班额至国家上限）"),
+    Column("idle_seats", "int", "闲置学位", "开办学校中无学生使用的永久学位"),
+    Column("temporary", "int", "临时学位", "该校该年使用的临时学位"),
 )
 
 COLUMNS: Final = MappingProxyType({c.name: c for c in _COLUMNS})
@@ -128,7 +136,7 @@ COLUMNS: Final = MappingProxyType({c.name: c for c in _COLUMNS})
 
 SCHOOL_COLUMNS: Final[tuple[str, ...]] = (
     "school_id", "name", "county_code", "township_code", "level", "school_type", "site_class",
-    "action", "merge_into", "enrollment_base", "demand_target", "capacity_base", "capacity_after",
+    "action", "action_year", "merge_into", "enrollment_base", "demand_target", "capacity_base", "capacity_after",
     "seats_added", "beds_added", "boarders", "utilization", "reason", "lon", "lat",
 )  # fmt: skip
 ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = (
@@ -144,9 +152,14 @@ KPI_COLUMNS: Final[tuple[str, ...]] = (
     "cost_before", "cost_after", "cost_per_pupil",
 )  # fmt: skip
 PROJECT_COLUMNS: Final[tuple[str, ...]] = (
-    "project_id", "school_id", "name", "county_code", "kind", "level", "seats", "beds",
+    "project_id", "year", "school_id", "name", "county_code", "kind", "level", "seats", "beds",
     "capital_cost",
 )  # fmt: skip
+TIMELINE_COLUMNS: Final[tuple[str, ...]] = (
+    "year", "county_code", "level", "schools_open", "seats", "demand_p50", "demand_p90",
+    "temporary_seats", "idle_seats",
+)  # fmt: skip
+"""Staged plan, per milestone, county and level."""
 SOLVER_COLUMNS: Final[tuple[str, ...]] = (
     "county_code", "subproblem", "status", "objective", "bound", "gap", "wall_time", "threads",
     "seed",

@@ -56,6 +56,11 @@ class BackendResult:
         Solver wall time in seconds.
     threads : int
         Threads the solver was allowed to use.
+    nodes : int
+        Branch-and-bound nodes explored (``highspy`` MIP; -1 where unknown).
+    stopped_by : str
+        What ended the search when the plan is not proven within the gap: ``"time"``,
+        ``"nodes"`` or ``""``.
 
     """
 
@@ -65,6 +70,8 @@ class BackendResult:
     bound: float
     wall_time: float
     threads: int
+    nodes: int = -1
+    stopped_by: str = ""
 
 
 def default_threads() -> int:
@@ -89,7 +96,7 @@ def _parameters(solver: str, gap: float, threads: int, seed: int) -> tuple[str, 
 
 def solve_mip(
     model: MipModel, *, solver: str, time_limit: float, threads: int, seed: int, gap: float,
-    hint: NDArray[np.float64] | None = None, log: bool = False,
+    hint: NDArray[np.float64] | None = None, log: bool = False, node_limit: int | None = None,
 ) -> BackendResult:
     """Solve ``model`` with ``solver`` and return the best plan found.
 
@@ -115,6 +122,9 @@ def solve_mip(
         terminated the process). Default: no start.
     log : bool
         Print the solver log (default ``False``).
+    node_limit : int, optional
+        Most branch-and-bound nodes (``highspy`` only): a limit that, unlike ``time_limit``,
+        gives the same plan on a fast or a loaded machine. Default: none.
 
     Returns
     -------
@@ -130,7 +140,7 @@ def solve_mip(
         )
     if solver == "highspy":
         res = run_highs(highs_instance(model, integer=True, seed=seed, log=log),
-                        time_limit=time_limit, gap=gap, hint=hint)
+                        time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit)
     else:
         res = _solve_ortools(model, solver=solver, time_limit=time_limit, threads=threads,
                              seed=seed, gap=gap, hint=hint, log=log)
@@ -247,7 +257,7 @@ def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
 
 def run_highs(
     h: _Highs, *, time_limit: float | None = None, gap: float | None = None,
-    hint: NDArray[np.float64] | None = None,
+    hint: NDArray[np.float64] | None = None, node_limit: int | None = None,
 ) -> BackendResult:
     """Run a ``highspy`` solver (from :func:`highs_lp`) and read its outcome.
 
@@ -264,6 +274,8 @@ def run_highs(
         Relative MIP gap (the absolute one is then 1e-9); default: leave as set.
     hint : ndarray of float, optional
         Full solution vector given as MIP start; default: none.
+    node_limit : int, optional
+        Most branch-and-bound nodes (deterministic, unlike the time limit); default: none.
 
     Returns
     -------
@@ -279,6 +291,8 @@ def run_highs(
     if gap is not None:
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("mip_abs_gap", 1e-9)
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     if hint is not None:
         start = highspy.HighsSolution()
         start.col_value = hint.tolist()
@@ -296,5 +310,7 @@ def run_highs(
         status = SolveStatus.FEASIBLE if has else SolveStatus.NO_SOLUTION
     values = np.asarray(h.getSolution().col_value, dtype=np.float64) if has else None
     objective = float(info.objective_function_value) if has else float("nan")
+    stopped = {highspy.HighsModelStatus.kTimeLimit: "time",
+               highspy.HighsModelStatus.kSolutionLimit: "nodes"}.get(raw, "")
     return BackendResult(status, values, objective, float(info.mip_dual_bound),
-                         float(h.getRunTime()), 1)
+                         float(h.getRunTime()), 1, int(info.mip_node_count), stopped)

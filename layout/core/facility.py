@@ -111,6 +111,8 @@ class FacilityLocation:
         self.bound = float("nan")
         self.gap = float("nan")
         self.wall_time = float("nan")
+        self.nodes: int = -1
+        self.stopped_by: str = ""
         self.solver: str | None = None
         self.threads: int | None = None
         self.seed: int | None = None
@@ -190,7 +192,7 @@ class FacilityLocation:
     def solve(
         self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
         solver: str = SOLVERS[0], gap: float = 1e-6, hint: ArrayLike | None = None,
-        log: bool = False, method: str = "auto",
+        log: bool = False, method: str = "auto", node_limit: int | None = None,
     ) -> Self:
         """Solve and store the plan as attributes; returns ``self``.
 
@@ -230,6 +232,10 @@ class FacilityLocation:
             ``"linking-cuts"``, ``rounds`` = LP cut rounds, ``pairs_used`` = linking rows kept).
             Every other instance, ``solver="sat"`` and ``method="direct"`` solve one MIP
             of all pairs.
+        node_limit : int, optional
+            Most branch-and-bound nodes of that one MIP (``"highspy"``): unlike the time
+            limit, the same plan on a fast or a loaded machine. ``nodes`` and ``stopped_by``
+            record what happened. Default: none.
 
         """
         start = time.perf_counter()
@@ -244,12 +250,12 @@ class FacilityLocation:
                 and is_plain_capacitated(self.data)):
             self._solve_capacitated(time_limit, seed, gap, log)
         else:
-            self._solve_direct(time_limit, threads, seed, solver, gap, hint, log)
+            self._solve_direct(time_limit, threads, seed, solver, gap, hint, log, node_limit)
         self.wall_time = time.perf_counter() - start
         return self
 
     def _solve_direct(self, time_limit: float, threads: int, seed: int, solver: str, gap: float,
-                      hint: ArrayLike | None, log: bool) -> None:
+                      hint: ArrayLike | None, log: bool, node_limit: int | None = None) -> None:
         """One MIP of every pair, from the greedy plan of ``hint`` (also the fallback)."""
         if self._model is None:
             self._model = formulate(self.data)
@@ -262,7 +268,8 @@ class FacilityLocation:
             if greedy is not None:
                 full_hint = greedy
         res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                        gap=gap, hint=full_hint, log=log)
+                        gap=gap, hint=full_hint, log=log, node_limit=node_limit)
+        self.nodes, self.stopped_by = res.nodes, res.stopped_by
         status, values, objective = res.status, res.values, res.objective
         g_obj = float("nan")
         if greedy is not None:

@@ -175,6 +175,8 @@ class MultiPeriodLocation:
         self.bound = float("nan")
         self.gap = float("nan")
         self.wall_time = float("nan")
+        self.nodes: int = -1
+        self.stopped_by: str = ""
         self.build_time = float("nan")
         self.hint_objective = float("nan")
         self.solver: str | None = None
@@ -252,7 +254,7 @@ class MultiPeriodLocation:
     def solve(
         self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
         gap: float = 1e-6, hint: ArrayLike | str | None = "existing",
-        solver: str = "highspy", log: bool = False,
+        solver: str = "highspy", log: bool = False, node_limit: int | None = None,
     ) -> Self:
         """Solve and store the plan as attributes; returns ``self``.
 
@@ -281,6 +283,9 @@ class MultiPeriodLocation:
             silent, with the MIP start. ``"sat"`` needs ``single_source=True``.
         log : bool
             Print the solver log.
+        node_limit : int, optional
+            Most branch-and-bound nodes (``"highspy"``): the same plan on a fast or a loaded
+            machine, unlike ``time_limit``. ``nodes`` and ``stopped_by`` record what happened.
 
         """
         start = time.perf_counter()
@@ -297,7 +302,8 @@ class MultiPeriodLocation:
             if start_vec is not None:
                 self.hint_objective = float(model.obj @ start_vec + model.offset)
         res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                        gap=gap, hint=start_vec, log=log)
+                        gap=gap, hint=start_vec, log=log, node_limit=node_limit)
+        self.nodes, self.stopped_by = res.nodes, res.stopped_by
         status, values, objective = res.status, res.values, res.objective
         if start_vec is not None and status is not SolveStatus.INFEASIBLE:
             if values is None:

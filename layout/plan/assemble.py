@@ -42,7 +42,8 @@ class CountySolution:
     records: list[dict[str, Any]]
 
 
-_SEVERITY = ("optimal", "feasible", "fallback_greedy", "infeasible", "no_solution")
+SEVERITY = ("optimal", "feasible", "fallback_greedy", "infeasible", "no_solution")
+"""Solver statuses, best first (a county's status is its worst part's)."""
 
 
 def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountySolution:
@@ -73,9 +74,10 @@ def assemble_county(cm: CountyModel, subs: list[SubProblem]) -> CountySolution:
             "objective": model.objective, "bound": model.bound, "gap": model.gap,
             "greedy": model.greedy_objective, "wall_time": model.wall_time,
             "threads": model.threads, "seed": model.seed, "facilities": f_idx.size,
-            "demand_rows": sub.rows.size, "pairs": sub.size,
+            "demand_rows": sub.rows.size, "pairs": sub.size, "nodes": model.nodes,
+            "stopped_by": model.stopped_by,
         })
-    status = max((r["status"] for r in records), key=_SEVERITY.index, default="optimal")
+    status = max((r["status"] for r in records), key=SEVERITY.index, default="optimal")
     return CountySolution(is_open, load, blocks, assignment, status, records)
 
 

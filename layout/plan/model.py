@@ -30,6 +30,7 @@ Facilities are (school, level) and (candidate site, level) pairs of the county; 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -402,10 +403,28 @@ def make_subproblems(cm: CountyModel, params: LayoutParams) -> list[SubProblem]:
     return out
 
 
+class Solvable(Protocol):
+    """What the solve loop needs of a sub-problem (one-year or staged)."""
+
+    county_code: str
+    name: str
+    model: Any
+    hint: Any
+
+    @property
+    def size(self) -> int:
+        """Work estimate (largest solved first)."""
+        ...
+
+
+S = TypeVar("S", bound=Solvable)
+
+
 def solve_subproblem(
-    sub: SubProblem, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
-) -> SubProblem:
-    """Solve ``sub`` with ``params.solver`` from its greedy warm start (also its fallback)."""
+    sub: S, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
+) -> S:
+    """Solve ``sub`` with ``params.solver`` from its warm start (also its fallback)."""
     sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
-                    solver=params.solver, gap=params.mip_gap, hint=sub.hint)
+                    solver=params.solver, gap=params.mip_gap, hint=sub.hint,
+                    node_limit=params.mip_node_limit)
     return sub

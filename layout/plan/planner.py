@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +19,7 @@ from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
 from layout.plan.model import (
     CountyModel,
+    Solvable,
     SubProblem,
     build_county,
     make_subproblems,
@@ -41,9 +42,11 @@ from schoolsystem.schemas import (
 
 Progress = Callable[[str, int, int], None]
 
-RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs", "reason")
+RECORD_EXTRA = ("solver", "greedy", "facilities", "demand_rows", "pairs", "nodes", "stopped_by",
+                "reason")
 """Solver-record columns beyond :data:`SOLVER_COLUMNS`: back end, cost of the greedy warm start
-(fallback) plan, sub-problem size and, for a county that could not be planned, the reason."""
+(fallback) plan, sub-problem size, branch-and-bound nodes and what stopped the search short of
+the gap (``time``, ``nodes``) and, for a county that could not be planned, the reason."""
 
 
 def plan_layout(
@@ -145,8 +148,12 @@ class _PlanParts:
 def _build_models(
     counties: list[str], fr: Any, fac: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
     roads: RoadNetwork | None, seed: int, parts: _PlanParts, progress: Progress | None,
+    make_subs: bool = True,
 ) -> tuple[list[CountyModel], list[list[SubProblem]]]:
-    """County models and their sub-problems; a county that cannot be built is set aside."""
+    """County models and their one-year sub-problems (``make_subs``).
+
+    A county that cannot be built is set aside (``parts.failed``).
+    """
     models: list[CountyModel] = []
     subs: list[list[SubProblem]] = []
     for i, county in enumerate(counties):
@@ -154,7 +161,7 @@ def _build_models(
             progress(county, i, len(counties))
         try:  # one county that cannot be planned must not stop the others
             cm = _build_county_model(county, fr, fac, dem_split, p, roads, seed, parts.notes)
-            part = make_subproblems(cm, p) if cm is not None else []
+            part = make_subproblems(cm, p) if cm is not None and make_subs else []
         except Exception as exc:
             parts.fail(county, exc)
             continue
@@ -210,9 +217,14 @@ def _plan_from_parts(parts: _PlanParts, p: LayoutParams, target_year: int) -> La
     for col in ("seats_added", "beds_added", "capacity_base", "capacity_after"):
         schools[col] = np.round(schools[col]).astype(np.int64)
     schools["boarders"] = np.round(schools["boarders"]).astype(np.int64)
+    # a one-year plan takes every decision in its target year
+    schools["action_year"] = pd.array(np.where(schools["action"] != "keep", target_year, 0),
+                                      dtype="Int64")
+    schools.loc[schools["action"] == "keep", "action_year"] = pd.NA
     before = pd.concat(parts.before, ignore_index=True)
     kpis = compute_kpis(schools, before, p)
-    projects = _projects(schools, p)
+    projects = _projects(schools, p).assign(year=int(target_year))
+    projects = projects.loc[:, list(PROJECT_COLUMNS)]
     out_schools = schools.loc[:, list(SCHOOL_COLUMNS)].sort_values(
         ["county_code", "school_id", "level"]).reset_index(drop=True)
     return LayoutPlan(
@@ -286,7 +298,7 @@ def _build_county_model(
 
 
 def _solve_all(
-    subs: list[SubProblem], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
+    subs: Sequence[Solvable], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
     failed: dict[str, str] | None = None,
 ) -> None:
     """Solve every sub-problem; single-threaded back ends run ``threads`` at a time.
@@ -301,7 +313,7 @@ def _solve_all(
     workers = default_threads() if threads is None else max(1, int(threads))
     order = sorted(subs, key=lambda s: -s.size)
 
-    def solve(sub: SubProblem, n_threads: int) -> None:
+    def solve(sub: Solvable, n_threads: int) -> None:
         try:
             solve_subproblem(sub, p, time_limit=time_limit, threads=n_threads, seed=seed)
         except Exception as exc:
@@ -336,4 +348,4 @@ def _projects(schools: pd.DataFrame, p: LayoutParams) -> pd.DataFrame:
     per_seat = (pr["capital_per_seat"].fillna(p.costs.capital_per_seat).to_numpy(dtype=float)
                 if "capital_per_seat" in pr else p.costs.capital_per_seat)
     pr["capital_cost"] = pr["seats"] * per_seat + pr["beds"] * p.costs.capital_per_bed
-    return pr.loc[:, list(PROJECT_COLUMNS)].reset_index(drop=True)
+    return pr.loc[:, [c for c in PROJECT_COLUMNS if c != "year"]].reset_index(drop=True)

@@ -39,6 +39,14 @@ class LayoutPlan:
         The city's target of new places (Measure 7: 25,000).
     notes : list of str
         Statements the plan makes (proposed junior zones, vocational exceptions, ...).
+    milestones : list of int
+        Milestone years of a staged plan (:func:`layout.plan.plan_staged`); empty for a one-year
+        plan. ``schools`` then has ``action_year`` and per-milestone columns, and
+        ``assignments``, ``unserved`` and ``kpis`` are the views of ``target_year``.
+    timeline : DataFrame or None
+        Staged plan: :data:`schoolsystem.schemas.TIMELINE_COLUMNS`, per milestone, county, level.
+    assignments_by_year, unserved_by_year : DataFrame or None
+        Staged plan: the assignments and unserved rows of every milestone (column ``year``).
 
     """
 
@@ -53,6 +61,10 @@ class LayoutPlan:
     params: LayoutParams
     city_target_seats: int = 25000
     notes: list[str] = field(default_factory=list)
+    milestones: list[int] = field(default_factory=list)
+    timeline: pd.DataFrame | None = None
+    assignments_by_year: pd.DataFrame | None = None
+    unserved_by_year: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """Short text summary (schools by action, seats added vs target, unserved pupils)."""

@@ -1,0 +1,222 @@
+"""Entry point :func:`plan_staged`: a plan timed over the milestones, one decision year per school.
+
+The county models are those of :func:`layout.plan.plan_layout`; each independent part is solved
+as one multi-period model (:mod:`layout.plan.staged_model`), and each milestone is then read as
+a one-year plan (:func:`layout.plan.decisions.county_tables`), so every rule, reason and KPI of
+the one-year plan holds at every milestone. The schools table says what happens to each school
+and in which year (``action``, ``action_year``), with its seats, pupils and temporary seats at
+every milestone (``capacity_<year>``, ``enrollment_<year>``, ``temporary_<year>``).
+
+Secondary vocational schools are integrated city-wide for the target year (Measure 6), as in
+the one-year plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from layout.errors import LayoutError
+from layout.plan.decisions import county_tables
+from layout.plan.demand import check_demand
+from layout.plan.frames import prepare
+from layout.plan.kpis import compute_kpis
+from layout.plan.model import CountyModel
+from layout.plan.params import LayoutParams
+from layout.plan.planner import (
+    RECORD_EXTRA,
+    Progress,
+    _add_vocational,
+    _build_models,
+    _concat,
+    _PlanParts,
+    _report_failures,
+    _solve_all,
+)
+from layout.plan.result import LayoutPlan
+from layout.plan.staged_model import (
+    Periods,
+    StagedSubProblem,
+    assemble_staged,
+    make_staged_subproblems,
+)
+from layout.plan.staged_tables import combine_schools, staged_projects, timeline
+from layout.plan.travel import RoadNetwork
+from schoolsystem.schemas import (
+    ASSIGNMENT_COLUMNS,
+    SCHOOL_COLUMNS,
+    SOLVER_COLUMNS,
+    UNSERVED_COLUMNS,
+)
+
+RECORD_COLUMNS = (*SOLVER_COLUMNS, *RECORD_EXTRA)
+
+
+def stage_demand(demand_by_year: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
+    """One row per demand row: students per milestone (``s0, s1, ...``) and their maximum.
+
+    Examples
+    --------
+    >>> d = {2025: pd.DataFrame({"demand_id": ["v"], "level": ["junior"], "grade_band":
+    ...      ["junior"], "students": [10.0]}), 2030: pd.DataFrame({"demand_id": ["v"],
+    ...      "level": ["junior"], "grade_band": ["junior"], "students": [14.0]})}
+    >>> stage_demand(d)[["s0", "s1", "students"]].to_numpy().tolist()
+    [[10.0, 14.0, 14.0]]
+
+    """
+    keys = ["demand_id", "level", "grade_band"]
+    wide = None
+    for t, year in enumerate(sorted(demand_by_year)):
+        d = check_demand(demand_by_year[year]).rename(columns={"students": f"s{t}"})
+        wide = d if wide is None else wide.merge(d, on=keys, how="outer")
+    if wide is None:
+        raise LayoutError("staged plan: no milestone demand given")
+    cols = [f"s{t}" for t in range(len(demand_by_year))]
+    wide[cols] = wide[cols].fillna(0.0)
+    wide["students"] = wide[cols].max(axis=1)
+    return wide.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _split(dem: pd.DataFrame, max_students: int, n_periods: int) -> pd.DataFrame:
+    """Split rows whose largest demand exceeds ``max_students`` into equal parts (all years)."""
+    d = dem[dem["students"] > 0].copy()
+    parts = np.maximum(1, np.ceil(d["students"] / max_students)).astype(int)
+    d = d.loc[d.index.repeat(parts)].copy()
+    d["part"] = d.groupby(level=0).cumcount()
+    div = parts.loc[d.index].to_numpy()
+    for col in ["students", *(f"s{t}" for t in range(n_periods))]:
+        d[col] = d[col].to_numpy() / div
+    return d.reset_index(drop=True)
+
+
+def plan_staged(
+    region: Any, demand_by_year: Mapping[int, pd.DataFrame], params: LayoutParams | None = None,
+    *, target_year: int, time_limit: float = 30, threads: int | None = None, seed: int = 0,
+    progress: Progress | None = None, counties: list[str] | None = None,
+) -> LayoutPlan:
+    """Plan the school layout of ``region`` over the milestone years of ``demand_by_year``.
+
+    Parameters
+    ----------
+    region : Region
+        From :func:`layout.region.load_region`.
+    demand_by_year : mapping of int to DataFrame
+        Milestone year -> demand rows (``demand_id, level, grade_band, students``).
+    params : LayoutParams, optional
+        Rules and costs, temporary seats (``temporary``) and the horizon after the last
+        milestone (``last_period_years``).
+    target_year : int
+        A milestone: the year of the one-year views (``assignments``, ``kpis``, the map).
+    time_limit, threads, seed, progress, counties
+        As for :func:`layout.plan.plan_layout` (``time_limit`` per part of a county).
+
+    Returns
+    -------
+    LayoutPlan
+        With ``milestones``, ``timeline``, ``assignments_by_year``, ``unserved_by_year``.
+
+    """
+    p = params or LayoutParams()
+    years = sorted(demand_by_year)
+    if target_year not in years:
+        raise LayoutError(f"target year {target_year} is not a milestone {years}")
+    wide = stage_demand(demand_by_year)
+    fr = prepare(region, wide, p.township_seat_radius_km)
+    roads = (RoadNetwork.from_file(p.travel.road_network, region.projected_crs)
+             if p.travel.road_network else None)
+    fac_all, dem_all = fr.facilities, fr.demand
+    voc_f, voc_d = fac_all["level"] == "vocational", dem_all["level"] == "vocational"
+    if counties is not None and sorted(set(counties) - set(fr.terrain)):
+        raise LayoutError(f"unknown county codes {sorted(set(counties) - set(fr.terrain))}")
+    counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
+    parts = _PlanParts()
+    models, _ = _build_models(counties, fr, fac_all[~voc_f],
+                              _split(dem_all[~voc_d], p.split_students, len(years)), p, roads,
+                              seed, parts, progress, make_subs=False)
+    periods = Periods.from_params(years, int(region.base_year), p)
+    subs = [_staged_subs(cm, p, periods, parts) for cm in models]
+    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
+    by_year = _period_tables(models, subs, years, p, parts)
+    t_idx = years.index(target_year)
+    target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
+    _add_vocational(fac_all[voc_f], target_voc, fr.terrain, p, seed, by_year[target_year])
+    parts.notes.extend(by_year[target_year].notes)
+    parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
+    if not by_year[target_year].schools:
+        if parts.internal is not None:
+            raise parts.internal
+        raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
+    return _staged_plan(by_year, years, target_year, parts, p, dem_all)
+
+
+def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
+                 parts: _PlanParts) -> list[StagedSubProblem]:
+    try:
+        return make_staged_subproblems(cm, p, periods)
+    except Exception as exc:  # one county that cannot be planned must not stop the others
+        parts.fail(cm.county_code, exc)
+        return []
+
+
+def _period_tables(models: list[CountyModel], subs: list[list[StagedSubProblem]],
+                   years: list[int], p: LayoutParams, parts: _PlanParts) -> dict[int, _PlanParts]:
+    """One-year tables of every county at every milestone (county_tables on each period)."""
+    by_year = {y: _PlanParts() for y in years}
+    for cm, part in zip(models, subs, strict=True):
+        if cm.county_code in parts.failed:
+            continue
+        try:
+            sol = assemble_staged(cm, part, len(years))
+            tables = []
+            for t, year in enumerate(years):
+                cm_t = dataclasses.replace(cm, demand=cm.demand.assign(students=cm.demand[f"s{t}"]))
+                s, a, u, b = county_tables(cm_t, sol.periods[t], p)
+                s["temporary"] = sol.temporary[t][s.index.to_numpy()]
+                tables.append((year, s, a, u, b))
+        except Exception as exc:  # isolate the county
+            parts.fail(cm.county_code, exc)
+            continue
+        for year, s, a, u, b in tables:
+            bucket = by_year[year]
+            bucket.schools.append(s)
+            bucket.assignments.append(a)
+            bucket.unserved.append(u)
+            bucket.before.append(b)
+        parts.records.extend({"county_code": cm.county_code, **r} for r in sol.records)
+    return by_year
+
+
+def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: int,
+                 parts: _PlanParts, p: LayoutParams, dem_all: pd.DataFrame) -> LayoutPlan:
+    """The LayoutPlan of a staged run: staged schools, timeline, projects; target-year views."""
+    schools_y = {y: pd.concat(b.schools, ignore_index=True) for y, b in by_year.items()
+                 if b.schools}
+    target = by_year[target_year]
+    target_schools = schools_y[target_year]
+    schools = combine_schools(schools_y, years, target_year)
+    kpis = compute_kpis(target_schools, pd.concat(target.before, ignore_index=True), p)
+    projects = staged_projects(schools_y, years, p)
+    assign_y = pd.concat([_concat(b.assignments, ASSIGNMENT_COLUMNS, ["demand_id", "grade_band",
+                                                                      "school_id"]).assign(year=y)
+                          for y, b in by_year.items()], ignore_index=True)
+    unserved_y = pd.concat([_concat(b.unserved, UNSERVED_COLUMNS, ["demand_id", "grade_band"])
+                            .assign(year=y) for y, b in by_year.items()], ignore_index=True)
+    return LayoutPlan(
+        schools=schools.loc[:, [*SCHOOL_COLUMNS, *[c for c in schools if c not in
+                                                     SCHOOL_COLUMNS]]],
+        assignments=assign_y[assign_y["year"] == target_year].drop(columns="year")
+        .reset_index(drop=True),
+        unserved=unserved_y[unserved_y["year"] == target_year].drop(columns="year")
+        .reset_index(drop=True),
+        kpis=kpis, projects=projects,
+        solver_records=pd.DataFrame(parts.records, columns=list(RECORD_COLUMNS)),
+        seats_added_total=int(projects["seats"].sum()) if len(projects) else 0,
+        target_year=int(target_year), params=p, city_target_seats=p.city_target_seats,
+        notes=parts.notes, milestones=list(years),
+        timeline=timeline(schools_y, dem_all, years),
+        assignments_by_year=assign_y, unserved_by_year=unserved_y,
+    )

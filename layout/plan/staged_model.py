@@ -1,0 +1,206 @@
+"""The staged (multi-period) model of one county: milestones, discounting, sub-problems.
+
+A county model (:class:`layout.plan.model.CountyModel`) is built once, with each demand row's
+largest demand over the milestones (journeys, permitted pairs, village sites and exemptions
+do not depend on the year); the rows carry their students per milestone in the columns
+``s0, s1, ...``. Each independent part of the county becomes one
+:class:`layout.core.MultiPeriodLocation` over the milestones:
+
+* period t stands for the years from milestone t to the next (the last for
+  ``last_period_years``); running costs (schools open, transport, boarding, temporary
+  seats) count every year of the period, discounted to the base year at
+  ``costs.interest_rate``;
+* a permanent seat is paid in the year it is built, but only for the years of the plan horizon
+  it can serve (its annuity times the discounted years from the build to the horizon end), so
+  a seat built for one short peak costs what it costs the county, not a 30-year asset written off
+  in full;
+* closing costs ``closure_cost`` once, discounted to its year;
+* temporary seats (modular or rented classrooms, larger classes up to the class-size ceilings)
+  cost ``temporary.cost_per_seat_year`` and are capped per school and period at
+  ``temporary.max_share`` of its seats today.
+
+Existing schools may close at a milestone and stay closed; candidate and village sites may open
+at a milestone and stay open; blocks are never removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from layout.core import MultiPeriodLocation
+from layout.plan.assemble import SEVERITY, CountySolution
+from layout.plan.model import CountyModel, subproblems
+from layout.plan.params import LayoutParams
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Milestone years and their weights.
+
+    Attributes
+    ----------
+    years : tuple of int
+        The milestones.
+    weight : ndarray
+        Discounted years each period stands for (multiplies yearly costs).
+    capital : ndarray
+        Discounted annuity-years from each milestone to the horizon end (multiplies a one-off
+        capital cost built at that milestone).
+    once : ndarray
+        Discount factor of a one-off cost at each milestone (closures).
+
+    """
+
+    years: tuple[int, ...]
+    weight: np.ndarray
+    capital: np.ndarray
+    once: np.ndarray
+
+    @classmethod
+    def from_params(cls, years: list[int], base_year: int, params: LayoutParams) -> Periods:
+        """Periods for ``years`` (sorted milestones after ``base_year``).
+
+        Examples
+        --------
+        >>> p = Periods.from_params([2025, 2030], 2023, LayoutParams())
+        >>> [round(w, 2) for w in p.weight], round(float(p.once[0]), 3)
+        ([4.45, 4.08], 0.925)
+
+        """
+        r = params.costs.interest_rate
+        ends = [*years[1:], years[-1] + params.last_period_years]
+        disc = [(1.0 + r) ** -(np.arange(a, b) - base_year) for a, b in zip(years, ends,
+                                                                            strict=True)]
+        weight = np.array([d.sum() for d in disc])
+        capital = np.array([weight[t:].sum() for t in range(len(years))]) * params.costs.annuity
+        once = np.array([(1.0 + r) ** -(y - base_year) for y in years])
+        return cls(tuple(years), weight, capital, once)
+
+
+@dataclass
+class StagedSubProblem:
+    """One independent part of a county over the milestones (solved in place).
+
+    Attributes match :class:`layout.plan.model.SubProblem`, so the same solve loop runs both.
+    """
+
+    county_code: str
+    name: str
+    facilities: np.ndarray
+    rows: np.ndarray
+    model: MultiPeriodLocation
+    hint: str = "existing"
+
+    @property
+    def size(self) -> int:
+        """Number of pairs of the model (times the periods: the work grows with both)."""
+        return int(self.model.data.rows.size * self.model.n_periods)
+
+
+def students_by_period(cm: CountyModel, n_periods: int) -> np.ndarray:
+    """Students of each county demand row per period, shape (T, n)."""
+    return np.vstack([cm.demand[f"s{t}"].to_numpy(dtype=float) for t in range(n_periods)])
+
+
+def make_staged_subproblems(cm: CountyModel, params: LayoutParams,
+                            periods: Periods) -> list[StagedSubProblem]:
+    """Multi-period models of the independent parts of ``cm``."""
+    fac, pairs = cm.facilities, cm.pairs
+    s_max = cm.demand["students"].to_numpy(dtype=float)
+    s_t = students_by_period(cm, len(periods.years))
+    per_pupil = pairs["cost"].to_numpy() / np.where(s_max > 0, s_max, 1.0)[pairs["row"]]
+    by_col = pairs.groupby("col").indices
+    out: list[StagedSubProblem] = []
+    names: dict[str, int] = {}
+    for f_idx in subproblems(cm):
+        p_idx = np.sort(np.concatenate([by_col.get(j, np.zeros(0, dtype=np.int64))
+                                        for j in f_idx]))
+        sub = pairs.iloc[p_idx]
+        rows, r_loc = np.unique(sub["row"].to_numpy(), return_inverse=True)
+        c_loc = np.searchsorted(f_idx, sub["col"].to_numpy())
+        model = _part_model(fac.iloc[f_idx], r_loc, c_loc, per_pupil[p_idx], s_t[:, rows],
+                            s_max[rows], params, periods)
+        levels = "+".join(sorted(set(fac["level"].iloc[f_idx])))
+        k = names.get(levels, 0)
+        names[levels] = k + 1
+        name = f"{cm.county_code}/{levels}" + (f"#{k + 1}" if k else "")
+        out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model))
+    return out
+
+
+def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupil: np.ndarray,
+                students: np.ndarray, s_max: np.ndarray, params: LayoutParams,
+                periods: Periods) -> MultiPeriodLocation:
+    """The multi-period model of one part (its facilities ``sf``, its pairs and rows)."""
+    annuity = params.costs.annuity
+    cap = sf["capacity"].to_numpy(dtype=float)
+    block = sf["block"].to_numpy(dtype=float)
+    reach = np.bincount(c_loc, weights=s_max[r_loc], minlength=len(sf))
+    need = np.ceil(np.maximum(0.0, reach - cap) / block)
+    max_blocks = np.minimum(sf["max_blocks"].to_numpy(), need.astype(np.int64))
+    existing = ~sf["is_site"].to_numpy(dtype=bool)
+    tmp = params.temporary
+    temp_max = np.where(existing, np.floor(tmp.max_share * cap), 0.0) if tmp.enabled else None
+    w = periods.weight
+    return MultiPeriodLocation.from_pairs(
+        r_loc, c_loc, per_pupil[None, :] * students[:, r_loc] * w[:, None], students, len(sf),
+        existing=existing, fixed_cost=sf["fixed_cost"].to_numpy(), period_weight=w,
+        capacity=cap,
+        closed_cost=periods.once[:, None] * (sf["closed_cost"].to_numpy() / annuity)[None, :],
+        force_open=sf["force_open"].to_numpy(), link_group=sf["link"].to_numpy(),
+        min_load=sf["min_load"].to_numpy(), min_load_exempt=sf["exempt"].to_numpy(),
+        expansion_block=block, expansion_cost=sf["block_cost"].to_numpy() / annuity,
+        max_blocks=max_blocks, capital_discount=periods.capital,
+        temp_cost=np.full(len(sf), tmp.cost_per_seat_year) if temp_max is not None else None,
+        temp_max=temp_max,
+        unserved_cost=students * params.costs.unserved_cost * w[:, None],
+        single_source=True,
+    )
+
+
+@dataclass(frozen=True)
+class StagedSolution:
+    """A county's staged plan: one :class:`CountySolution` per period, plus temporary seats."""
+
+    periods: list[CountySolution]
+    temporary: np.ndarray  # (T, m)
+    records: list[dict[str, object]]
+
+
+def assemble_staged(cm: CountyModel, subs: list[StagedSubProblem], n_periods: int) -> StagedSolution:
+    """Put the solved parts of ``cm`` together, period by period.
+
+    Facilities in no part (no demand row may use them) are open in every period only if forced
+    open or if closing them costs more than running them, as in the one-year model.
+    """
+    fac = cm.facilities
+    m, n = len(fac), len(cm.demand)
+    base_open = fac["force_open"].to_numpy() | (fac["fixed_cost"] < fac["closed_cost"]).to_numpy()
+    is_open = np.tile(base_open, (n_periods, 1))
+    load = np.zeros((n_periods, m))
+    blocks = np.zeros((n_periods, m), dtype=np.int64)
+    temp = np.zeros((n_periods, m))
+    assignment = np.full((n_periods, n), -1, dtype=np.int64)
+    records: list[dict[str, object]] = []
+    for sub in subs:
+        mp, f_idx = sub.model, sub.facilities
+        is_open[:, f_idx] = mp.open_
+        load[:, f_idx] = mp.load
+        blocks[:, f_idx] = mp.blocks
+        temp[:, f_idx] = mp.temporary
+        a = mp.assignment
+        assignment[:, sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
+        records.append({
+            "subproblem": sub.name, "solver": mp.solver, "status": str(mp.status),
+            "objective": mp.objective, "bound": mp.bound, "gap": mp.gap,
+            "greedy": mp.hint_objective, "wall_time": mp.wall_time, "threads": mp.threads,
+            "seed": mp.seed, "facilities": f_idx.size, "demand_rows": sub.rows.size,
+            "pairs": int(mp.data.rows.size), "nodes": mp.nodes, "stopped_by": mp.stopped_by,
+        })
+    status = max((str(r["status"]) for r in records), key=SEVERITY.index, default="optimal")
+    per = [CountySolution(is_open[t], load[t], blocks[t], assignment[t], status, records)
+           for t in range(n_periods)]
+    return StagedSolution(per, temp, records)

@@ -1,0 +1,164 @@
+"""Tables of a staged plan, from its one-year tables at every milestone.
+
+* :func:`combine_schools` — one row per (school, level): what happens to it and in which year
+  (``action``, ``action_year``), and its seats, pupils and temporary seats at every milestone;
+* :func:`staged_projects` — construction projects with their year and capital;
+* :func:`timeline` — per milestone, county and level: schools open, seats, demand (P50, P90),
+  temporary and idle seats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layout.plan.params import LayoutParams
+from schoolsystem.schemas import PROJECT_COLUMNS, TIMELINE_COLUMNS
+
+KEYS = ["school_id", "level"]
+_CLOSED = ("close", "merge")
+
+
+def _long(schools_y: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """All one-year rows stacked with their ``year``."""
+    return pd.concat([df.assign(year=y) for y, df in sorted(schools_y.items())],
+                     ignore_index=True)
+
+
+def _first_year(long: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """First year per (school, level) where ``mask`` holds (missing where it never does)."""
+    return long.loc[mask].groupby(KEYS)["year"].min()
+
+
+def combine_schools(schools_y: dict[int, pd.DataFrame], years: list[int],
+                    target_year: int) -> pd.DataFrame:
+    """One row per (school, level) of a staged plan.
+
+    ``action`` is the lasting decision: ``close``/``merge`` in the year the school closes (it
+    never reopens), ``new`` in the year a site opens, ``expand`` in the year its first block is
+    built, ``convert`` in the year it becomes a grades 1-3 school, else ``keep``; ``reason`` is
+    that year's, prefixed with the year. ``demand_target``, ``capacity_after``, ``boarders`` and
+    ``utilization`` are the target year's; ``seats_added`` counts every block built by the last
+    milestone and ``beds_added`` the most beds any milestone needs. Per milestone:
+    ``capacity_<year>`` (permanent seats of an open school, 0 closed), ``enrollment_<year>``,
+    ``temporary_<year>``.
+    """
+    long = _long(schools_y)
+    long["is_open"] = ~long["action"].isin(_CLOSED)
+    closed = _first_year(long, ~long["is_open"] & ~long["is_site"].astype(bool))
+    opened = _first_year(long, long["is_site"].astype(bool))
+    built = _first_year(long, long["seats_added"] > 0)
+    converted = _first_year(long, long["action"] == "convert")
+    out = long.drop_duplicates(KEYS, keep="last").set_index(KEYS)
+    target = long[long["year"] == target_year].set_index(KEYS)
+    decisive = pd.Series(np.nan, index=out.index)
+    action = pd.Series("keep", index=out.index, dtype=object)
+    for act, years_ in (("convert", converted), ("expand", built), ("new", opened)):
+        hit = years_.reindex(out.index).notna()
+        action[hit] = act
+        decisive[hit] = years_.reindex(out.index)[hit]
+    hit = closed.reindex(out.index).notna()
+    decisive[hit] = closed.reindex(out.index)[hit]
+    at_close = long.set_index([*KEYS, "year"])
+    idx = [(*k, int(y)) for k, y in zip(out.index[hit], decisive[hit], strict=True)]
+    action[hit] = at_close.loc[idx, "action"].to_numpy()
+    out["merge_into"] = out["merge_into"].where(~hit, "")
+    out.loc[hit, "merge_into"] = at_close.loc[idx, "merge_into"].to_numpy()
+    out["action"] = action
+    out["action_year"] = decisive.astype("Int64")
+    reason_at = at_close["reason"].reindex(
+        [(*k, int(y) if pd.notna(y) else target_year) for k, y in zip(out.index, decisive,
+                                                                      strict=True)]).to_numpy()
+    out["reason"] = np.where(decisive.notna(),
+                             decisive.astype("Int64").astype(str) + "年: " + pd.Series(
+                                 reason_at, index=out.index).fillna(""),
+                             pd.Series(reason_at, index=out.index).fillna(""))
+    _target_view(out, target, long)
+    _per_year(out, long, years)
+    return out.reset_index()
+
+
+def _target_view(out: pd.DataFrame, target: pd.DataFrame, long: pd.DataFrame) -> None:
+    """Target-year columns and lasting totals (in place)."""
+    t = target.reindex(out.index)
+    out["demand_target"] = t["demand_target"].fillna(0.0).to_numpy()
+    open_t = t["action"].notna() & ~t["action"].isin(_CLOSED)
+    out["capacity_after"] = np.where(open_t, t["capacity_after"].fillna(0.0), 0.0)
+    out["boarders"] = t["boarders"].fillna(0.0).to_numpy()
+    out["utilization"] = np.where(out["capacity_after"] > 0,
+                                  out["demand_target"] / out["capacity_after"].where(
+                                      out["capacity_after"] > 0, 1.0), np.nan)
+    last = long.groupby(KEYS)[["seats_added", "beds_added"]].max()
+    out["seats_added"] = np.round(last["seats_added"].reindex(out.index).fillna(0)).astype(
+        np.int64)
+    out["beds_added"] = np.round(last["beds_added"].reindex(out.index).fillna(0)).astype(np.int64)
+    out["capacity_after"] = np.round(out["capacity_after"]).astype(np.int64)
+    out["capacity_base"] = np.round(out["capacity_base"].astype(float)).astype(np.int64)
+    out["boarders"] = np.round(out["boarders"]).astype(np.int64)
+
+
+def _per_year(out: pd.DataFrame, long: pd.DataFrame, years: list[int]) -> None:
+    """``capacity_<y>``, ``enrollment_<y>``, ``temporary_<y>`` columns (in place)."""
+    long = long.assign(cap_open=np.where(long["is_open"], long["capacity_after"], 0.0))
+    for col, src in (("capacity", "cap_open"), ("enrollment", "demand_target"),
+                     ("temporary", "temporary")):
+        wide = long.pivot_table(index=KEYS, columns="year", values=src, aggfunc="sum")
+        for y in years:
+            vals = wide[y].reindex(out.index) if y in wide else pd.Series(np.nan, out.index)
+            out[f"{col}_{y}"] = np.round(vals.fillna(0.0)).astype(np.int64)
+
+
+def staged_projects(schools_y: dict[int, pd.DataFrame], years: list[int],
+                    p: LayoutParams) -> pd.DataFrame:
+    """Projects by year: new sites, blocks added, beds added; capital at build prices (CNY)."""
+    long = _long(schools_y).sort_values([*KEYS, "year"], kind="stable")
+    g = long.groupby(KEYS)
+    long["seats"] = g["seats_added"].diff().fillna(long["seats_added"]).clip(lower=0)
+    beds_needed = g["beds_added"].cummax()
+    long["beds"] = beds_needed.groupby([long[k] for k in KEYS]).diff().fillna(beds_needed)
+    long["beds"] = long["beds"].clip(lower=0)
+    pr = long[(long["seats"] > 0) | (long["beds"] > 0)].copy()
+    first_site = pr["is_site"].astype(bool) & ~pr.duplicated(KEYS)
+    pr["kind"] = np.where(first_site, "new", "expansion")
+    per_seat = (pr["capital_per_seat"].fillna(p.costs.capital_per_seat).to_numpy(dtype=float)
+                if "capital_per_seat" in pr else p.costs.capital_per_seat)
+    pr["capital_cost"] = pr["seats"] * per_seat + pr["beds"] * p.costs.capital_per_bed
+    pr = pr.sort_values(["year", "county_code", "school_id", "level"], kind="stable")
+    pr["project_id"] = [f"P{i + 1:04d}" for i in range(len(pr))]
+    for col in ("seats", "beds"):
+        pr[col] = np.round(pr[col]).astype(np.int64)
+    return pr.loc[:, list(PROJECT_COLUMNS)].reset_index(drop=True)
+
+
+def timeline(schools_y: dict[int, pd.DataFrame], demand: pd.DataFrame, years: list[int],
+             demand_p90: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per milestone, county and level: schools open, seats, demand, temporary and idle seats.
+
+    ``demand`` holds ``county_code, level`` and the students per milestone ``s0, s1, ...``;
+    ``demand_p90`` the same at the P90 of the forecast (NaN without it). Seats are the
+    permanent seats of the open schools; idle seats those of them no pupil fills.
+    """
+    long = _long(schools_y)
+    long = long[~long["action"].isin(_CLOSED)].assign(
+        idle=lambda d: np.maximum(0.0, d["capacity_after"] - d["demand_target"]))
+    net = long.groupby(["year", "county_code", "level"]).agg(
+        schools_open=("school_id", "size"), seats=("capacity_after", "sum"),
+        temporary_seats=("temporary", "sum"), idle_seats=("idle", "sum"))
+    parts = []
+    for t, y in enumerate(years):
+        d50 = demand.groupby(["county_code", "level"])[f"s{t}"].sum().rename("demand_p50")
+        frame = d50.to_frame()
+        if demand_p90 is not None:
+            frame["demand_p90"] = demand_p90.groupby(["county_code", "level"])[f"s{t}"].sum()
+        parts.append(frame.assign(year=y).reset_index())
+    dem = pd.concat(parts, ignore_index=True).set_index(["year", "county_code", "level"])
+    out = net.join(dem, how="outer").reset_index()
+    if "demand_p90" not in out:
+        out["demand_p90"] = np.nan
+    out[["schools_open", "seats", "temporary_seats", "idle_seats"]] = out[
+        ["schools_open", "seats", "temporary_seats", "idle_seats"]].fillna(0)
+    for col in ("schools_open", "seats", "temporary_seats", "idle_seats", "demand_p50",
+                "demand_p90"):
+        out[col] = np.round(out[col].astype(float)).astype("Int64")
+    return out.loc[:, list(TIMELINE_COLUMNS)].sort_values(
+        ["year", "county_code", "level"]).reset_index(drop=True)
