@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -15,8 +16,15 @@ from layout.geo.gcj02 import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from layout.ingest.derive import apportion, reshape_within, split_groups
+from layout.ingest.derive import (
+    apportion,
+    rescale_ages,
+    reshape_within,
+    senior_stage_estimate,
+    split_groups,
+)
 from layout.ingest.polygons import voronoi_cells
+from layout.ingest.population import PopulationInputs, township_single_ages
 
 TINY = Path(__file__).parent / "fixtures" / "region" / "tiny"
 
@@ -75,3 +83,77 @@ def test_voronoi_cells_partition_the_county():
     assert len(cells) == 4
     assert sum(c.area for c in cells) == pytest.approx(county.area, rel=1e-9)
     assert shapely.union_all(cells).symmetric_difference(county).area < 1e-9
+
+
+GROUPS = {f"{a}-{a + 4}": n for a, n in zip(range(0, 50, 5),
+                                             [900, 1300, 1500, 1400, 800, 950, 1200, 1300,
+                                              1250, 1100], strict=True)}
+
+
+@pytest.mark.parametrize("method", ["sprague", "beers"])
+def test_osculatory_split_keeps_every_group(method):
+    single = split_groups(GROUPS, method=method)
+    assert (single >= 0).all()
+    for label, n in GROUPS.items():
+        lo, hi = map(int, label.split("-"))
+        assert single[lo:hi + 1].sum() == pytest.approx(n, abs=1e-9)
+    # groups without two 5-year neighbours on each side keep the spline
+    pchip = split_groups(GROUPS)
+    assert np.allclose(single[:10], pchip[:10])
+    assert not np.allclose(single[10:15], pchip[10:15])
+
+
+def test_rescale_ages_keeps_the_group_and_caps_at_its_total():
+    x = np.zeros(101)
+    x[15:20] = [10, 10, 10, 30, 40]
+    y = rescale_ages(x, (15, 19), (15, 17), 2.0)
+    assert y[15:20].sum() == pytest.approx(100)
+    assert y[15:18].tolist() == [20, 20, 20]
+    assert y[18] / y[19] == pytest.approx(30 / 40)
+    z = rescale_ages(x, (15, 19), (15, 17), 10.0, shape=np.array([1.0, 2.0, 1.0]))
+    assert z[15:18].tolist() == [25, 50, 25]
+    assert z[18:20].sum() == 0
+
+
+def _enrollment(county: str, g9_before: int, junior: int, senior: list[int]) -> pd.DataFrame:
+    rows = [(county, 2022, "G9", g9_before)]
+    rows += [(county, 2023, g, junior // 3) for g in ("G7", "G8", "G9")]
+    rows += [(county, 2023, g, n) for g, n in zip(("G10", "G11", "G12"), senior, strict=True)]
+    return pd.DataFrame(rows, columns=["county_code", "year", "grade", "students"])
+
+
+def test_senior_stage_estimate_inverts_participation_and_coverage():
+    # 900 residents 12-14, junior coverage 0.9 (810 pupils); 300 per age 15-17 of whom 80 %
+    # continue: G10 = G9 of last year (270 = 300 x 0.9) x 0.8
+    e = _enrollment("1", 270, 810, [216, 216, 216])
+    est = senior_stage_estimate(e, 2023, "1", 900.0)
+    assert est is not None
+    assert est.tolist() == pytest.approx([300, 300, 300])
+    assert senior_stage_estimate(e, 2023, "2", 900.0) is None  # no enrollment: spline kept
+    assert senior_stage_estimate(e[e["year"] == 2023], 2023, "1", 900.0) is None
+
+
+def test_senior_split_follows_the_county_estimate_and_keeps_group_totals():
+    # two townships with a flat census table (100 per age): the spline gives 300 of the 500
+    # persons 15-19 to ages 15-17, the county's enrollment says 270
+    ages = pd.DataFrame([(t, f"{a}-{a + 4}", 500, 250 if a >= 15 else None)
+                         for t in ("100000001", "100000002") for a in range(0, 50, 5)],
+                        columns=["township_code", "age_group", "persons", "female"])
+    ages["_row"] = range(3, 3 + len(ages))
+    towns = pd.DataFrame({"township_code": ["100000001", "100000002"],
+                          "county_code": ["100000", "100000"]})
+    # county: 600 residents 12-14, 540 junior pupils (coverage 0.9), G9 last year 162, half of
+    # them continue (G10 81): residents 15-17 = 81 / (0.5 x 0.9) = 180 per age, 270 a township
+    e = _enrollment("100000", 162, 540, [81, 81, 81])
+    births = pd.DataFrame(columns=["county_code", "year", "births"])
+    inp = PopulationInputs(ages, towns, pd.DataFrame(), births, e, 2023)
+    problems: list = []
+    plain, _ = township_single_ages(inp, problems, "none", senior="spline")
+    kids, women = township_single_ages(inp, problems, "none", senior="enrollment")
+    assert problems == []
+    for code in kids:
+        assert plain[code][15:18].sum() == 300
+        assert kids[code][15:18].sum() == 270
+        assert kids[code][15:18].tolist() == [90, 90, 90]
+        assert kids[code][:15].tolist() == plain[code][:15].tolist()
+        assert women[code].sum() == 7 * 250

@@ -91,7 +91,8 @@ def _population(tables: dict[str, pd.DataFrame], villages: pd.DataFrame, base_ye
     inp = PopulationInputs(tables["township_ages"], tables["townships"], villages,
                            tables["births"], enr, base_year, tables.get("age_structure"))
     problems: list[Problem] = []
-    kids, women = township_single_ages(inp, problems, options.calibration)
+    kids, women = township_single_ages(inp, problems, options.calibration, options.split,
+                                       options.senior)
     if problems:
         raise RegionDataError(problems)
     result.derived["children"] = DERIVATIONS["children"]

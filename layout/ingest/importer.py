@@ -43,6 +43,11 @@ class ImportOptions:
         Township polygons (``township_code``, WGS84); Voronoi cells of the seats when absent.
     calibration : str
         Cohort reshaping of the single ages (see :data:`layout.ingest.population.CALIBRATIONS`).
+    split : str
+        Split of 5-year groups: ``pchip`` (default), ``sprague`` or ``beers``.
+    senior : str
+        Split of the census group holding ages 15-17: ``enrollment`` (default, the county's
+        senior-stage estimate) or ``spline`` (:data:`layout.ingest.population.SENIOR_SPLITS`).
 
     """
 
@@ -50,6 +55,8 @@ class ImportOptions:
     boundaries: str | os.PathLike[str] | None = None
     townships: str | os.PathLike[str] | None = None
     calibration: str = "births+enrollment"
+    split: str = "pchip"
+    senior: str = "enrollment"
 
 
 @dataclass

@@ -15,11 +15,14 @@ import pandas as pd
 from layout.errors import Problem
 from layout.ingest.derive import (
     MAX_AGE,
+    SENIOR_AGES,
     apportion_villages,
     cohort_indicators,
     parse_group,
+    rescale_ages,
     reshape_within,
     round_groups,
+    senior_stage_estimate,
     split_groups,
 )
 from schoolsystem.vocabulary import CHILD_AGES, WOMEN_AGES
@@ -27,6 +30,12 @@ from schoolsystem.vocabulary import CHILD_AGES, WOMEN_AGES
 CALIBRATIONS = ("births+enrollment", "births", "none")
 """Cohort reshaping applied after the spline: births for ages 0-5 and enrollment for 6-17,
 births only (ages 0-18), or none."""
+
+SENIOR_SPLITS = ("enrollment", "spline")
+"""How the census group holding ages 15-17 (``15-19``) is split between 15-17 and the rest:
+``enrollment`` scales each township's spline sub-total 15-17 by the county's senior-stage
+estimate (:func:`layout.ingest.derive.senior_stage_estimate`) / spline, ``spline`` keeps the
+spline's split."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,55 @@ def _indicators(inp: PopulationInputs, county: str, mode: str) -> list[dict[int,
     return [by_birth, by_grade]
 
 
+def _senior_group(bounds: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The group holding all of ages 15-17 and more (None when 15-17 is its own group)."""
+    lo, hi = SENIOR_AGES
+    for g in bounds:
+        if g[0] <= lo and g[1] >= hi and g != (lo, hi):
+            return g
+    return None
+
+
+def _senior_adjust(inp: PopulationInputs, singles: dict[str, tuple[np.ndarray, list]],
+                   county_of: dict[str, str]) -> None:
+    """Scale the townships' 15-17 sub-totals by their county's enrollment estimate (in place)."""
+    lo, hi = SENIOR_AGES
+    by_county: dict[str, list[str]] = {}
+    for code in singles:
+        by_county.setdefault(county_of.get(code, ""), []).append(code)
+    for county, codes in by_county.items():
+        total = np.sum([singles[c][0] for c in codes], axis=0)
+        est = senior_stage_estimate(inp.enrollment, inp.base_year, county,
+                                    float(total[12:15].sum()))
+        spline = float(total[lo:hi + 1].sum())
+        if est is None or spline <= 0:
+            continue
+        factor = float(est.sum()) / spline
+        for c in codes:
+            single, bounds = singles[c]
+            group = _senior_group(bounds)
+            if group is not None:
+                singles[c] = (rescale_ages(single, group, SENIOR_AGES, factor, est), bounds)
+
+
 def township_single_ages(inp: PopulationInputs, problems: list[Problem],
-                         mode: str = "births+enrollment"
+                         mode: str = "births+enrollment", split: str = "pchip",
+                         senior: str = "enrollment"
                          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Whole persons by single age (children 0-17 and women 15-49) per township.
+
+    Parameters
+    ----------
+    inp : PopulationInputs
+        Census township groups, townships, villages, births and enrollment.
+    problems : list of Problem
+        Receives a problem per township whose groups overlap or do not cover the ages.
+    mode : str
+        Cohort reshaping (:data:`CALIBRATIONS`).
+    split : str
+        ``pchip``, ``sprague`` or ``beers`` (:func:`layout.ingest.derive.split_groups`).
+    senior : str
+        Split of the group holding ages 15-17 (:data:`SENIOR_SPLITS`).
 
     Returns
     -------
@@ -92,9 +146,9 @@ def township_single_ages(inp: PopulationInputs, problems: list[Problem],
 
     """
     ref_all, ref_f = _reference(inp.reference, "persons"), _reference(inp.reference, "female")
-    county_of = dict(zip(inp.townships["township_code"], inp.townships["county_code"],
-                         strict=True))
-    children: dict[str, np.ndarray] = {}
+    county_of = {str(k): str(v) for k, v in zip(inp.townships["township_code"],
+                                                inp.townships["county_code"], strict=True)}
+    singles: dict[str, tuple[np.ndarray, list]] = {}
     women: dict[str, np.ndarray] = {}
     for code, rows in inp.ages.groupby("township_code", sort=False):
         first = int(rows["_row"].min())
@@ -111,14 +165,18 @@ def township_single_ages(inp: PopulationInputs, problems: list[Problem],
                                     f"township {code}: persons must cover ages 0-17 and 其中女性 "
                                     "ages 15-49"))
             continue
-        single = split_groups(persons, ref_all)
+        single = split_groups(persons, ref_all, split)
         bounds = [parse_group(k) for k in persons]
-        for indicator in _indicators(inp, str(county_of.get(code, "")), mode):
+        for indicator in _indicators(inp, county_of.get(str(code), ""), mode):
             single = reshape_within(single, bounds, indicator)
-        children[str(code)] = round_groups(single, bounds)[CHILD_AGES.start:CHILD_AGES.stop]
-        fsingle = split_groups(female, ref_f)
+        singles[str(code)] = (single, bounds)
+        fsingle = split_groups(female, ref_f, split)
         fb = [parse_group(k) for k in female]
         women[str(code)] = round_groups(fsingle, fb)[WOMEN_AGES.start:WOMEN_AGES.stop]
+    if senior == "enrollment":
+        _senior_adjust(inp, singles, county_of)
+    children = {code: round_groups(single, bounds)[CHILD_AGES.start:CHILD_AGES.stop]
+                for code, (single, bounds) in singles.items()}
     return children, women
 
 

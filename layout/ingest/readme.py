@@ -20,7 +20,10 @@ DERIVATIONS: Final = MappingProxyType({
         "(PCHIP) spline of the cumulative count (Hyman filter, sum-preserving), broad groups split "
         "by the 年龄结构 sheet or the county's births; then within each group ages 0-5 reshaped by "
         "county births of their birth year and ages 6-17 by county base-year enrollment by grade "
-        "(each step keeps every group total); villages = township single ages x village share of "
+        "(each step keeps every group total); in the group 15-19 the sub-total 15-17 scaled to "
+        "the county's senior-stage estimate (G10-G12 + V1-V3 enrollment / (participation = "
+        "G10+V1 over last year's G9) / (junior coverage = G7-G9 over derived residents 12-14)), "
+        "18-19 keep the rest; villages = township single ages x village share of "
         "township population (largest-remainder rounding keeps township totals)"),
     "women": (
         "women 15-49 by single age per township from the female 5-year groups (PCHIP of the "
