@@ -19,14 +19,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_util import find_browser, open_map  # noqa: E402
-
-from layout.outputs import maps  # noqa: E402
 from synthetic_plan import (  # noqa: E402
     SYNTHETIC_NOTE,
     synthetic_plan,
     synthetic_region,
     synthetic_years_series,
 )
+
+from layout.outputs import maps  # noqa: E402
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from layout.errors import SchoolPlanError
 from layout.outputs.atomic import atomic_path
+from schoolsystem.schemas import ASSIGNMENT_COLUMNS
 
 _KEY = ["school_id", "level"]
 _INFO = ["name", "county_code", "township_code", "school_type", "lon", "lat"]
@@ -118,6 +119,8 @@ def write_comparison(table: pd.DataFrame, folders: list[Path], out: Path) -> lis
         if len(diff) else pd.Series(dtype=str),
         "lon": pd.to_numeric(diff["lon"]), "lat": pd.to_numeric(diff["lat"]),
     })
+    view["site_class"] = diff.get("site_class", "")
+    view["action_year"] = pd.array([pd.NA] * len(view), dtype="Int64")
     for col in ("enrollment_base", "demand_target", "capacity_base", "capacity_after",
                 "seats_added", "beds_added", "boarders", "utilization"):
         view[col] = float("nan")
@@ -126,8 +129,7 @@ def write_comparison(table: pd.DataFrame, folders: list[Path], out: Path) -> lis
     if mpath.is_file():
         manifest_region = json.loads(mpath.read_text(encoding="utf-8")).get("region", {}).get("path")
     region = load_region(manifest_region)
-    assignments = pd.DataFrame(columns=["demand_id", "level", "grade_band", "school_id",
-                                        "students", "travel_min", "boarding", "lon", "lat"])
+    assignments = pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS))
     files.append(write_map(_PlanView(view, assignments), region.townships, region.counties,
                            out / "comparison_map.html",
                            title=f"方案差异 {' vs '.join(labels)} (差异 {len(diff)} 处)"))

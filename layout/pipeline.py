@@ -26,6 +26,7 @@ from layout.errors import ScenarioError
 from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
 from layout.plan.planner import NOT_PLANNED
+from layout.plan.staged import plan_staged
 from layout.region import Region, load_region
 from layout.scenario import Scenario
 from schoolsystem.vocabulary import BANDS, CHILD_AGES
@@ -105,6 +106,26 @@ def demand_for_year(outlook: RegionOutlook, year: int, quantile: str = "p50") ->
         "demand_id": d["village_id"].to_numpy(), "level": d["level"].to_numpy(),
         "grade_band": d["grade_band"].to_numpy(), "students": d[quantile].to_numpy(),
     })
+
+
+def milestone_years(scenario: Scenario) -> list[int]:
+    """Milestones of a staged plan (with the target year), or [] for a one-year plan."""
+    ms = scenario.layout.milestones
+    return sorted({*ms, scenario.target_year}) if ms else []
+
+
+def staged_plan_stage(region: Region, scenario: Scenario, outlook: RegionOutlook,
+                      progress: Callable[[str, int, int], None] | None = None,
+                      counties: list[str] | None = None) -> LayoutPlan:
+    """The staged plan over the scenario's milestones, from the forecast's P50 demand."""
+    years = milestone_years(scenario)
+    return plan_staged(
+        region, {y: demand_for_year(outlook, y) for y in years}, scenario.layout,
+        target_year=scenario.target_year, time_limit=scenario.solver.time_limit,
+        threads=scenario.solver.threads, seed=scenario.seed, progress=progress,
+        counties=counties, demand_p90_by_year={y: demand_for_year(outlook, y, "p90")
+                                               for y in years},
+    )
 
 
 def plan_stage(region: Region, scenario: Scenario, demand: pd.DataFrame,
@@ -438,7 +459,9 @@ def _plan_step(result: RunResult, say: Say, progress: bool) -> None:
         _bar.update(1)
 
     with _timed(result.timings, "plan"):
-        result.plan = plan_stage(region, scenario, demand, progress=tick)
+        result.plan = (staged_plan_stage(region, scenario, result.outlook, progress=tick)
+                       if milestone_years(scenario) else
+                       plan_stage(region, scenario, demand, progress=tick))
     counties.close()
     for note in result.plan.notes:  # counties left out, with the reason
         if NOT_PLANNED in note:

@@ -129,6 +129,9 @@ _COLUMNS: tuple[Column, ...] = (
     Column("temporary_seats", "int", "临时学位", "该里程碑年使用的临时学位（活动板房、租用校舍、大班额至国家上限）"),
     Column("idle_seats", "int", "闲置学位", "开办学校中无学生使用的永久学位"),
     Column("temporary", "int", "临时学位", "该校该年使用的临时学位"),
+    Column("capacity_<year>", "int", "学位(年)", "分期规划: 该里程碑年开办学校的永久学位（撤并后为0）"),
+    Column("enrollment_<year>", "int", "在校生(年)", "分期规划: 该里程碑年分配到该校的学生数"),
+    Column("temporary_<year>", "int", "临时学位(年)", "分期规划: 该里程碑年使用的临时学位"),
 )
 
 COLUMNS: Final = MappingProxyType({c.name: c for c in _COLUMNS})
@@ -155,6 +158,10 @@ PROJECT_COLUMNS: Final[tuple[str, ...]] = (
     "project_id", "year", "school_id", "name", "county_code", "kind", "level", "seats", "beds",
     "capital_cost",
 )  # fmt: skip
+STAGED_SCHOOL_COLUMNS: Final[tuple[str, ...]] = (
+    "capacity_<year>", "enrollment_<year>", "temporary_<year>",
+)
+"""Per-milestone columns a staged plan adds to ``schools`` (one of each per milestone year)."""
 TIMELINE_COLUMNS: Final[tuple[str, ...]] = (
     "year", "county_code", "level", "schools_open", "seats", "demand_p50", "demand_p90",
     "temporary_seats", "idle_seats",

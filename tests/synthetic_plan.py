@@ -128,7 +128,9 @@ def synthetic_plan(
         "school_id": ids, "name": name.astype(str),
         "county_code": town["county_code"].fillna("").astype(str).to_numpy(),
         "township_code": town["township_code"].fillna("").astype(str).to_numpy(),
-        "level": level, "school_type": "合成", "action": action, "merge_into": merge_into,
+        "level": level, "school_type": "合成", "site_class": "township_seat", "action": action,
+        "action_year": pd.Series(np.where(action == "keep", np.nan, 2030.0)).astype("Int64"),
+        "merge_into": merge_into,
         "enrollment_base": enrol, "demand_target": demand.astype(int), "capacity_base": cap_base,
         "capacity_after": cap_after, "seats_added": seats, "beds_added": boarders,
         "boarders": boarders, "utilization": np.round(demand / np.maximum(cap_after, 1), 3),
@@ -163,7 +165,7 @@ def synthetic_plan(
     )  # fmt: skip
     grow = schools[schools["action"].isin(["expand", "new"])]
     projects = pd.DataFrame({
-        "project_id": [f"P{i:05d}" for i in range(len(grow))],
+        "project_id": [f"P{i:05d}" for i in range(len(grow))], "year": 2030,
         "school_id": grow["school_id"].to_numpy(), "name": grow["name"].to_numpy(),
         "county_code": grow["county_code"].to_numpy(),
         "kind": np.where(grow["action"] == "new", "new", "expansion"),

@@ -185,6 +185,7 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         ("未满足需求", plan_table(plan, "unserved")),
         ("求解记录", without_wall_times(plan_table(plan, "solver_records"))),
     ]
+    sheets[1:1] = [(title, frame) for title, frame in _staged_tables(plan).items()]
     for title, frame in sheets:
         write_table_sheet(wb.create_sheet(title), frame)
     rows = _flatten(scenario_params)
@@ -286,6 +287,14 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 
 
 CSV_TABLES = ("schools", "assignments", "unserved", "kpis", "projects", "solver_records")
+STAGED_TABLES = {"timeline": "分期时间表", "unserved_by_year": "各年未满足需求"}
+"""Staged plan tables (LayoutPlan attribute -> workbook sheet), written when present."""
+
+
+def _staged_tables(plan: Any) -> dict[str, pd.DataFrame]:
+    """Workbook sheet title -> table, for the staged tables the plan has."""
+    return {title: getattr(plan, name) for name, title in STAGED_TABLES.items()
+            if getattr(plan, name, None) is not None}
 
 
 def write_csvs(plan: Any, folder: str | os.PathLike[str]) -> list[Path]:
@@ -293,7 +302,8 @@ def write_csvs(plan: Any, folder: str | os.PathLike[str]) -> list[Path]:
 
     Files: ``schools.csv``, ``assignments.csv``, ``unserved.csv``, ``kpis.csv``,
     ``projects.csv``, ``solver_records.csv``, ``assignment_summary.csv`` and
-    ``data_dictionary.csv``. Headers are the English identifiers (see the dictionary). Text cells
+    ``data_dictionary.csv``; for a staged plan also ``timeline.csv``,
+    ``unserved_by_year.csv`` and ``assignments_by_year.csv``. Headers are the English identifiers (see the dictionary). Text cells
     starting with a formula prefix get a leading ``'`` (see :func:`write_csv`); the wall-clock
     ``wall_time`` of the solver records is left out (it is in ``manifest.json``).
 
@@ -306,5 +316,8 @@ def write_csvs(plan: Any, folder: str | os.PathLike[str]) -> list[Path]:
     out = Path(folder)
     frames = {name: without_wall_times(plan_table(plan, name)) for name in CSV_TABLES}
     frames["assignment_summary"] = assignment_summary(plan)
+    for name in (*STAGED_TABLES, "assignments_by_year"):
+        if getattr(plan, name, None) is not None:
+            frames[name] = getattr(plan, name)
     frames["data_dictionary"] = output_dictionary()
     return [write_csv(frame, out / f"{name}.csv") for name, frame in frames.items()]

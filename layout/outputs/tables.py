@@ -12,7 +12,13 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from schoolsystem.schemas import COLUMNS, PLAN_TABLES, SUMMARY_COLUMNS
+from schoolsystem.schemas import (
+    COLUMNS,
+    PLAN_TABLES,
+    STAGED_SCHOOL_COLUMNS,
+    SUMMARY_COLUMNS,
+    TIMELINE_COLUMNS,
+)
 from schoolsystem.vocabulary import ACTION_LABELS_ZH, ACTIONS, LEVEL_LABELS_ZH, LEVELS
 
 __all__ = [
@@ -133,7 +139,9 @@ def assignment_summary(plan: Any) -> pd.DataFrame:
 def data_dictionary() -> pd.DataFrame:
     """Return the data dictionary: zh_header, identifier, meaning and the tables using it."""
     tables: dict[str, list[str]] = {}
-    for table, cols in {**PLAN_TABLES, "assignment_summary": SUMMARY_COLUMNS}.items():
+    for table, cols in {**PLAN_TABLES, "assignment_summary": SUMMARY_COLUMNS,
+                        "timeline": TIMELINE_COLUMNS, "schools (staged)": STAGED_SCHOOL_COLUMNS,
+                        }.items():
         for col in cols:
             tables.setdefault(col, []).append(table)
     rows = [

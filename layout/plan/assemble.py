@@ -86,8 +86,12 @@ def assignment_table(cm: CountyModel, solution: CountySolution) -> pd.DataFrame:
     dem = cm.demand.copy()
     dem["col"] = solution.assignment
     chosen = cm.pairs.merge(dem[["col"]].reset_index(names="row"), on=["row", "col"])
-    dem = dem.join(chosen.set_index("row")[["minutes", "km", "boarding", "host"]])
+    cols = ["minutes", "km", "boarding", "host", *(["transition"] if "transition" in chosen
+                                                      else [])]
+    dem = dem.join(chosen.set_index("row")[cols])
     dem["col"] = dem["col"].where(dem["minutes"].notna(), -1)
     dem["boarding"] = dem["boarding"].fillna(False).astype(bool)
     dem["host"] = dem["host"].fillna(False).astype(bool)
+    dem["transition"] = (dem["transition"].fillna(False).astype(bool) if "transition" in dem
+                         else False)
     return dem

@@ -81,7 +81,9 @@ def county_tables(
     fac["load_lower"] = np.bincount(
         cols, weights=st * (served["grade_band"] == "primary_lower"), minlength=n
     )
-    fac["n_exception"] = np.bincount(cols, weights=~served["host"], minlength=n)
+    fac["n_exception"] = np.bincount(cols, weights=~served["host"] & ~served["transition"],
+                                     minlength=n)
+    fac["n_transition"] = np.bincount(cols, weights=served["transition"], minlength=n)
     fac["seats_added"] = fac["blocks"] * fac["block"]
     fac["capacity_after"] = np.where(fac["open"], fac["capacity"] + fac["seats_added"], 0.0)
     fac["beds_added"] = np.where(
@@ -155,6 +157,10 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
         elif grow[i]:
             action[i] = "expand"
             reason[i] = _expansion_reason(fac["seats_added"].iat[i], fac["beds_added"].iat[i])
+        if is_open[i] and not site[i] and fac["n_transition"].iat[i] > 0:
+            reason[i] = (reason[i] + "; " if reason[i] else "") + (
+                "过渡保留: 学生暂留本校, 待生源下降后并入集中办学点 (kept during the transition: "
+                "its pupils stay until falling numbers let the host school take them)")
         if is_open[i] and not site[i] and fac["n_exception"].iat[i] > 0 and action[i] != "convert":
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")

@@ -74,7 +74,8 @@ DEMAND_MODEL_COLUMNS: dict[str, str] = {
 }
 """Columns :func:`build_county` guarantees on :attr:`CountyModel.demand`."""
 
-PAIR_COLUMNS: tuple[str, ...] = ("row", "col", "minutes", "km", "boarding", "host", "cost")
+PAIR_COLUMNS: tuple[str, ...] = ("row", "col", "minutes", "km", "boarding", "host", "transition",
+                                  "cost")
 """Columns of :attr:`CountyModel.pairs`: permitted (demand row, facility) journeys and costs."""
 
 
@@ -139,6 +140,7 @@ def _host(fac: pd.DataFrame, band: str, seat: set[str], zones: Zones) -> np.ndar
 def build_county(
     county_code: str, facilities: pd.DataFrame, demand: pd.DataFrame, townships: pd.DataFrame,
     terrain: str, zones: Zones, params: LayoutParams, roads: RoadNetwork | None = None,
+    transition: bool = False,
 ) -> CountyModel:
     """Build the model of one county (no solving).
 
@@ -160,13 +162,16 @@ def build_county(
         Rules and costs.
     roads : RoadNetwork, optional
         User road network replacing straight lines x circuity.
+    transition : bool
+        Staged plan: rows may also keep using existing non-host schools (see
+        :func:`_band_pairs`).
 
     """
     fac = facilities.reset_index(drop=True).copy()
     dem = demand.reset_index(drop=True).copy()
     seat = set(townships.loc[townships["is_county_seat"], "township_code"])
     circ = float(circuity([terrain], params.travel)[0]) if roads is None else 1.0
-    pairs = _band_pairs(fac, dem, seat, zones, params, circ, roads)
+    pairs = _band_pairs(fac, dem, seat, zones, params, circ, roads, transition)
     fac, dem, pairs = add_village_sites(fac, dem, pairs, params, circ, roads)
     pairs["cost"] = _pair_costs(dem, pairs, params)
     _facility_costs(fac, params)
@@ -177,11 +182,15 @@ def build_county(
 
 def _band_pairs(
     fac: pd.DataFrame, dem: pd.DataFrame, seat: set[str], zones: Zones, params: LayoutParams,
-    circ: float, roads: RoadNetwork | None,
+    circ: float, roads: RoadNetwork | None, transition: bool = False,
 ) -> pd.DataFrame:
     """Permitted (demand row, facility) journeys per grade band; sets the journey columns.
 
     Adds ``speed``, ``day_cap``, ``max_cap`` to ``dem`` and ``host`` to ``fac`` (in place).
+    With ``transition`` (the staged plan), a row that has a host may also keep using existing
+    non-host schools until the plan closes them (pair column ``transition``): the pupils of a
+    village junior section stay there while the central school would need new seats for a
+    passing peak. Hosts and other schools each keep their ``max_candidates`` nearest.
     """
     dem[["speed", "day_cap", "max_cap"]] = np.nan
     fac_xy = fac[["x", "y"]].to_numpy()
@@ -216,20 +225,27 @@ def _band_pairs(
         site = fac["is_site"].to_numpy()[f_idx][c]
         has_host = np.bincount(r, weights=host[c], minlength=d_idx.size) > 0
         keep = (host[c] == has_host[r]) & ~(site & ~host[c])
-        r, c, mins, dist = r[keep], c[keep], mins[keep], dist[keep]
-        # Keep each row's nearest ``max_candidates`` schools (pairs are sorted by row).
-        order = np.lexsort((c, mins, r))
-        r, c, mins, dist = r[order], c[order], mins[order], dist[order]
-        start = np.searchsorted(r, r, side="left")
+        trans = np.zeros(r.size, dtype=bool)
+        if transition:
+            trans = ~host[c] & has_host[r] & ~site
+            keep |= trans
+        r, c, mins, dist, trans = r[keep], c[keep], mins[keep], dist[keep], trans[keep]
+        # Keep each row's nearest ``max_candidates`` schools of each kind (pairs sorted by row).
+        order = np.lexsort((c, mins, trans, r))
+        r, c, mins, dist, trans = r[order], c[order], mins[order], dist[order], trans[order]
+        group = r * 2 + trans
+        start = np.searchsorted(group, group, side="left")
         near = (np.arange(r.size) - start) < params.max_candidates
-        r, c, mins, dist = r[near], c[near], mins[near], dist[near]
+        r, c, mins, dist, trans = r[near], c[near], mins[near], dist[near], trans[near]
         pair_parts.append(pd.DataFrame({
             "row": d_idx[r], "col": f_idx[c], "minutes": mins, "km": dist * circ / 1000.0,
-            "boarding": mins > day_cap[r], "host": host[c],
+            "boarding": mins > day_cap[r], "host": host[c], "transition": trans,
         }))
     pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
-        {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": []}))
-    return pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool})
+        {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": [],
+         "transition": []}))
+    return pairs.astype({"row": "int64", "col": "int64", "boarding": bool, "host": bool,
+                         "transition": bool})
 
 
 def _pair_costs(dem: pd.DataFrame, pairs: pd.DataFrame, params: LayoutParams) -> np.ndarray:
@@ -275,10 +291,13 @@ def _exemptions(fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame) -> No
     kg = kg.sort_values(["township_code", "capacity", "fac_id"], ascending=[True, False, True])
     fac["force_open"] = False
     fac.loc[kg.drop_duplicates("township_code").index, "force_open"] = True
-    n_opts = pairs.groupby("row")["col"].transform("size")
-    sole = set(pairs.loc[n_opts == 1, "col"])
-    used_as_host = set(pairs.loc[pairs["host"], "col"])
-    fac["exception_only"] = ~fac.index.isin(used_as_host) & fac.index.isin(set(pairs["col"]))
+    # transition pairs (staged plan) neither make a school a row's sole option nor an
+    # exception: such a school keeps the minimum size
+    rule = pairs[~pairs["transition"]] if "transition" in pairs else pairs
+    n_opts = rule.groupby("row")["col"].transform("size")
+    sole = set(rule.loc[n_opts == 1, "col"])
+    used_as_host = set(rule.loc[rule["host"], "col"])
+    fac["exception_only"] = ~fac.index.isin(used_as_host) & fac.index.isin(set(rule["col"]))
     # An existing school whose whole reachable demand is below its minimum size can never meet
     # it: exempt (no larger catchment possible) rather than leave its pupils unserved.
     students = dem["students"].to_numpy()[pairs["row"].to_numpy()]

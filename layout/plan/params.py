@@ -322,13 +322,21 @@ class LayoutParams(StrictModel):
 
     """
 
-    milestones: list[int] = Field(default_factory=lambda: [2025, 2027, 2030, 2035])
-    """Milestone years of the staged plan: every decision is taken at one of them (the scenario's
-    target year is added when missing). Empty: the one-year plan for the target year."""
+    milestones: list[int] = Field(default_factory=list)
+    """Milestone years of a staged plan, e.g. ``[2025, 2027, 2030, 2035]``
+    (``scenarios/staged.yaml``): every decision is taken at one of them (the scenario's target
+    year is added when missing). Empty (the default for now): the one-year plan for the target
+    year. The staged plan is not yet the default: its largest county parts stop on the node or
+    time limit with wide gaps (see README, "Staged plans")."""
     last_period_years: int = Field(5, ge=1)
     """Years the last milestone stands for (the plan horizon ends this many years after it)."""
     temporary: TemporaryParams = TemporaryParams()
     """Temporary seats for peaks (staged plan only)."""
+    transition_cost_per_pupil_year: float = Field(500.0, ge=0)
+    """Staged plan: a pupil may stay at an existing school that is not a host of the layout
+    principle (a village junior section, a senior school outside the county seat) until the plan
+    closes it; each such pupil-year costs this much (CNY), the weight of the principle against
+    seats built for a passing peak. A planning weight, not a cost anyone pays."""
     bands: BandSet = BandSet()
     levels: LevelSet = LevelSet()
     costs: CostParams = CostParams()

@@ -148,7 +148,7 @@ class _PlanParts:
 def _build_models(
     counties: list[str], fr: Any, fac: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
     roads: RoadNetwork | None, seed: int, parts: _PlanParts, progress: Progress | None,
-    make_subs: bool = True,
+    make_subs: bool = True, transition: bool = False,
 ) -> tuple[list[CountyModel], list[list[SubProblem]]]:
     """County models and their one-year sub-problems (``make_subs``).
 
@@ -160,7 +160,8 @@ def _build_models(
         if progress is not None:
             progress(county, i, len(counties))
         try:  # one county that cannot be planned must not stop the others
-            cm = _build_county_model(county, fr, fac, dem_split, p, roads, seed, parts.notes)
+            cm = _build_county_model(county, fr, fac, dem_split, p, roads, seed, parts.notes,
+                                     transition)
             part = make_subproblems(cm, p) if cm is not None and make_subs else []
         except Exception as exc:
             parts.fail(county, exc)
@@ -276,7 +277,7 @@ def _report_failures(failed: dict[str, str], records: list[dict], seed: int) -> 
 
 def _build_county_model(
     county: str, fr: Any, fac_all: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
-    roads: RoadNetwork | None, seed: int, notes: list[str],
+    roads: RoadNetwork | None, seed: int, notes: list[str], transition: bool = False,
 ) -> CountyModel | None:
     """Junior zones and the model of one county (``None`` when it has no schools nor demand)."""
     tw = fr.townships[fr.townships["county_code"] == county]
@@ -294,7 +295,7 @@ def _build_county_model(
     )
     if zones.proposed:
         notes.append(zones.note)
-    return build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads)
+    return build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads, transition)
 
 
 def _solve_all(

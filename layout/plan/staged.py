@@ -97,6 +97,7 @@ def plan_staged(
     region: Any, demand_by_year: Mapping[int, pd.DataFrame], params: LayoutParams | None = None,
     *, target_year: int, time_limit: float = 30, threads: int | None = None, seed: int = 0,
     progress: Progress | None = None, counties: list[str] | None = None,
+    demand_p90_by_year: Mapping[int, pd.DataFrame] | None = None,
 ) -> LayoutPlan:
     """Plan the school layout of ``region`` over the milestone years of ``demand_by_year``.
 
@@ -113,6 +114,8 @@ def plan_staged(
         A milestone: the year of the one-year views (``assignments``, ``kpis``, the map).
     time_limit, threads, seed, progress, counties
         As for :func:`layout.plan.plan_layout` (``time_limit`` per part of a county).
+    demand_p90_by_year : mapping, optional
+        The same at the P90 of the forecast: reported in ``timeline`` (``demand_p90``).
 
     Returns
     -------
@@ -136,7 +139,7 @@ def plan_staged(
     parts = _PlanParts()
     models, _ = _build_models(counties, fr, fac_all[~voc_f],
                               _split(dem_all[~voc_d], p.split_students, len(years)), p, roads,
-                              seed, parts, progress, make_subs=False)
+                              seed, parts, progress, make_subs=False, transition=True)
     periods = Periods.from_params(years, int(region.base_year), p)
     subs = [_staged_subs(cm, p, periods, parts) for cm in models]
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
@@ -150,7 +153,12 @@ def plan_staged(
         if parts.internal is not None:
             raise parts.internal
         raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
-    return _staged_plan(by_year, years, target_year, parts, p, dem_all)
+    p90 = None
+    if demand_p90_by_year is not None:
+        p90 = stage_demand(demand_p90_by_year)
+        county = dem_all.drop_duplicates("demand_id").set_index("demand_id")["county_code"]
+        p90["county_code"] = p90["demand_id"].map(county)
+    return _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
 
 
 def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
@@ -191,7 +199,8 @@ def _period_tables(models: list[CountyModel], subs: list[list[StagedSubProblem]]
 
 
 def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: int,
-                 parts: _PlanParts, p: LayoutParams, dem_all: pd.DataFrame) -> LayoutPlan:
+                 parts: _PlanParts, p: LayoutParams, dem_all: pd.DataFrame,
+                 p90: pd.DataFrame | None) -> LayoutPlan:
     """The LayoutPlan of a staged run: staged schools, timeline, projects; target-year views."""
     schools_y = {y: pd.concat(b.schools, ignore_index=True) for y, b in by_year.items()
                  if b.schools}
@@ -217,6 +226,6 @@ def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: 
         seats_added_total=int(projects["seats"].sum()) if len(projects) else 0,
         target_year=int(target_year), params=p, city_target_seats=p.city_target_seats,
         notes=parts.notes, milestones=list(years),
-        timeline=timeline(schools_y, dem_all, years),
+        timeline=timeline(schools_y, dem_all, years, p90),
         assignments_by_year=assign_y, unserved_by_year=unserved_y,
     )

@@ -15,6 +15,9 @@ do not depend on the year); the rows carry their students per milestone in the c
   a seat built for one short peak costs what it costs the county, not a 30-year asset written off
   in full;
 * closing costs ``closure_cost`` once, discounted to its year;
+* pupils may stay at an existing school that is not a host of the layout principle until the
+  plan closes it, at ``transition_cost_per_pupil_year`` a year (the principle's pull), instead of
+  moving at once to a host that would need seats for a passing peak;
 * temporary seats (modular or rented classrooms, larger classes up to the class-size ceilings)
   cost ``temporary.cost_per_seat_year`` and are capped per school and period at
   ``temporary.max_share`` of its seats today.
@@ -112,6 +115,8 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams,
     s_max = cm.demand["students"].to_numpy(dtype=float)
     s_t = students_by_period(cm, len(periods.years))
     per_pupil = pairs["cost"].to_numpy() / np.where(s_max > 0, s_max, 1.0)[pairs["row"]]
+    # the layout principle's pull: a pupil kept at a school it would leave for a host school
+    per_pupil = per_pupil + pairs["transition"].to_numpy() * params.transition_cost_per_pupil_year
     by_col = pairs.groupby("col").indices
     out: list[StagedSubProblem] = []
     names: dict[str, int] = {}

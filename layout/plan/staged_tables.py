@@ -40,8 +40,9 @@ def combine_schools(schools_y: dict[int, pd.DataFrame], years: list[int],
     that year's, prefixed with the year. ``demand_target``, ``capacity_after``, ``boarders`` and
     ``utilization`` are the target year's; ``seats_added`` counts every block built by the last
     milestone and ``beds_added`` the most beds any milestone needs. Per milestone:
-    ``capacity_<year>`` (permanent seats of an open school, 0 closed), ``enrollment_<year>``,
-    ``temporary_<year>``.
+    ``capacity_<year>`` (permanent seats of an open school, 0 closed or not yet built),
+    ``enrollment_<year>``, ``temporary_<year>`` (empty in a year the school is not planned for:
+    vocational schools outside the target year).
     """
     long = _long(schools_y)
     long["is_open"] = ~long["action"].isin(_CLOSED)
@@ -100,12 +101,16 @@ def _target_view(out: pd.DataFrame, target: pd.DataFrame, long: pd.DataFrame) ->
 def _per_year(out: pd.DataFrame, long: pd.DataFrame, years: list[int]) -> None:
     """``capacity_<y>``, ``enrollment_<y>``, ``temporary_<y>`` columns (in place)."""
     long = long.assign(cap_open=np.where(long["is_open"], long["capacity_after"], 0.0))
+    site = out["is_site"].astype(bool).to_numpy()
     for col, src in (("capacity", "cap_open"), ("enrollment", "demand_target"),
                      ("temporary", "temporary")):
         wide = long.pivot_table(index=KEYS, columns="year", values=src, aggfunc="sum")
         for y in years:
             vals = wide[y].reindex(out.index) if y in wide else pd.Series(np.nan, out.index)
-            out[f"{col}_{y}"] = np.round(vals.fillna(0.0)).astype(np.int64)
+            # a site not yet built has 0; a school not planned that year (vocational schools
+            # are planned for the target year only) has no figure
+            vals = vals.where(vals.notna() | ~site, 0.0)
+            out[f"{col}_{y}"] = pd.array(np.round(vals.to_numpy(dtype=float)), dtype="Int64")
 
 
 def staged_projects(schools_y: dict[int, pd.DataFrame], years: list[int],

@@ -125,7 +125,7 @@ def add_village_sites(
     if new_fac:
         fac = pd.concat([fac, *new_fac])
         pairs = pd.concat([pairs, *new_pairs], ignore_index=True).astype(
-            {"row": "int64", "col": "int64", "boarding": bool, "host": bool})
+            {"row": "int64", "col": "int64", "boarding": bool, "host": bool, "transition": bool})
     return fac, dem, pairs
 
 
@@ -197,6 +197,6 @@ def _band_sites(
     }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size))
     pairs = pd.DataFrame({
         "row": rows[r], "col": col_of[c], "minutes": mins, "km": dist * circ / 1000.0,
-        "boarding": False, "host": True,
+        "boarding": False, "host": True, "transition": False,
     })
     return sites, pairs

@@ -1,0 +1,96 @@
+"""The staged plan over milestone years, read from its exported tables (tiny SYNTHETIC region)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from layout.cli import app
+
+FIX = Path(__file__).parent / "fixtures"
+YEARS = [2025, 2027, 2028, 2030, 2035]  # the milestones and the tiny scenario's target year
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("staged")
+    scenario = yaml.safe_load((FIX / "scenarios" / "tiny.yaml").read_text(encoding="utf-8"))
+    scenario["region"] = str(FIX / "region" / "tiny")
+    scenario["layout"] = {"milestones": [2025, 2027, 2030, 2035]}
+    (tmp / "staged.yaml").write_text(yaml.safe_dump(scenario, allow_unicode=True),
+                                     encoding="utf-8")
+    out = tmp / "run"
+    res = CliRunner().invoke(app, ["run", "-s", str(tmp / "staged.yaml"), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{name}.csv", encoding="utf-8-sig",
+                       dtype={"school_id": str, "county_code": str, "merge_into": str})
+
+
+def test_staged_run_writes_the_timeline_and_per_year_tables(staged: Path) -> None:
+    for name in ("timeline", "unserved_by_year", "assignments_by_year", "schools", "projects"):
+        assert (staged / f"{name}.csv").is_file(), name
+    t = _read(staged, "timeline")
+    assert sorted(t["year"].unique()) == YEARS
+    assert {"schools_open", "seats", "demand_p50", "demand_p90", "temporary_seats",
+            "idle_seats"} <= set(t.columns)
+    assert (t["demand_p90"] >= t["demand_p50"] - 1).all()
+
+
+def test_no_school_reopens_and_no_site_closes(staged: Path) -> None:
+    s = _read(staged, "schools")
+    s = s[s["level"] != "vocational"]  # integrated for the target year only
+    assert s[[f"capacity_{y}" for y in YEARS]].notna().all().all()
+    cap = s[[f"capacity_{y}" for y in YEARS]].to_numpy() > 0
+    existing = s["action"] != "new"
+    # an existing school, once closed (0 seats), stays closed; a new school, once open, stays
+    assert (np.diff(cap[existing.to_numpy()].astype(int), axis=1) <= 0).all()
+    assert (np.diff(cap[~existing.to_numpy()].astype(int), axis=1) >= 0).all()
+
+
+def test_every_decision_has_its_year_and_reason(staged: Path) -> None:
+    s = _read(staged, "schools")
+    changed = s[s["action"] != "keep"]
+    assert changed["action_year"].notna().all()
+    assert set(changed["action_year"].astype(int)) <= set(YEARS)
+    assert changed["reason"].str.match(r"^\d{4}年: ").all()
+    closed = s[s["action"].isin(["close", "merge"]) & (s["level"] != "vocational")]
+    for _, row in closed.iterrows():  # closed from its action year on
+        for y in YEARS:
+            assert (row[f"capacity_{y}"] == 0) == (y >= row["action_year"]), (row["school_id"], y)
+
+
+def test_temporary_seats_only_where_a_milestone_needs_them(staged: Path) -> None:
+    s = _read(staged, "schools")
+    for y in YEARS:
+        temp = s[f"temporary_{y}"]
+        assert (s.loc[temp > 0, f"enrollment_{y}"] > s.loc[temp > 0, f"capacity_{y}"]).all()
+
+
+def test_projects_carry_their_year_and_add_up_to_the_schools(staged: Path) -> None:
+    s, p = _read(staged, "schools"), _read(staged, "projects")
+    assert set(p["year"]) <= set(YEARS)
+    assert p["seats"].sum() == s["seats_added"].sum()
+    per = p.groupby(["school_id", "level"])["seats"].sum()
+    got = s.set_index(["school_id", "level"])["seats_added"]
+    assert (per.reindex(got.index).fillna(0).astype(int) == got).all()
+
+
+def test_timeline_matches_the_schools_table(staged: Path) -> None:
+    s, t = _read(staged, "schools"), _read(staged, "timeline")
+    for y in YEARS:
+        open_ = s[s[f"capacity_{y}"] > 0]
+        # vocational schools are integrated for the target year only
+        if y != 2028:
+            open_ = open_[open_["level"] != "vocational"]
+        seats = open_.groupby("level")[f"capacity_{y}"].sum()
+        ty = t[t["year"] == y].groupby("level")["seats"].sum()
+        assert (seats.reindex(ty.index).fillna(0) == ty).all(), y
