@@ -94,3 +94,26 @@ def test_benchmark_runs_the_production_core() -> None:
     assert "SYNTHETIC" in res.stdout
     assert "forecasting.joint.project_joint" in res.stdout
     assert "peak memory" in res.stdout
+
+
+def test_transfer_counts_same_for_grouped_and_shuffled_areas():
+    from forecasting.migration import transfer_counts
+
+    rng = np.random.default_rng(3)
+    county = np.sort(rng.integers(0, 4, 30))
+    county[:4] = [0, 1, 2, 3]
+    county = np.sort(county)
+    membership = np.eye(4)[county]
+    weights = rng.uniform(0.1, 1, 30)
+    weights /= (membership * weights[:, None]).sum(0)[county]
+    sender = rng.uniform(size=30) < 0.6
+    pop = rng.uniform(0, 50, (5, 30, 18))
+    frac = rng.uniform(0, 0.05, (5, 4))
+    profile = rng.uniform(0.5, 1.5, 18)
+    grouped = transfer_counts(pop, sender, weights, membership, frac, profile)
+    perm = rng.permutation(30)  # not sorted by county: the dense path
+    shuffled = transfer_counts(pop[:, perm], sender[perm], weights[perm], membership[perm],
+                               frac, profile)
+    np.testing.assert_allclose(shuffled, grouped[:, perm], rtol=1e-12, atol=1e-9)
+    # net zero within every county and age
+    np.testing.assert_allclose(np.einsum("dna,nc->dca", grouped, membership), 0.0, atol=1e-9)
