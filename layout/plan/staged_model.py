@@ -69,8 +69,8 @@ class Periods:
         Examples
         --------
         >>> p = Periods.from_params([2025, 2030], 2023, LayoutParams())
-        >>> [round(w, 2) for w in p.weight], round(float(p.once[0]), 3)
-        ([4.45, 4.08], 0.925)
+        >>> [round(float(w), 2) for w in p.weight], round(float(p.once[0]), 3)
+        ([4.28, 3.52], 0.925)
 
         """
         r = params.costs.interest_rate
