@@ -45,15 +45,11 @@ def project_errors() -> tuple[type[Exception], ...]:
     from forecasting.errors import ForecastError
     from layout.core.errors import CoreInputError
     from layout.errors import SchoolPlanError
+    from schoolsystem.errors import ProjectError
 
-    classes: list[type[Exception]] = [SchoolPlanError, ForecastError, CoreInputError]
-    try:
-        from schoolsystem.errors import ProjectError
-    except ImportError:  # pragma: no cover - older tree without the shared base class
-        pass
-    else:
-        classes.append(ProjectError)
-    return tuple(classes)
+    # SchoolPlanError and ForecastError are ProjectErrors; the core (which knows nothing of the
+    # project) has its own CoreInputError
+    return (ProjectError, SchoolPlanError, ForecastError, CoreInputError)
 
 
 def os_error_text(exc: OSError, out: Path | None = None) -> str:
