@@ -85,3 +85,29 @@ def test_assignments_only_to_open_schools(tables) -> None:
     s, a = tables["schools"], tables["assignments"]
     closed = set(s.loc[s["action"].isin(["close", "merge"]), "school_id"])
     assert not set(a["school_id"]) & closed
+
+
+def test_kept_schools_under_30_percent_name_the_rule_that_keeps_them(tables) -> None:
+    s = tables["schools"]
+    kept = s[s["action"].isin(["keep", "expand", "convert"])
+             & s["level"].isin(["kindergarten", "primary"])]
+    low = kept[kept["utilization"].astype(float) < 0.3]
+    rules = ("township keeps one public kindergarten", "no other school within the journey cap",
+             "closing would cost more")
+    assert low["reason"].apply(lambda r: any(x in r for x in rules)).all()
+
+
+def test_low_utilization_reason_names_each_rule() -> None:
+    from layout.plan.reasons import low_utilization_reasons
+
+    fac = pd.DataFrame({
+        "open": True, "is_site": False, "level": ["kindergarten", "primary", "primary", "junior"],
+        "utilization": [0.1, 0.2, 0.25, 0.1], "capacity_after": [300, 450, 400, 500],
+        "load": [30, 90, 100, 50], "force_open": [True, False, False, False],
+    })
+    got = low_utilization_reasons(fac, np.array([0.0, 40.0, 0.0, 0.0]))
+    assert "township keeps one public kindergarten" in got[0]
+    assert "40 pupils have no other school" in got[1]
+    assert "closing would cost more" in got[2]
+    assert got[3] == ""  # junior schools concentrate: not this rule
+    assert "270 surplus seats" in got[0]

@@ -20,6 +20,7 @@ from layout.plan.candidates import nearest
 from layout.plan.diagnose import diagnose_unserved
 from layout.plan.model import CountyModel
 from layout.plan.params import LayoutParams
+from layout.plan.reasons import low_utilization_reasons, reuse_reasons, sole_pupils
 from schoolsystem.vocabulary import VILLAGE_SCHOOL_TYPES
 
 _EXEMPT_WHY = {
@@ -94,6 +95,8 @@ def county_tables(
                                   np.nan)
     fac["merge_into"] = _merge_targets(fac, before, dem)
     _actions(fac, params)
+    for extra in (low_utilization_reasons(fac, sole_pupils(cm, dem)), reuse_reasons(fac)):
+        fac["reason"] = _join_reasons(fac["reason"], extra)
     fac["demand_target"] = fac["load"]
     fac = fac[~fac["is_site"] | fac["open"]].copy()
     fac = fac.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"})
@@ -117,6 +120,12 @@ def county_tables(
                                                      minutes=dem["minutes"].to_numpy(),
                                                      km=dem["km"].to_numpy(),
                                                      boarding=dem["boarding"].to_numpy())
+
+
+def _join_reasons(first: pd.Series, more: pd.Series) -> pd.Series:
+    """``first; more`` where both are set, else whichever is."""
+    a, b = first.fillna("").astype(str), more.fillna("").astype(str)
+    return a.where(b == "", a.where(a == "", a + "; ") + b)
 
 
 def _expansion_reason(seats: float, beds: float) -> str:
