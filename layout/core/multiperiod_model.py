@@ -257,6 +257,58 @@ def build(
         ``capacity``, or fixings that no monotone schedule satisfies.
 
     """
+    dem_arr, n_periods, n, m = _dimensions(demand, m)
+    r, c, order = _pairs(n, m, rows, cols)
+    costs = _pair_costs(pair_cost, n_periods, r.size, order)
+    weight = vector("period_weight", period_weight, n_periods, default=1.0)
+    unserved = _unserved(unserved_cost, n_periods, n, weight, r)
+    exist = vector("existing", existing, m, default=False, dtype=np.bool_)
+    fixed = _filled("fixed_cost", fixed_cost, n_periods, m, 0.0, weight=weight, nonneg=False)
+    closed = _filled("closed_cost", closed_cost, n_periods, m, 0.0, nonneg=False)
+    room = _room(capacity, expansion_block, max_blocks, expansion_cost, temp_max, temp_cost,
+                 n_periods, m, weight)
+    disc = vector("capital_discount", capital_discount, n_periods, default=1.0)
+    ml = vector("min_load", min_load, m, default=0.0)
+    exempt = vector("min_load_exempt", min_load_exempt, m, default=False, dtype=np.bool_)
+    ml = np.where(exempt, 0.0, ml)
+    link = vector("link_group", link_group, m, nonneg=False, dtype=np.int64)
+    group, n_groups = _groups(link, m)
+    g_existing = np.bincount(group, weights=exist, minlength=n_groups) > 0
+    g_site = np.bincount(group, weights=~exist, minlength=n_groups) > 0
+    fix = _fixings(fix_open, force_open, n_periods, m)
+    y_lb, y_ub = _schedule_bounds(fix, group, n_groups, g_existing, g_site)
+    return MultiPeriodData(
+        n_periods=n_periods, n_demand=n, n_facilities=m, rows=r, cols=c, pair_cost=costs,
+        demand=dem_arr, existing=exist, fixed_cost=fixed, temp_cost=room.temp_cost,
+        closed_cost=closed, capacity=room.capacity, expansion_block=room.block,
+        expansion_cost=room.cost, max_blocks=room.max_blocks, capital_discount=disc,
+        temp_max=room.temp_max, min_load=ml, unserved_cost=unserved,
+        single_source=bool(single_source), group=group, n_groups=n_groups,
+        group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub,
+    )
+
+
+def _dimensions(demand: ArrayLike, m: int) -> tuple[NDArray[np.float64], int, int, int]:
+    """Checked demand and the dimensions T, n, m.
+
+    Parameters
+    ----------
+    demand : array_like, shape (T, n)
+        Demand per period and row.
+    m : int
+        Number of facilities.
+
+    Returns
+    -------
+    demand : ndarray of float, shape (T, n)
+    n_periods, n_demand, n_facilities : int
+
+    Raises
+    ------
+    CoreInputError
+        If ``demand`` is not 2-D with at least one period or values, or ``m`` is negative.
+
+    """
     dem = np.asarray(demand)
     if dem.ndim != 2:
         raise CoreInputError(f"demand: expected a 2-D array (periods, rows), got shape {dem.shape}")
@@ -268,26 +320,105 @@ def build(
         raise CoreInputError(f"n_facilities = {m}: must be >= 0")
     dem_arr = per_period("demand", dem, n_periods, n, default=None)
     assert dem_arr is not None
-    r, c, order = _pairs(n, m, rows, cols)
+    return dem_arr, n_periods, n, m
+
+
+def _pair_costs(pair_cost: ArrayLike, n_periods: int, n_pairs: int,
+                order: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Checked ``(T, K)`` pair costs in the sorted pair order.
+
+    Parameters
+    ----------
+    pair_cost : array_like, shape (T, K), or (K,) with one period
+        Cost of each pair as given.
+    n_periods, n_pairs : int
+        T and K.
+    order : ndarray of int64, shape (K,)
+        Sorting permutation of the pairs (from :func:`_pairs`).
+
+    Returns
+    -------
+    ndarray of float, shape (T, K)
+
+    """
     pc = np.asarray(pair_cost)
     if pc.ndim == 1 and n_periods == 1:
         pc = pc[None, :]
-    if pc.shape != (n_periods, r.size):
-        raise CoreInputError(f"pair_cost: expected shape ({n_periods}, {r.size}), got {pc.shape}")
-    costs = per_period("pair_cost", pc, n_periods, r.size, default=None, nonneg=False)
+    if pc.shape != (n_periods, n_pairs):
+        raise CoreInputError(f"pair_cost: expected shape ({n_periods}, {n_pairs}), got {pc.shape}")
+    costs = per_period("pair_cost", pc, n_periods, n_pairs, default=None, nonneg=False)
     assert costs is not None
-    costs = costs[:, order]
-    weight = vector("period_weight", period_weight, n_periods, default=1.0)
+    return costs[:, order]
+
+
+def _unserved(unserved_cost: ArrayLike | None, n_periods: int, n: int,
+              weight: NDArray[np.float64], rows: NDArray[np.int64]
+              ) -> NDArray[np.float64] | None:
+    """Checked ``(T, n)`` unserved cost; without it every row needs a permitted facility.
+
+    Parameters
+    ----------
+    unserved_cost : array_like or None
+        As given.
+    n_periods, n : int
+        T and the number of rows.
+    weight : ndarray of float, shape (T,)
+        Period weights (applied to a per-row cost).
+    rows : ndarray of int64, shape (K,)
+        Row of each pair.
+
+    Returns
+    -------
+    ndarray of float, shape (T, n), or None
+
+    """
     unserved = per_period("unserved_cost", unserved_cost, n_periods, n, default=None,
                           weight=weight)
-    covered = np.bincount(r, minlength=n) > 0
+    covered = np.bincount(rows, minlength=n) > 0
     if not covered.all() and unserved is None:
         i = int(np.flatnonzero(~covered)[0])
         raise CoreInputError(f"rows: row {i} has no permitted facility "
                              "(give unserved_cost to permit that)")
-    exist = vector("existing", existing, m, default=False, dtype=np.bool_)
-    fixed = _filled("fixed_cost", fixed_cost, n_periods, m, 0.0, weight=weight, nonneg=False)
-    closed = _filled("closed_cost", closed_cost, n_periods, m, 0.0, nonneg=False)
+    return unserved
+
+
+@dataclass(frozen=True)
+class _Room:
+    """Checked capacity, permanent expansion and temporary seats (see :class:`MultiPeriodData`)."""
+
+    capacity: NDArray[np.float64] | None
+    block: NDArray[np.float64]
+    max_blocks: NDArray[np.int64]
+    cost: NDArray[np.float64]
+    temp_max: NDArray[np.float64]
+    temp_cost: NDArray[np.float64]
+
+
+def _room(capacity: ArrayLike | None, expansion_block: ArrayLike | None,
+          max_blocks: ArrayLike | None, expansion_cost: ArrayLike | None,
+          temp_max: ArrayLike | None, temp_cost: ArrayLike | None, n_periods: int, m: int,
+          weight: NDArray[np.float64]) -> _Room:
+    """Check capacity, expansion and temporary seats (``max_blocks`` zero without a block size).
+
+    Parameters
+    ----------
+    capacity, expansion_block, max_blocks, expansion_cost, temp_max, temp_cost
+        As given to :func:`build`.
+    n_periods, m : int
+        T and the number of facilities.
+    weight : ndarray of float, shape (T,)
+        Period weights (applied to a per-facility ``temp_cost``).
+
+    Returns
+    -------
+    _Room
+
+    Raises
+    ------
+    CoreInputError
+        On a bad value, or expansion or temporary seats without ``capacity``.
+
+    """
     cap = vector("capacity", capacity, m)
     block = vector("expansion_block", expansion_block, m, default=0.0)
     blocks = vector("max_blocks", max_blocks, m, default=0, dtype=np.int64)
@@ -298,14 +429,32 @@ def build(
     if cap is None and ((blocks > 0).any() or (t_max > 0).any()):
         raise CoreInputError("expansion_block / max_blocks / temp_max: expansion and temporary "
                              "seats need capacity to be given")
-    disc = vector("capital_discount", capital_discount, n_periods, default=1.0)
-    ml = vector("min_load", min_load, m, default=0.0)
-    exempt = vector("min_load_exempt", min_load_exempt, m, default=False, dtype=np.bool_)
-    ml = np.where(exempt, 0.0, ml)
-    link = vector("link_group", link_group, m, nonneg=False, dtype=np.int64)
-    group, n_groups = _groups(link, m)
-    g_existing = np.bincount(group, weights=exist, minlength=n_groups) > 0
-    g_site = np.bincount(group, weights=~exist, minlength=n_groups) > 0
+    return _Room(cap, block, blocks, exp_cost, t_max, t_cost)
+
+
+def _fixings(fix_open: ArrayLike | None, force_open: ArrayLike | None, n_periods: int,
+             m: int) -> NDArray[np.int64]:
+    """Per-period fixing of each facility: -1 free, 0 closed, 1 open (``force_open`` is 1).
+
+    Parameters
+    ----------
+    fix_open : array_like or None, shape (m,) or (T, m)
+        As given (values -1, 0, 1).
+    force_open : array_like of bool or None, shape (m,)
+        As given.
+    n_periods, m : int
+        T and the number of facilities.
+
+    Returns
+    -------
+    ndarray of int64, shape (T, m)
+
+    Raises
+    ------
+    CoreInputError
+        On a bad shape or value, or a facility both forced open and fixed closed.
+
+    """
     fix = np.full((n_periods, m), -1, dtype=np.int64)
     if fix_open is not None:
         f = np.asarray(fix_open)
@@ -324,15 +473,7 @@ def build(
         t, j = _first(clash)
         raise CoreInputError(f"fix_open[{t}, {j}] = 0 but force_open[{j}] is set")
     fix[:, f_open] = 1
-    y_lb, y_ub = _schedule_bounds(fix, group, n_groups, g_existing, g_site)
-    return MultiPeriodData(
-        n_periods=n_periods, n_demand=n, n_facilities=m, rows=r, cols=c, pair_cost=costs,
-        demand=dem_arr, existing=exist, fixed_cost=fixed, temp_cost=t_cost, closed_cost=closed,
-        capacity=cap, expansion_block=block, expansion_cost=exp_cost, max_blocks=blocks,
-        capital_discount=disc, temp_max=t_max, min_load=ml, unserved_cost=unserved,
-        single_source=bool(single_source), group=group, n_groups=n_groups,
-        group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub,
-    )
+    return fix
 
 
 @dataclass(frozen=True)
@@ -398,14 +539,50 @@ def layout_of(d: MultiPeriodData) -> Layout:
 
 def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
     """The MIP of ``d`` (see the module docstring) and its variable layout."""
-    T, n, m, K, G = d.n_periods, d.n_demand, d.n_facilities, d.rows.size, d.n_groups
     lay = layout_of(d)
-    nb, ns = lay.b_fac.size, lay.s_fac.size
-    nu = n if d.unserved_cost is not None else 0
-    n_var = lay.u.stop
+    nu = d.n_demand if d.unserved_cost is not None else 0
+    obj, offset = _objective(d, lay)
+    lb, ub, integer = _variable_bounds(d, lay)
+    rows = _Rows()
+    for t in range(d.n_periods):
+        _period_rows(d, lay, rows, t)
+    matrix = sp.csr_array(
+        (np.concatenate(rows.v) if rows.v else np.zeros(0),
+         (np.concatenate(rows.r) if rows.r else np.zeros(0, dtype=np.int64),
+          np.concatenate(rows.c) if rows.c else np.zeros(0, dtype=np.int64))),
+        shape=(rows.n, lay.u.stop),
+    )
+    matrix.sum_duplicates()
+    empty = np.zeros(0, dtype=np.int64)
+    model = MipModel(
+        obj=obj, var_lb=lb, var_ub=ub, integer=integer, offset=offset, matrix=matrix,
+        row_lb=np.concatenate(rows.lb) if rows.lb else np.zeros(0),
+        row_ub=np.concatenate(rows.ub) if rows.ub else np.zeros(0),
+        x=lay.x, y=lay.y, b=lay.b, u=lay.u, b_facilities=lay.b_fac,
+        u_demands=np.arange(nu, dtype=np.int64) if nu else empty,
+    )
+    return model, lay
 
-    # Objective and bounds.
-    obj = np.zeros(n_var)
+
+def _objective(d: MultiPeriodData, lay: Layout) -> tuple[NDArray[np.float64], float]:
+    """Objective coefficients and constant offset (see the module docstring).
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    lay : Layout
+        Its variable layout.
+
+    Returns
+    -------
+    obj : ndarray of float, shape (n_var,)
+    offset : float
+        Closing cost of every existing facility in the first period.
+
+    """
+    T, G = d.n_periods, d.n_groups
+    obj = np.zeros(lay.u.stop)
     obj[lay.x] = d.pair_cost.ravel()
     ex = d.existing.astype(float)
     # closed[t] * (y[t-1] - y[t]) with y[-1] = 1: y[t] gets -closed[t] + closed[t+1].
@@ -420,15 +597,34 @@ def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
     b_coef[:-1] -= cap_cost[1:]
     obj[lay.b] = b_coef.ravel()
     obj[lay.s] = d.temp_cost[:, lay.s_fac].ravel()
-    if nu:
-        assert d.unserved_cost is not None
+    if d.unserved_cost is not None and d.n_demand:
         obj[lay.u] = d.unserved_cost.ravel()
+    return obj, offset
+
+
+def _variable_bounds(d: MultiPeriodData, lay: Layout
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Variable bounds and integrality.
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    lay : Layout
+        Its variable layout.
+
+    Returns
+    -------
+    lb, ub : ndarray of float, shape (n_var,)
+    integer : ndarray of bool, shape (n_var,)
+
+    """
+    n_var, T = lay.u.stop, d.n_periods
     lb = np.zeros(n_var)
     ub = np.ones(n_var)
     lb[lay.y] = d.y_lb.ravel()
     ub[lay.y] = d.y_ub.ravel()
-    g_pair = d.group[d.cols]
-    ub[lay.x] = d.y_ub[:, g_pair].ravel()
+    ub[lay.x] = d.y_ub[:, d.group[d.cols]].ravel()
     ub[lay.b] = np.tile(d.max_blocks[lay.b_fac], T).astype(float)
     ub[lay.s] = np.tile(d.temp_max[lay.s_fac], T)
     integer = np.zeros(n_var, dtype=bool)
@@ -437,77 +633,166 @@ def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
     if d.single_source:
         integer[lay.x] = True
         integer[lay.u] = True
+    return lb, ub, integer
 
-    rows = _Rows()
-    pair = np.arange(K)
-    fac = np.arange(m)
-    cap = d.capacity
-    for t in range(T):
-        xs = lay.x.start + t * K + pair
-        ys = lay.y.start + t * G
-        bs = lay.b.start + t * nb + np.arange(nb)
-        ss = lay.s.start + t * ns + np.arange(ns)
-        us = lay.u.start + t * nu + np.arange(nu)
-        y_fac = ys + d.group
-        dem_pair = d.demand[t, d.rows]
-        # Assignment.
-        rows.add(n, 1.0, 1.0, [(d.rows, xs, 1.0), (np.arange(nu), us, 1.0)])
-        # Linking x <= y (not where the group is fixed open).
-        keep = np.flatnonzero(d.y_lb[t, g_pair] < 0.5)
-        loc = np.arange(keep.size)
-        rows.add(keep.size, -np.inf, 0.0, [(loc, xs[keep], 1.0), (loc, ys + g_pair[keep], -1.0)])
-        if cap is not None:
-            rows.add(m, -np.inf, 0.0, [(d.cols, xs, dem_pair), (fac, y_fac, -cap),
-                                       (lay.b_fac, bs, -d.expansion_block[lay.b_fac]),
-                                       (lay.s_fac, ss, -1.0)])
-            zero = np.zeros(m + nb + ns + nu, dtype=np.int64)
-            rows.add(1, float(d.demand[t].sum()), np.inf, [
-                (zero[:m], y_fac, cap), (zero[:nb], bs, d.expansion_block[lay.b_fac]),
-                (zero[:ns], ss, 1.0), (zero[:nu], us, d.demand[t, :nu]),
-            ])
-        if ns:
-            loc = np.arange(ns)
-            rows.add(ns, -np.inf, 0.0, [(loc, ss, 1.0), (loc, y_fac[lay.s_fac], -d.temp_max[lay.s_fac])])
-        if nb:
-            loc = np.arange(nb)
-            terms: list[tuple[Any, Any, Any]] = [(loc, bs, 1.0)]
-            if t > 0:
-                terms.append((loc, bs - nb, -1.0))
-            # Built only while open: b[t] - b[t-1] <= max_blocks y[t]; and never removed.
-            rows.add(nb, -np.inf, 0.0,
-                     [*terms, (loc, y_fac[lay.b_fac], -d.max_blocks[lay.b_fac].astype(float))])
-            if t > 0:
-                rows.add(nb, 0.0, np.inf, terms)
-        ml = np.flatnonzero(d.min_load > 0)
-        if ml.size:
-            local = np.full(m, -1)
-            local[ml] = np.arange(ml.size)
-            sel = local[d.cols] >= 0
-            rows.add(ml.size, 0.0, np.inf, [(local[d.cols[sel]], xs[sel], dem_pair[sel]),
-                                            (np.arange(ml.size), y_fac[ml], -d.min_load[ml])])
-        if t > 0:
-            # Monotone schedules: existing groups y[t] <= y[t-1]; site groups y[t] >= y[t-1].
-            for mask, sign in ((d.group_existing, 1.0), (d.group_site, -1.0)):
-                gs = np.flatnonzero(mask)
-                loc = np.arange(gs.size)
-                rows.add(gs.size, -np.inf, 0.0, [(loc, ys + gs, sign), (loc, ys - G + gs, -sign)])
 
-    matrix = sp.csr_array(
-        (np.concatenate(rows.v) if rows.v else np.zeros(0),
-         (np.concatenate(rows.r) if rows.r else np.zeros(0, dtype=np.int64),
-          np.concatenate(rows.c) if rows.c else np.zeros(0, dtype=np.int64))),
-        shape=(rows.n, n_var),
+@dataclass(frozen=True)
+class _Period:
+    """Variable positions of one period (see :class:`Layout`).
+
+    Attributes
+    ----------
+    t : int
+        The period.
+    xs, bs, ss, us : ndarray of int64
+        Its ``x`` (per pair), ``b``, ``s`` and ``u`` variables.
+    ys : int
+        Position of its first ``y`` variable.
+    y_fac : ndarray of int64, shape (m,)
+        Its ``y`` variable of each facility.
+    dem_pair : ndarray of float, shape (K,)
+        Demand of each pair's row in the period.
+
+    """
+
+    t: int
+    xs: NDArray[np.int64]
+    ys: int
+    bs: NDArray[np.int64]
+    ss: NDArray[np.int64]
+    us: NDArray[np.int64]
+    y_fac: NDArray[np.int64]
+    dem_pair: NDArray[np.float64]
+
+
+def _period_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, t: int) -> None:
+    """Append every constraint row of period ``t`` to ``rows`` (module docstring order).
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    lay : Layout
+        Its variable layout.
+    rows : _Rows
+        Rows so far; extended.
+    t : int
+        The period.
+
+    """
+    n, K, G = d.n_demand, d.rows.size, d.n_groups
+    nb, ns = lay.b_fac.size, lay.s_fac.size
+    nu = n if d.unserved_cost is not None else 0
+    ys = lay.y.start + t * G
+    per = _Period(
+        t=t, xs=lay.x.start + t * K + np.arange(K), ys=ys,
+        bs=lay.b.start + t * nb + np.arange(nb), ss=lay.s.start + t * ns + np.arange(ns),
+        us=lay.u.start + t * nu + np.arange(nu), y_fac=ys + d.group, dem_pair=d.demand[t, d.rows],
     )
-    matrix.sum_duplicates()
-    empty = np.zeros(0, dtype=np.int64)
-    model = MipModel(
-        obj=obj, var_lb=lb, var_ub=ub, integer=integer, offset=offset, matrix=matrix,
-        row_lb=np.concatenate(rows.lb) if rows.lb else np.zeros(0),
-        row_ub=np.concatenate(rows.ub) if rows.ub else np.zeros(0),
-        x=lay.x, y=lay.y, b=lay.b, u=lay.u, b_facilities=lay.b_fac,
-        u_demands=np.arange(nu, dtype=np.int64) if nu else empty,
-    )
-    return model, lay
+    # Assignment.
+    rows.add(n, 1.0, 1.0, [(d.rows, per.xs, 1.0), (np.arange(nu), per.us, 1.0)])
+    # Linking x <= y (not where the group is fixed open).
+    g_pair = d.group[d.cols]
+    keep = np.flatnonzero(d.y_lb[t, g_pair] < 0.5)
+    loc = np.arange(keep.size)
+    rows.add(keep.size, -np.inf, 0.0,
+             [(loc, per.xs[keep], 1.0), (loc, per.ys + g_pair[keep], -1.0)])
+    if d.capacity is not None:
+        _capacity_rows(d, lay, rows, per, d.capacity)
+    if ns:
+        loc = np.arange(ns)
+        rows.add(ns, -np.inf, 0.0,
+                 [(loc, per.ss, 1.0), (loc, per.y_fac[lay.s_fac], -d.temp_max[lay.s_fac])])
+    if nb:
+        _block_rows(d, lay, rows, per)
+    _min_load_rows(d, rows, per)
+    if t > 0:
+        # Monotone schedules: existing groups y[t] <= y[t-1]; site groups y[t] >= y[t-1].
+        for mask, sign in ((d.group_existing, 1.0), (d.group_site, -1.0)):
+            gs = np.flatnonzero(mask)
+            loc = np.arange(gs.size)
+            rows.add(gs.size, -np.inf, 0.0,
+                     [(loc, per.ys + gs, sign), (loc, per.ys - G + gs, -sign)])
+
+
+def _capacity_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period,
+                   cap: NDArray[np.float64]) -> None:
+    """Capacity rows of one period and its total-capacity cut.
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    lay : Layout
+        Its variable layout.
+    rows : _Rows
+        Rows so far; extended.
+    per : _Period
+        The period's variables.
+    cap : ndarray of float, shape (m,)
+        ``d.capacity``.
+
+    """
+    m = d.n_facilities
+    nb, ns, nu = lay.b_fac.size, lay.s_fac.size, per.us.size
+    rows.add(m, -np.inf, 0.0, [(d.cols, per.xs, per.dem_pair), (np.arange(m), per.y_fac, -cap),
+                               (lay.b_fac, per.bs, -d.expansion_block[lay.b_fac]),
+                               (lay.s_fac, per.ss, -1.0)])
+    zero = np.zeros(m + nb + ns + nu, dtype=np.int64)
+    rows.add(1, float(d.demand[per.t].sum()), np.inf, [
+        (zero[:m], per.y_fac, cap), (zero[:nb], per.bs, d.expansion_block[lay.b_fac]),
+        (zero[:ns], per.ss, 1.0), (zero[:nu], per.us, d.demand[per.t, :nu]),
+    ])
+
+
+def _block_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period) -> None:
+    """Rows of the cumulative blocks of one period: built only while open, never removed.
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    lay : Layout
+        Its variable layout.
+    rows : _Rows
+        Rows so far; extended.
+    per : _Period
+        The period's variables.
+
+    """
+    nb = lay.b_fac.size
+    loc = np.arange(nb)
+    terms: list[tuple[Any, Any, Any]] = [(loc, per.bs, 1.0)]
+    if per.t > 0:
+        terms.append((loc, per.bs - nb, -1.0))
+    # Built only while open: b[t] - b[t-1] <= max_blocks y[t]; and never removed.
+    rows.add(nb, -np.inf, 0.0,
+             [*terms, (loc, per.y_fac[lay.b_fac], -d.max_blocks[lay.b_fac].astype(float))])
+    if per.t > 0:
+        rows.add(nb, 0.0, np.inf, terms)
+
+
+def _min_load_rows(d: MultiPeriodData, rows: _Rows, per: _Period) -> None:
+    """Minimum-load rows of one period (facilities with a positive minimum load).
+
+    Parameters
+    ----------
+    d : MultiPeriodData
+        The data.
+    rows : _Rows
+        Rows so far; extended.
+    per : _Period
+        The period's variables.
+
+    """
+    ml = np.flatnonzero(d.min_load > 0)
+    if not ml.size:
+        return
+    local = np.full(d.n_facilities, -1)
+    local[ml] = np.arange(ml.size)
+    sel = local[d.cols] >= 0
+    rows.add(ml.size, 0.0, np.inf, [(local[d.cols[sel]], per.xs[sel], per.dem_pair[sel]),
+                                    (np.arange(ml.size), per.y_fac[ml], -d.min_load[ml])])
 
 
 def is_feasible(model: MipModel, v: NDArray[np.float64], tol: float = _TOL) -> bool:

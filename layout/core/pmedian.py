@@ -342,33 +342,117 @@ def solve_simple(
 
     """
     deadline = time.perf_counter() + float(time_limit)
-    n, m = d.n_demand, d.n_facilities
     s = _Sorted(d)
+    if (s.count == 0).any():
+        return _infeasible_result(d)
+    if d.p is not None and method == "radius":
+        return _solve_by_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
+                                heuristic_share=heuristic_share)
+    return _solve_by_nearest_pairs(
+        d, s, deadline=deadline, time_limit=time_limit, solver=solver, threads=threads,
+        seed=seed, gap=gap, log=log, heuristic_share=heuristic_share, initial_k=initial_k)
+
+
+def _infeasible_result(d: CoreData) -> SimpleResult:
+    """Result of an instance with a client without any permitted facility.
+
+    Parameters
+    ----------
+    d : CoreData
+        The instance.
+
+    Returns
+    -------
+    SimpleResult
+        Status ``infeasible``, nothing open, no assignment.
+
+    """
+    n, m = d.n_demand, d.n_facilities
+    return SimpleResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool),
+                        np.full(n, -1, dtype=np.int64), float("nan"), float("nan"),
+                        float("nan"), 0, 0, 1)
+
+
+def _dense_costs(d: CoreData) -> NDArray[np.float64] | None:
+    """Dense ``(n, m)`` costs (``inf`` where not permitted), ``None`` above :data:`DENSE_LIMIT`.
+
+    Parameters
+    ----------
+    d : CoreData
+        The instance.
+
+    Returns
+    -------
+    ndarray of float, shape (n, m), or None
+
+    """
+    n, m = d.n_demand, d.n_facilities
+    if n * m > DENSE_LIMIT:
+        return None
+    dense = np.full((n, m), np.inf)
+    dense[d.rows, d.cols] = d.costs
+    return dense
+
+
+def _solve_by_radius(d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int,
+                     log: bool, heuristic_share: float) -> SimpleResult:
+    """Solve a p-median instance by :func:`layout.core.radius.solve_radius`.
+
+    Parameters
+    ----------
+    d : CoreData
+        A simple instance with ``p`` given.
+    s : _Sorted
+        Its pairs sorted by client and cost.
+    time_limit, gap, seed, log, heuristic_share
+        As in :func:`solve_simple`.
+
+    Returns
+    -------
+    SimpleResult
+        ``pairs`` holds the radius model's level rows; ``threads`` is 1.
+
+    """
+    n = d.n_demand
+    r = solve_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
+                     dense=_dense_costs(d), heuristic_share=heuristic_share)
+    choice = np.full(n, -1, dtype=np.int64)
+    if r.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        choice = s.order[s.nearest_open(r.open)[0]]
+    return SimpleResult(r.status, r.open, choice, r.objective, r.bound,
+                        r.heuristic_objective, r.rounds, r.levels, 1)
+
+
+def _solve_by_nearest_pairs(
+    d: CoreData, s: _Sorted, *, deadline: float, time_limit: float, solver: str, threads: int,
+    seed: int, gap: float, log: bool, heuristic_share: float, initial_k: int | None,
+) -> SimpleResult:
+    """Solve by heuristic, Lagrangian fixing and grown restricted MIPs (module docstring).
+
+    Parameters
+    ----------
+    d : CoreData
+        A simple instance.
+    s : _Sorted
+        Its pairs sorted by client and cost.
+    deadline : float
+        ``time.perf_counter()`` value at which to stop.
+    time_limit, solver, threads, seed, gap, log, heuristic_share, initial_k
+        As in :func:`solve_simple`.
+
+    Returns
+    -------
+    SimpleResult
+
+    """
+    m = d.n_facilities
     net_fixed = np.bincount(d.group, weights=d.fixed_cost - d.closed_cost,
                             minlength=m).astype(np.float64)[d.group]
-    if (s.count == 0).any():
-        return SimpleResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool),
-                            np.full(n, -1, dtype=np.int64), float("nan"), float("nan"),
-                            float("nan"), 0, 0, 1)
-    if d.p is not None and method == "radius":
-        dense_r = None
-        if n * m <= DENSE_LIMIT:
-            dense_r = np.full((n, m), np.inf)
-            dense_r[d.rows, d.cols] = d.costs
-        r = solve_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
-                         dense=dense_r, heuristic_share=heuristic_share)
-        choice = np.full(n, -1, dtype=np.int64)
-        if r.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
-            choice = s.order[s.nearest_open(r.open)[0]]
-        return SimpleResult(r.status, r.open, choice, r.objective, r.bound,
-                            r.heuristic_objective, r.rounds, r.levels, 1)
     state = _Search()
     heur_obj = float("nan")
     fixed_closed, fixed_open = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
-    dense = None
-    if n * m <= DENSE_LIMIT:
-        dense = np.full((n, m), np.inf)
-        dense[d.rows, d.cols] = d.costs
+    dense = _dense_costs(d)
+    if dense is not None:
         heur_obj, fixed_closed, fixed_open = _heuristic(
             d, s, dense, net_fixed, heuristic_share * float(time_limit), state)
     if state.best_open is not None and relative_gap(state.best_ub, state.lb) <= gap:
@@ -384,6 +468,32 @@ def solve_simple(
                    k=_first_k(d, s, state.best_open, initial_k),
                    cap=_pair_cap(d, s, fixed_closed, fixed_open), g_lb=g_lb, g_ub=g_ub,
                    deadline=deadline, solver=solver, threads=threads, seed=seed, gap=gap, log=log)
+    return _grown_result(d, s_all, state, status, heur_obj)
+
+
+def _grown_result(d: CoreData, s_all: _Sorted, state: _Search, status: SolveStatus,
+                  heur_obj: float) -> SimpleResult:
+    """Result of :func:`_grow`: the best plan, each client served by its nearest open facility.
+
+    Parameters
+    ----------
+    d : CoreData
+        The instance.
+    s_all : _Sorted
+        All its pairs sorted (no facility fixed closed removed).
+    state : _Search
+        The search state after :func:`_grow`.
+    status : SolveStatus
+        Status returned by :func:`_grow`.
+    heur_obj : float
+        Cost of the heuristic plan (``nan`` if none).
+
+    Returns
+    -------
+    SimpleResult
+
+    """
+    n, m = d.n_demand, d.n_facilities
     choice = np.full(n, -1, dtype=np.int64)
     best_open = state.best_open
     if best_open is not None and status is not SolveStatus.INFEASIBLE:

@@ -36,7 +36,8 @@ Method (each step exact):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +46,9 @@ from layout.core.backends import highs_lp, run_highs
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
 from layout.core.status import SolveStatus, relative_gap
+
+if TYPE_CHECKING:
+    from layout.core.pmedian import _Sorted
 
 _EPS = 1e-7
 
@@ -228,14 +232,116 @@ def _pad(model: _Model, best_open: NDArray[np.bool_], extra: int) -> None:
               np.zeros(0, dtype=np.int64))
 
 
-def _plan_cost(s, net_fixed: NDArray[np.float64], base: float,
+def _plan_cost(s: _Sorted, net_fixed: NDArray[np.float64], base: float,
                is_open: NDArray[np.bool_]) -> float:
     _, cost = s.nearest_open(is_open)
     return float(cost.sum() + net_fixed[is_open].sum() + base)
 
 
+@dataclass
+class _Run:
+    """State shared by the steps of :func:`solve_radius`.
+
+    Attributes
+    ----------
+    d : CoreData
+        The instance.
+    s : layout.core.pmedian._Sorted
+        Its pairs sorted; replaced by the pairs without the fixed-closed facilities when step 4
+        builds a smaller model (plan costs are then taken on those pairs).
+    dense : ndarray of float, shape (n, m), or None
+        Dense costs for the interchange heuristic.
+    net_fixed : ndarray of float, shape (m,)
+        Fixed minus closed cost of each facility's group.
+    base : float
+        Sum of closed costs (the objective's constant).
+    integral : bool
+        Whether every cost is an integer (bounds are then rounded up).
+    deadline : float
+        ``time.perf_counter()`` value at which to stop.
+    gap, seed, log, heuristic_share
+        As in :func:`solve_radius`.
+    model : _Model
+        The restricted radius model (replaced in step 4 by a smaller one).
+    best_open : ndarray of bool, shape (m,)
+        Best plan so far (empty: none yet).
+    ub : float
+        Its cost (``inf`` without one).
+    heur : float
+        Cost of the first interchange plan (``nan`` without one).
+    tol : float
+        Violation tolerance of a level.
+    lb : float
+        Best lower bound from the LP.
+    rounds : int
+        LP and MIP solves so far.
+    y : ndarray of float, shape (m,)
+        Facility values of the last optimal LP.
+    lp_done : bool
+        Whether the LP was solved with no level violated.
+
+    """
+
+    d: CoreData
+    s: _Sorted
+    dense: NDArray[np.float64] | None
+    net_fixed: NDArray[np.float64]
+    base: float
+    integral: bool
+    deadline: float
+    gap: float
+    seed: int
+    log: bool
+    heuristic_share: float
+    model: _Model
+    best_open: NDArray[np.bool_]
+    ub: float
+    heur: float
+    tol: float = 0.0
+    lb: float = -np.inf
+    rounds: int = 0
+    y: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    lp_done: bool = False
+
+    def lift(self, lb: float) -> float:
+        """``lb`` rounded up to an integer when every cost is one (``lb`` itself otherwise)."""
+        if self.integral and np.isfinite(lb):
+            return float(np.ceil(lb - 1e-6 * max(1.0, abs(lb))))
+        return lb
+
+    def consider(self, is_open: NDArray[np.bool_], polish: bool) -> None:
+        """Keep the plan ``is_open`` (after an interchange when ``polish``) if it is better."""
+        if polish and self.dense is not None:
+            is_open = local_search(self.dense, self.net_fixed, self.d.p, start=is_open,
+                                   time_budget=max(0.0, self.deadline - time.perf_counter())).open
+        c = _plan_cost(self.s, self.net_fixed, self.base, is_open)
+        ub = self.ub
+        better = c < ub - 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else np.isfinite(c)
+        if better:
+            self.best_open, self.ub = is_open.copy(), c
+
+    def closed(self) -> bool:
+        """Whether the best plan is within ``gap`` of the LP bound."""
+        return relative_gap(self.ub, self.lb) <= self.gap
+
+    def gap_open(self) -> bool:
+        """Whether the gap is above ``gap`` (not the negation of :meth:`closed`: ``nan`` is neither)."""
+        return relative_gap(self.ub, self.lb) > self.gap
+
+    def optimal(self) -> RadiusResult:
+        """The best plan as proven optimal by the LP bound (no facility fixed)."""
+        return RadiusResult(SolveStatus.OPTIMAL, self.best_open, self.ub, min(self.lb, self.ub),
+                            self.heur, self.rounds, self.model.n_rows, 0)
+
+    def infeasible(self, n_fixed: int) -> RadiusResult:
+        """The result of an infeasible instance."""
+        return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(self.d.n_facilities, dtype=bool),
+                            float("nan"), float("nan"), self.heur, self.rounds,
+                            self.model.n_rows, n_fixed)
+
+
 def solve_radius(
-    d: CoreData, s, *, time_limit: float, gap: float, seed: int, log: bool = False,
+    d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int, log: bool = False,
     dense: NDArray[np.float64] | None = None, heuristic_share: float = 0.25,
 ) -> RadiusResult:
     """Solve a p-median / UFLP instance exactly by the radius formulation (module docstring).
@@ -259,6 +365,56 @@ def solve_radius(
     RadiusResult
 
     """
+    run = _start(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log, dense=dense,
+                 heuristic_share=heuristic_share)
+    if _lp_with_levels(run):
+        return run.infeasible(0)
+    if run.best_open.size > 0 and np.isfinite(run.ub) and run.closed():
+        return run.optimal()
+    if run.lp_done and d.p is not None:
+        _lp_rounding_start(run, d.p)
+        if run.closed():
+            return run.optimal()
+    if run.lp_done and d.p is not None and dense is not None and run.gap_open():
+        _perturbed_starts(run, d.p)
+        if run.closed():
+            return run.optimal()
+    # Step 3: reduced-cost fixing against the best plan.
+    n_fixed = 0
+    close = np.zeros(d.n_facilities, dtype=bool)
+    openf = np.zeros(d.n_facilities, dtype=bool)
+    if run.lp_done and np.isfinite(run.ub):
+        sol = run.model.h.getSolution()
+        rc = np.asarray(sol.col_dual)[:d.n_facilities]
+        lp_val = float(run.model.h.getInfo().objective_function_value)
+        if d.p is not None and run.gap_open():
+            _support_mip(run, rc, lp_val)
+            if run.closed():
+                return run.optimal()
+        close, openf = _fix_by_reduced_cost(run, rc, lp_val)
+        n_fixed = int(close.sum() + openf.sum())
+    # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
+    if close.sum() >= 0.25 * d.n_facilities:  # worth a smaller model (else the fixings are bounds)
+        _shrink(run, close, openf)
+    return _final_mip(run, n_fixed)
+
+
+def _start(d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int, log: bool,
+           dense: NDArray[np.float64] | None, heuristic_share: float) -> _Run:
+    """First interchange plan (step 1) and the model with its initial levels.
+
+    Parameters
+    ----------
+    d, s, time_limit, gap, seed, log, dense, heuristic_share
+        As in :func:`solve_radius`.
+
+    Returns
+    -------
+    _Run
+        The state before the LP; initial levels are each client's levels up to its cost in the
+        best plan, and the next one (without a plan, a few per client).
+
+    """
     t0 = time.perf_counter()
     deadline = t0 + float(time_limit)
     m = d.n_facilities
@@ -267,12 +423,6 @@ def solve_radius(
     base = float(d.closed_cost.sum())
     integral = bool(np.all(d.costs == np.round(d.costs))
                     and np.all(net_fixed == np.round(net_fixed)))
-
-    def lift(lb: float) -> float:
-        if integral and np.isfinite(lb):
-            return float(np.ceil(lb - 1e-6 * max(1.0, abs(lb))))
-        return lb
-
     best_open: NDArray[np.bool_] = np.zeros(0, dtype=bool)  # empty: no plan yet
     ub = np.inf
     heur = float("nan")
@@ -282,199 +432,275 @@ def solve_radius(
             c = _plan_cost(s, net_fixed, base, h.open)
             if np.isfinite(c):
                 best_open, ub, heur = h.open, c, c
-
-    def consider(is_open: NDArray[np.bool_], polish: bool) -> None:
-        nonlocal best_open, ub
-        if polish and dense is not None:
-            is_open = local_search(dense, net_fixed, d.p, start=is_open,
-                                   time_budget=max(0.0, deadline - time.perf_counter())).open
-        c = _plan_cost(s, net_fixed, base, is_open)
-        better = c < ub - 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else np.isfinite(c)
-        if better:
-            best_open, ub = is_open.copy(), c
-
     model = _Model(s, m, net_fixed, d.p, base, seed, log)
-    # Initial levels: each client's levels up to its cost in the best plan, and the next one.
-    if best_open.size > 0:
-        near, _ = s.nearest_open(best_open)
-        upto = s.rank[near] + 1
-    else:
-        upto = np.minimum(s.count, 2 + int(np.ceil(m / max(d.p or 1, 1))))
     if best_open.size > 0:
         _pad(model, best_open, 2)
     else:
+        upto = np.minimum(s.count, 2 + int(np.ceil(m / max(d.p or 1, 1))))
         model.add(np.flatnonzero(model.level & (s.rank <= upto[s.rows])),
                   np.zeros(0, dtype=np.int64))
     scale = max(1.0, abs(ub) if np.isfinite(ub) else float(np.abs(d.costs).max(initial=1.0)))
-    tol = 1e-9 * scale
-    rounds = 0
-    lb = -np.inf
-    status = SolveStatus.FEASIBLE
-    y = np.zeros(m)
-    # Step 2: LP with level generation.
-    lp_done = False
-    while time.perf_counter() < deadline:
-        res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
-        rounds += 1
+    return _Run(d=d, s=s, dense=dense, net_fixed=net_fixed, base=base, integral=integral,
+                deadline=deadline, gap=gap, seed=seed, log=log, heuristic_share=heuristic_share,
+                model=model, best_open=best_open, ub=ub, heur=heur, tol=1e-9 * scale,
+                y=np.zeros(m))
+
+
+def _lp_with_levels(run: _Run) -> bool:
+    """Step 2: solve the LP, adding violated levels until none (or the deadline).
+
+    Parameters
+    ----------
+    run : _Run
+        Updated: ``lb``, ``y``, ``lp_done``, ``rounds`` and the model's rows.
+
+    Returns
+    -------
+    bool
+        Whether the LP is infeasible.
+
+    """
+    model, m = run.model, run.d.n_facilities
+    while time.perf_counter() < run.deadline:
+        res = run_highs(model.h, time_limit=max(0.0, run.deadline - time.perf_counter()))
+        run.rounds += 1
         if res.status is SolveStatus.INFEASIBLE:
-            return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool), float("nan"),
-                                float("nan"), heur, rounds, model.n_rows, 0)
+            return True
         if res.status is not SolveStatus.OPTIMAL or res.values is None:
             break
-        y = res.values[:m]
-        lb = max(lb, lift(res.objective))
-        q, hard = model.violated(y, tol)
+        run.y = res.values[:m]
+        run.lb = max(run.lb, run.lift(res.objective))
+        q, hard = model.violated(run.y, run.tol)
         if q.size == 0 and hard.size == 0:
-            lp_done = True
+            run.lp_done = True
             break
         model.add(q, hard)
-    if best_open.size > 0 and np.isfinite(ub) and relative_gap(ub, lb) <= gap:
-        return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
-                            model.n_rows, 0)
-    if lp_done and d.p is not None:
-        # Multi-start: interchange from the LP's p largest y.
-        order = np.argsort(-y, kind="stable")
-        start = np.zeros(m, dtype=bool)
-        start[order[:d.p]] = True
-        consider(start, polish=True)
-        if relative_gap(ub, lb) <= gap:
-            return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
-                                model.n_rows, 0)
-    if lp_done and d.p is not None and dense is not None and relative_gap(ub, lb) > gap:
-        # Multi-start interchange: perturb the best plan (swap a few open facilities for
-        # closed ones the LP uses) and search again, within a share of the time.
-        rng = np.random.default_rng(seed)
-        t_ms = time.perf_counter() + heuristic_share * max(0.0, deadline - time.perf_counter())
-        k = max(2, d.p // 8)
-        tries = 0
-        while time.perf_counter() < t_ms and tries < 30 and relative_gap(ub, lb) > gap:
-            tries += 1
-            start = best_open.copy()
-            on = np.flatnonzero(start)
-            pool = np.flatnonzero(~start & (y > 1e-6))
-            if pool.size < k:
-                pool = np.flatnonzero(~start)
-            kk = min(k, on.size, pool.size)
-            if kk == 0:
-                break
-            start[rng.choice(on, kk, replace=False)] = False
-            start[rng.choice(pool, kk, replace=False)] = True
-            consider(start, polish=True)
-        if relative_gap(ub, lb) <= gap:
-            return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur, rounds,
-                                model.n_rows, 0)
+    return False
+
+
+def _lp_rounding_start(run: _Run, p: int) -> None:
+    """Multi-start: interchange from the LP's ``p`` largest ``y``.
+
+    Parameters
+    ----------
+    run : _Run
+        Its best plan is updated.
+    p : int
+        Facilities to open.
+
+    """
+    order = np.argsort(-run.y, kind="stable")
+    start = np.zeros(run.d.n_facilities, dtype=bool)
+    start[order[:p]] = True
+    run.consider(start, polish=True)
+
+
+def _perturbed_starts(run: _Run, p: int) -> None:
+    """Multi-start interchange from perturbations of the best plan, within a share of the time.
+
+    Each try swaps a few open facilities for closed ones the LP uses (any closed ones if too
+    few) and searches again; at most 30 tries, stopping once the gap is closed.
+
+    Parameters
+    ----------
+    run : _Run
+        Its best plan is updated.
+    p : int
+        Facilities to open.
+
+    """
+    rng = np.random.default_rng(run.seed)
+    t_ms = time.perf_counter() + run.heuristic_share * max(0.0, run.deadline - time.perf_counter())
+    k = max(2, p // 8)
+    tries = 0
+    while time.perf_counter() < t_ms and tries < 30 and run.gap_open():
+        tries += 1
+        start = run.best_open.copy()
+        on = np.flatnonzero(start)
+        pool = np.flatnonzero(~start & (run.y > 1e-6))
+        if pool.size < k:
+            pool = np.flatnonzero(~start)
+        kk = min(k, on.size, pool.size)
+        if kk == 0:
+            break
+        start[rng.choice(on, kk, replace=False)] = False
+        start[rng.choice(pool, kk, replace=False)] = True
+        run.consider(start, polish=True)
+
+
+def _support_mip(run: _Run, rc: NDArray[np.float64], lp_val: float) -> None:
+    """Support MIP (a heuristic): its plan, polished, may lower the best cost.
+
+    Only the LP's support, the best plan's facilities and those of small reduced cost may open;
+    the model is restored (continuous, all facilities free, presolve off) afterwards.
+
+    Parameters
+    ----------
+    run : _Run
+        Its best plan and ``rounds`` are updated; the best plan's levels are added.
+    rc : ndarray of float, shape (m,)
+        LP reduced costs of the facilities.
+    lp_val : float
+        LP objective value.
+
+    """
     import highspy
 
-    # Step 3: reduced-cost fixing against the best plan.
-    n_fixed = 0
-    close = np.zeros(m, dtype=bool)
-    if lp_done and np.isfinite(ub):
-        sol = model.h.getSolution()
-        rc = np.asarray(sol.col_dual)[:m]
-        lp_val = float(model.h.getInfo().objective_function_value)
-        if d.p is not None and relative_gap(ub, lb) > gap:
-            # Support MIP (a heuristic): only the LP's support, the best plan's facilities and
-            # those of small reduced cost may open; its plan (polished) may lower ``ub``.
-            support = (y > 1e-6) | best_open | (rc < 0.05 * (ub - lp_val))
-            _pad(model, best_open, 2)
-            off = np.flatnonzero(~support).astype(np.int32)
-            all_j = np.arange(m, dtype=np.int32)
-            if off.size:
-                model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.zeros(off.size))
-            model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kInteger))
-            model.h.setOptionValue("presolve", "on")
-            budget = 0.25 * max(0.0, deadline - time.perf_counter())
-            res = run_highs(model.h, time_limit=budget, gap=gap, hint=model.hint(best_open))
-            rounds += 1
-            if res.values is not None:
-                consider(np.round(res.values[:m]) > 0.5, polish=True)
-            model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kContinuous))
-            if off.size:
-                model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.ones(off.size))
-            model.h.setOptionValue("presolve", "off")
-            if relative_gap(ub, lb) <= gap:
-                return RadiusResult(SolveStatus.OPTIMAL, best_open, ub, min(lb, ub), heur,
-                                    rounds, model.n_rows, 0)
-        thr = ub - (1 - 1e-6) if integral else ub - tol
-        close = (y < 1e-9) & (lp_val + rc > thr)
-        openf = (y > 1 - 1e-9) & (lp_val - rc > thr)
-        close &= ~best_open
-        openf &= best_open
-        for mask, lo, hi in ((close, 0.0, 0.0), (openf, 1.0, 1.0)):
-            js = np.flatnonzero(mask).astype(np.int32)
-            if js.size:
-                model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
-        n_fixed = int(close.sum() + openf.sum())
-    # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
-    if close.sum() >= 0.25 * m:  # worth a smaller model (else the fixings are bounds)
-        from layout.core.pmedian import _Sorted
+    model, m = run.model, run.d.n_facilities
+    support = (run.y > 1e-6) | run.best_open | (rc < 0.05 * (run.ub - lp_val))
+    _pad(model, run.best_open, 2)
+    off = np.flatnonzero(~support).astype(np.int32)
+    all_j = np.arange(m, dtype=np.int32)
+    if off.size:
+        model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.zeros(off.size))
+    model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kInteger))
+    model.h.setOptionValue("presolve", "on")
+    budget = 0.25 * max(0.0, run.deadline - time.perf_counter())
+    res = run_highs(model.h, time_limit=budget, gap=run.gap, hint=model.hint(run.best_open))
+    run.rounds += 1
+    if res.values is not None:
+        run.consider(np.round(res.values[:m]) > 0.5, polish=True)
+    model.h.changeColsIntegrality(m, all_j, np.full(m, highspy.HighsVarType.kContinuous))
+    if off.size:
+        model.h.changeColsBounds(off.size, off, np.zeros(off.size), np.ones(off.size))
+    model.h.setOptionValue("presolve", "off")
 
-        reach = np.full(d.n_demand, -np.inf)
-        np.maximum.at(reach, model.s.rows[model.zpos], model.s.costs[model.zpos])
-        keep = np.ones(m, dtype=bool)
-        keep[np.flatnonzero(close)] = False
-        s = _Sorted(d, keep[d.cols])
-        model = _Model(s, m, net_fixed, d.p, base, seed, log)
-        for mask, lo, hi in ((~keep, 0.0, 0.0), (openf, 1.0, 1.0)):
-            js = np.flatnonzero(mask).astype(np.int32)
-            if js.size:
-                model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
-        near, _ = s.nearest_open(best_open)
-        upto = s.rank[near] + 1
-        # Seed with every level up to the farthest one the full LP needed, and one beyond.
-        init = model.level & ((s.rank <= upto[s.rows]) | (s.costs <= reach[s.rows]))
-        beyond = model.level & (s.costs > reach[s.rows])
-        first_beyond = np.zeros_like(beyond)
-        cl_b = s.rows[beyond]
-        if cl_b.size:
-            _, fb = np.unique(cl_b, return_index=True)
-            first_beyond[np.flatnonzero(beyond)[fb]] = True
-        model.add(np.flatnonzero(init | first_beyond), np.zeros(0, dtype=np.int64))
-        while time.perf_counter() < deadline:
-            res = run_highs(model.h, time_limit=max(0.0, deadline - time.perf_counter()))
-            rounds += 1
-            if res.status is not SolveStatus.OPTIMAL or res.values is None:
-                break
-            q, hard = model.violated(res.values[:m], tol)
-            if q.size == 0 and hard.size == 0:
-                break
-            model.add(q, hard)
-    if best_open.size > 0:
-        _pad(model, best_open, 2)
+
+def _fix_by_reduced_cost(run: _Run, rc: NDArray[np.float64], lp_val: float
+                         ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Step 3: fix facilities whose reduced cost lifts the LP bound above the best plan.
+
+    Parameters
+    ----------
+    run : _Run
+        Its model's column bounds are changed.
+    rc : ndarray of float, shape (m,)
+        LP reduced costs of the facilities.
+    lp_val : float
+        LP objective value.
+
+    Returns
+    -------
+    close, open : ndarray of bool, shape (m,)
+        Facilities fixed closed (none of the best plan) and fixed open (all of the best plan).
+
+    """
+    y, ub = run.y, run.ub
+    thr = ub - (1 - 1e-6) if run.integral else ub - run.tol
+    close = (y < 1e-9) & (lp_val + rc > thr)
+    openf = (y > 1 - 1e-9) & (lp_val - rc > thr)
+    close &= ~run.best_open
+    openf &= run.best_open
+    for mask, lo, hi in ((close, 0.0, 0.0), (openf, 1.0, 1.0)):
+        js = np.flatnonzero(mask).astype(np.int32)
+        if js.size:
+            run.model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
+    return close, openf
+
+
+def _shrink(run: _Run, close: NDArray[np.bool_], openf: NDArray[np.bool_]) -> None:
+    """Replace the model by one without the fixed-closed facilities' pairs, solved as an LP.
+
+    It is seeded with every level up to the farthest one the full LP needed and one beyond,
+    then violated levels are added until none (or the deadline).
+
+    Parameters
+    ----------
+    run : _Run
+        ``s`` and ``model`` are replaced; ``rounds`` is updated.
+    close, openf : ndarray of bool, shape (m,)
+        Facilities fixed closed / open.
+
+    """
+    from layout.core.pmedian import _Sorted
+
+    d, m = run.d, run.d.n_facilities
+    reach = np.full(d.n_demand, -np.inf)
+    np.maximum.at(reach, run.model.s.rows[run.model.zpos], run.model.s.costs[run.model.zpos])
+    keep = np.ones(m, dtype=bool)
+    keep[np.flatnonzero(close)] = False
+    s = run.s = _Sorted(d, keep[d.cols])
+    model = run.model = _Model(s, m, run.net_fixed, d.p, run.base, run.seed, run.log)
+    for mask, lo, hi in ((~keep, 0.0, 0.0), (openf, 1.0, 1.0)):
+        js = np.flatnonzero(mask).astype(np.int32)
+        if js.size:
+            model.h.changeColsBounds(js.size, js, np.full(js.size, lo), np.full(js.size, hi))
+    near, _ = s.nearest_open(run.best_open)
+    upto = s.rank[near] + 1
+    init = model.level & ((s.rank <= upto[s.rows]) | (s.costs <= reach[s.rows]))
+    beyond = model.level & (s.costs > reach[s.rows])
+    first_beyond = np.zeros_like(beyond)
+    cl_b = s.rows[beyond]
+    if cl_b.size:
+        _, fb = np.unique(cl_b, return_index=True)
+        first_beyond[np.flatnonzero(beyond)[fb]] = True
+    model.add(np.flatnonzero(init | first_beyond), np.zeros(0, dtype=np.int64))
+    while time.perf_counter() < run.deadline:
+        res = run_highs(model.h, time_limit=max(0.0, run.deadline - time.perf_counter()))
+        run.rounds += 1
+        if res.status is not SolveStatus.OPTIMAL or res.values is None:
+            break
+        q, hard = model.violated(res.values[:m], run.tol)
+        if q.size == 0 and hard.size == 0:
+            break
+        model.add(q, hard)
+
+
+def _final_mip(run: _Run, n_fixed: int) -> RadiusResult:
+    """Step 4: the MIP (best plan as start), re-solved with violated levels added until none.
+
+    Parameters
+    ----------
+    run : _Run
+        The state after the LP steps; its best plan and ``rounds`` are updated.
+    n_fixed : int
+        Facilities fixed by reduced cost.
+
+    Returns
+    -------
+    RadiusResult
+
+    """
+    import highspy
+
+    model, m, gap = run.model, run.d.n_facilities, run.gap
+    status = SolveStatus.FEASIBLE
+    if run.best_open.size > 0:
+        _pad(model, run.best_open, 2)
     model.h.setOptionValue("presolve", "on")
     ints = np.arange(m, dtype=np.int32)
     model.h.changeColsIntegrality(m, ints, np.full(m, highspy.HighsVarType.kInteger))
     mip_lb = -np.inf
-    while (remaining := deadline - time.perf_counter()) > 0:
-        hint = model.hint(best_open) if best_open.size > 0 else None
+    while (remaining := run.deadline - time.perf_counter()) > 0:
+        hint = model.hint(run.best_open) if run.best_open.size > 0 else None
         res = run_highs(model.h, time_limit=remaining, gap=gap, hint=hint)
-        rounds += 1
+        run.rounds += 1
         if res.status is SolveStatus.INFEASIBLE:
-            if best_open.size > 0:  # only plans at least as costly as the best were cut off
-                mip_lb = ub
+            if run.best_open.size > 0:  # only plans at least as costly as the best were cut off
+                mip_lb = run.ub
                 status = SolveStatus.OPTIMAL
                 break
-            return RadiusResult(SolveStatus.INFEASIBLE, np.zeros(m, dtype=bool), float("nan"),
-                                float("nan"), heur, rounds, model.n_rows, n_fixed)
+            return run.infeasible(n_fixed)
         if np.isfinite(res.bound):
-            mip_lb = max(mip_lb, lift(res.bound))
+            mip_lb = max(mip_lb, run.lift(res.bound))
         if res.values is None:
             break
         y = np.round(res.values[:m])
-        is_open = y > 0.5
-        q, hard = model.violated(y, tol)
-        consider(is_open, polish=q.size > 0 or hard.size > 0)
+        q, hard = model.violated(y, run.tol)
+        run.consider(y > 0.5, polish=q.size > 0 or hard.size > 0)
         if q.size == 0 and hard.size == 0:
             if res.status is SolveStatus.OPTIMAL:
                 status = SolveStatus.OPTIMAL
             break
         model.add(q, hard)
     # Fixings only excluded plans costing at least ``ub``.
+    lb, ub = run.lb, run.ub
     bound = max(lb, min(mip_lb, ub)) if np.isfinite(mip_lb) else lb
-    if best_open.size == 0:
+    if run.best_open.size == 0:
         return RadiusResult(SolveStatus.NO_SOLUTION, np.zeros(m, dtype=bool), float("nan"),
-                            bound, heur, rounds, model.n_rows, n_fixed)
+                            bound, run.heur, run.rounds, model.n_rows, n_fixed)
     if status is SolveStatus.OPTIMAL or relative_gap(ub, bound) <= gap:
         status = SolveStatus.OPTIMAL
         bound = min(bound, ub)
-    return RadiusResult(status, best_open, ub, bound, heur, rounds, model.n_rows, n_fixed)
+    return RadiusResult(status, run.best_open, ub, bound, run.heur, run.rounds, model.n_rows,
+                        n_fixed)
