@@ -264,10 +264,11 @@ def region_record(region: Region) -> dict[str, Any]:
 
 def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out: Path,
                        outlook: RegionOutlook | None = None) -> list[Path]:
-    """Map, workbook, CSVs and GeoPackage of a plan (every file written atomically)."""
+    """Map, report, workbook, CSVs and GeoPackage of a plan (every file written atomically)."""
     from layout.outputs.excel import write_csvs, write_workbook
     from layout.outputs.gpkg import write_geopackage
     from layout.outputs.maps import write_map
+    from layout.outputs.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
     series = change = None
@@ -283,6 +284,7 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
                        note=note)]
     text = data_note(region, scenario)
     files.append(write_workbook(plan, scenario.effective(), out / "layout.xlsx", note=text))
+    files.append(write_report(plan, out / "report.html", region, scenario, outlook, note=text))
     files += write_csvs(plan, out)
     files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
                                   pop_change=change, years_series=series, note=text))
@@ -292,6 +294,7 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
 
 _FILES_TEXT = """Files 文件:
   map.html        interactive map 交互地图 (self-contained, works offline)
+  report.html     printable planning report 规划报告 (offline; print to PDF from the browser, A4)
   layout.xlsx     workbook 工作簿: recommended layout, assignments, KPIs, projects, parameters
   layout.gpkg     GeoPackage: schools (with actions), demand points, assignments, townships
   *.csv           the plan tables (UTF-8 with BOM); data_dictionary.csv explains every column
@@ -350,6 +353,7 @@ def run_scenario(
     stages: tuple[str, ...] = ("forecast", "plan", "outputs"),
     say: Say | None = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> RunResult:
     """Run the scenario pipeline and write every output into ``out``.
 
@@ -369,6 +373,8 @@ def run_scenario(
         Receives progress messages (the CLI prints them).
     progress : bool
         Show tqdm progress bars.
+    executor : layout.distributed.DaskExecutor, optional
+        Solve the plan's sub-problems as Dask tasks (``--scheduler``); default in-process.
 
     Returns
     -------
@@ -393,7 +399,10 @@ def run_scenario(
         if stage == "forecast":
             _forecast_step(result, out, draws, say)
         elif stage == "plan":
-            _plan_step(result, say, progress)
+            from layout.distributed import using
+
+            with using(executor):  # the scheduler hook: where the sub-problems are solved
+                _plan_step(result, say, progress)
         elif stage == "outputs" and result.plan is not None:
             with _timed(timings, "outputs"):
                 result.files += write_plan_outputs(result.plan, region, scenario, out,
