@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -157,6 +158,23 @@ RegionOpt = typer.Option(None, "--region", "-r",
                          help="Region folder (default: the scenario's, else embedded 广元市).")
 DrawsOpt = typer.Option(None, "--draws", help="Monte Carlo draws (default: the scenario's).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+SchedulerOpt = typer.Option("none", "--scheduler",
+                            help="Where the plan's sub-problems are solved: none (in-process), "
+                            "local (a Dask LocalCluster, one worker process per core) or a Dask "
+                            "scheduler address tcp://HOST:PORT.")
+WorkersOpt = typer.Option(None, "--workers", min=1,
+                          help="Worker processes of --scheduler local (default: one per core).")
+ThreadsOpt = typer.Option(None, "--threads", min=1,
+                          help="Solver threads (overrides the scenario's solver.threads).")
+
+
+def _with_threads(sc: Any, threads: int | None) -> Any:
+    """The scenario with ``solver.threads`` replaced by ``--threads`` (if given)."""
+    import dataclasses
+
+    if threads is None:
+        return sc
+    return dataclasses.replace(sc, solver=sc.solver.model_copy(update={"threads": threads}))
 
 
 def _say(msg: str) -> None:
@@ -187,8 +205,11 @@ def forecast_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
 
 @app.command("optimize")
 def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
-                 draws: int | None = DrawsOpt, quiet: bool = QuietOpt) -> None:
+                 draws: int | None = DrawsOpt, quiet: bool = QuietOpt,
+                 scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
+                 threads: int | None = ThreadsOpt) -> None:
     """Forecast, then optimise the layout; write plan tables (CSV, GeoPackage) — no map/workbook."""
+    from layout.distributed import describe, executor_for, open_client
     from layout.outputs.atomic import staged_folder
     from layout.outputs.excel import write_csvs
     from layout.outputs.gpkg import write_geopackage
@@ -196,10 +217,13 @@ def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
     from layout.scenario import load_scenario
 
     with friendly_errors(out):
-        sc = load_scenario(scenario)
-        with staged_folder(out) as stage:
+        sc = _with_threads(load_scenario(scenario), threads)
+        with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
+            if client is not None:
+                typer.echo(describe(client))
             res = run_scenario(sc, stage, region_path=region, draws=draws,
-                               stages=("forecast", "plan"), say=_say, progress=not quiet)
+                               stages=("forecast", "plan"), say=_say, progress=not quiet,
+                               executor=executor_for(client, progress=not quiet))
             plan = res.require_plan()
             res.files += write_csvs(plan, stage)
             res.files.append(write_geopackage(plan, res.region.townships,
@@ -211,17 +235,23 @@ def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
 
 @app.command("run")
 def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
-            draws: int | None = DrawsOpt, quiet: bool = QuietOpt) -> None:
+            draws: int | None = DrawsOpt, quiet: bool = QuietOpt,
+            scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
+            threads: int | None = ThreadsOpt) -> None:
     """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV."""
+    from layout.distributed import describe, executor_for, open_client
     from layout.outputs.atomic import staged_folder
     from layout.pipeline import run_scenario, summary_text
     from layout.scenario import load_scenario
 
     with friendly_errors(out):
-        sc = load_scenario(scenario)
-        with staged_folder(out) as stage:
+        sc = _with_threads(load_scenario(scenario), threads)
+        with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
+            if client is not None:
+                typer.echo(describe(client))
             res = run_scenario(sc, stage, region_path=region, draws=draws, say=_say,
-                               progress=not quiet)
+                               progress=not quiet,
+                               executor=executor_for(client, progress=not quiet))
         res.files = _relocate(res.files, stage, out)
         if res.region.is_synthetic:
             typer.echo("NOTE: SYNTHETIC region data (layers: "
@@ -231,6 +261,44 @@ def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | Non
         typer.echo("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
         typer.echo(f"outputs in {out}: map.html, layout.xlsx, layout.gpkg, *.csv, "
                    "forecast/, manifest.json")
+
+
+@app.command("batch")
+def batch_cmd(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario files (or shipped names), e.g. "
+                                           "scenarios/*.yaml."),
+    out: Path = OutOpt, region: Path | None = RegionOpt, draws: int | None = DrawsOpt,
+    quiet: bool = QuietOpt, scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
+    threads: int | None = ThreadsOpt,
+    parallel: int | None = typer.Option(None, "--parallel", min=1,
+                                        help="Scenarios in flight at once on a cluster "
+                                        "(default: all, at most 4)."),
+) -> None:
+    """Run several scenarios (OUT/<name>/ each); their counties share one Dask cluster."""
+    from layout.batch import run_batch
+    from layout.distributed import describe, open_client
+
+    def error_text(exc: BaseException, folder: Path) -> str:
+        if isinstance(exc, project_errors()):
+            return str(exc)
+        if isinstance(exc, OSError):
+            return os_error_text(exc, folder)
+        return (f"internal error: {type(exc).__name__}: {exc} — traceback written to "
+                f"{write_error_log(exc, folder)}")
+
+    with friendly_errors(out):
+        paths = [_scenario_path(s) for s in scenarios]
+        with open_client(scheduler, workers=workers) as client:
+            typer.echo(describe(client))
+            items = run_batch(paths, out, region=region, draws=draws, threads=threads,
+                              client=client, parallel=parallel, progress=not quiet, say=_say,
+                              error_text=error_text)
+    failed = [i for i in items if not i.ok]
+    typer.echo(f"\n{len(items) - len(failed)} of {len(items)} scenarios written to {out}")
+    for item in failed:
+        typer.echo(f"FAILED {item.scenario}: {item.error}", err=True)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 @app.command("compare")

@@ -300,7 +300,7 @@ def _build_county_model(
 
 def _solve_all(
     subs: Sequence[Solvable], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
-    failed: dict[str, str] | None = None,
+    failed: dict[str, str] | None = None, executor: Any = None,
 ) -> None:
     """Solve every sub-problem; single-threaded back ends run ``threads`` at a time.
 
@@ -310,8 +310,20 @@ def _solve_all(
     solve depends only on its own model, seed and limit, never on the schedule. With ``failed``,
     a sub-problem that raises marks its county as failed (county code -> reason) instead of
     stopping the others.
+
+    With ``executor`` (default: the one set by :func:`layout.distributed.using`, e.g. by
+    ``schoolplan run --scheduler local``) every sub-problem is a Dask task instead; results are
+    taken back in a fixed order, so the plan is the same.
     """
     workers = default_threads() if threads is None else max(1, int(threads))
+    if executor is None:
+        from layout.distributed import current_executor
+
+        executor = current_executor()
+    if executor is not None:
+        executor.solve(subs, p, time_limit=time_limit,
+                       threads=workers if p.solver == "sat" else 1, seed=seed, failed=failed)
+        return
     order = sorted(subs, key=lambda s: -s.size)
 
     def solve(sub: Solvable, n_threads: int) -> None:

@@ -1,0 +1,198 @@
+"""Run the plan's sub-problems as Dask tasks: in-process, on a local cluster or on a real one.
+
+``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent solver
+sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan) are solved:
+
+- ``none`` (default): in this process, as before (a thread pool of ``--threads`` solves);
+- ``local``: a :class:`dask.distributed.LocalCluster` started for the run, one single-threaded
+  worker process per core (``--workers`` to change), closed at the end;
+- an address (``tcp://10.0.0.5:8786``): a :class:`dask.distributed.Client` connected to a
+  running scheduler (``dask scheduler`` + ``dask worker``, dask-jobqueue on a batch system, or
+  dask-kubernetes); the workers need this package installed in the same version.
+
+Every sub-problem is one task (:meth:`DaskExecutor.solve`), submitted largest first; the results
+are taken back in the submission order of the sub-problems, never in the order they finish, and
+each solve depends only on its own model, seed and node limit, so the plan tables are identical
+to ``--scheduler none``. A sub-problem that raises on a worker (or whose worker dies) marks its
+county as failed with the reason; the other counties are planned (the planner's isolation).
+
+The executor reaches the planner through a context variable (:func:`using`), set by
+:func:`layout.pipeline.run_scenario` for its plan stage, so the planner's signature stays as is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from schoolsystem.errors import ProjectError
+
+SCHEDULER_CHOICES = ("none", "local")
+"""Named schedulers; anything else must be a scheduler address (``tcp://HOST:PORT``)."""
+
+
+class SchedulerError(ProjectError):
+    """A ``--scheduler`` value that is neither a known name nor a reachable scheduler address."""
+
+
+def check_scheduler(value: str) -> str:
+    """``value`` if it is ``none``, ``local`` or a scheduler address, else :class:`SchedulerError`."""
+    v = value.strip()
+    if v.lower() in SCHEDULER_CHOICES:
+        return v.lower()
+    if "://" in v or (":" in v and v.rsplit(":", 1)[1].isdigit()):
+        return v
+    raise SchedulerError(f"--scheduler {value!r}: one of none, local or a scheduler address "
+                         "such as tcp://HOST:8786")
+
+
+def local_worker_count() -> int:
+    """Cores this process may use (the default number of local workers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def open_client(scheduler: str, *, workers: int | None = None,
+                memory_limit: str | None = None) -> Iterator[Any]:
+    """A Dask client for ``scheduler`` (``None`` for ``none``), closed on exit.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``none``, ``local`` or a scheduler address.
+    workers : int, optional
+        Worker processes of a ``local`` cluster (default: one per core).
+    memory_limit : str, optional
+        Memory limit per local worker (Dask's default: the machine's memory shared evenly).
+
+    """
+    scheduler = check_scheduler(scheduler)
+    if scheduler == "none":
+        yield None
+        return
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        n = workers or local_worker_count()
+        kwargs: dict[str, Any] = {"n_workers": n, "threads_per_worker": 1, "processes": True,
+                                  "dashboard_address": None}
+        if memory_limit:
+            kwargs["memory_limit"] = memory_limit
+        with LocalCluster(**kwargs) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler "
+                             f"({exc})") from None
+    with client:
+        yield client
+
+
+def _solve_task(sub: Any, params: Any, time_limit: float, threads: int, seed: int) -> Any:
+    """Worker side: solve one sub-problem; ``(sub, None)`` or ``(None, reason)``."""
+    from layout.plan.model import solve_subproblem
+    from layout.plan.planner import failure_reason
+
+    try:
+        return solve_subproblem(sub, params, time_limit=time_limit, threads=threads,
+                                seed=seed), None
+    except Exception as exc:  # the county is set aside on the client, with this reason
+        return None, f"{sub.name}: {failure_reason(exc)}"
+
+
+@dataclass
+class DaskExecutor:
+    """Solves sub-problems as tasks on a Dask client (see the module notes).
+
+    Attributes
+    ----------
+    client : dask.distributed.Client
+    progress : bool
+        Show a progress bar that follows the futures as they finish.
+
+    """
+
+    client: Any
+    progress: bool = False
+
+    def solve(self, subs: Sequence[Any], params: Any, *, time_limit: float, threads: int,
+              seed: int, failed: dict[str, str] | None) -> None:
+        """Solve ``subs`` on the cluster; each ``sub.model`` is replaced by the solved one.
+
+        ``failed`` (county code -> reason) gets the counties of sub-problems that raised or were
+        lost with their worker; without it the first failure is raised.
+        """
+        from dask.distributed import as_completed
+        from tqdm.auto import tqdm
+
+        if not subs:
+            return
+        order = sorted(range(len(subs)), key=lambda i: -subs[i].size)  # largest first
+        futures = self.client.map(
+            _solve_task, [subs[i] for i in order], params=params, time_limit=time_limit,
+            threads=threads, seed=seed, pure=False,
+            key=[f"solve-{subs[i].name}-{i}" for i in order],
+        )
+        bar = tqdm(total=len(futures), desc="solve", unit="task", disable=not self.progress,
+                   leave=False)
+        for _ in as_completed(futures):
+            bar.update(1)
+        bar.close()
+        for i, fut in zip(order, futures, strict=True):
+            sub = subs[i]
+            try:
+                solved, reason = fut.result()
+            except Exception as exc:  # the worker died, or the task could not run
+                from layout.plan.planner import failure_reason
+
+                solved, reason = None, f"{sub.name}: {failure_reason(exc)}"
+            if solved is None:
+                if failed is None:
+                    raise RuntimeError(reason)
+                failed.setdefault(sub.county_code, str(reason))
+                continue
+            sub.model = solved.model
+        del futures
+
+
+_CURRENT: ContextVar[DaskExecutor | None] = ContextVar("layout_dask_executor", default=None)
+
+
+def current_executor() -> DaskExecutor | None:
+    """The executor set by :func:`using` in this context, or ``None`` (solve in-process)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def using(executor: DaskExecutor | None) -> Iterator[None]:
+    """Let the planner's solves in this context go to ``executor`` (``None``: in-process)."""
+    token = _CURRENT.set(executor)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
+def executor_for(client: Any, progress: bool = False) -> DaskExecutor | None:
+    """A :class:`DaskExecutor` on ``client``, or ``None`` when there is no client."""
+    return None if client is None else DaskExecutor(client, progress=progress)
+
+
+def describe(client: Any) -> str:
+    """One line: where the sub-problems are solved."""
+    if client is None:
+        return "scheduler: none (in-process)"
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads = sum(int(w.get("nthreads", 0)) for w in workers.values())
+    return f"scheduler: {client.scheduler.address} ({len(workers)} workers, {threads} threads)"
+

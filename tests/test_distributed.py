@@ -1,0 +1,132 @@
+"""`--scheduler local|ADDRESS`: the plan's sub-problems as Dask tasks (tiny SYNTHETIC region).
+
+The same plan tables as in-process; a county whose solve raises on a worker is reported by name
+and the other county is planned; `schoolplan batch` runs scenarios on one cluster.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from layout.cli import app
+from layout.distributed import SchedulerError, check_scheduler
+
+FIX = Path(__file__).parent / "fixtures"
+TINY_SCENARIO = FIX / "scenarios" / "tiny.yaml"
+TINY_REGION = FIX / "region" / "tiny"
+PLAN_TABLES = ("schools.csv", "assignments.csv", "unserved.csv", "kpis.csv", "projects.csv")
+runner = CliRunner()
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _run(out: Path, *extra: str) -> str:
+    res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "-o", str(out), "-q", *extra])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def _records(folder: Path) -> pd.DataFrame:
+    rec = pd.read_csv(folder / "solver_records.csv", encoding="utf-8-sig", dtype=str)
+    return rec.drop(columns=[c for c in ("wall_time",) if c in rec])
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[object]:
+    """A 2-worker LocalCluster (one single-threaded process each), as `--scheduler local`."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as c:
+        yield c
+
+
+def test_local_cluster_gives_the_same_plan_tables_as_in_process(tmp_path: Path) -> None:
+    _run(tmp_path / "none", "--scheduler", "none")
+    said = _run(tmp_path / "local", "--scheduler", "local", "--workers", "2")
+    assert "2 workers" in said
+    for name in PLAN_TABLES:
+        assert (tmp_path / "none" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    pd.testing.assert_frame_equal(_records(tmp_path / "none"), _records(tmp_path / "local"))
+
+
+def _break_county_519902() -> None:
+    """Runs on each worker: the solve of county 519902 raises (a solver error)."""
+    import layout.plan.model as model
+
+    real = model.solve_subproblem
+
+    def broken(sub, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if sub.county_code == "519902":
+            raise ValueError("injected solver failure in 山乡")
+        return real(sub, *args, **kwargs)
+
+    model.solve_subproblem = broken
+
+
+def test_a_county_failing_on_a_worker_is_named_and_the_other_is_written(
+    tmp_path: Path, cluster: object
+) -> None:
+    import cloudpickle
+    from dask.distributed import Client
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    addr = cluster.scheduler_address  # type: ignore[attr-defined]
+    with Client(addr) as client:
+        client.run(_break_county_519902)
+        said = _run(tmp_path / "out", "--scheduler", addr)
+        client.restart()  # undo the patch for other tests on this cluster
+    warning = [line for line in said.splitlines() if "not planned" in line]
+    assert len(warning) == 1, said
+    assert "county 519902" in warning[0]
+    assert "injected solver failure" in warning[0]
+    schools = pd.read_csv(tmp_path / "out" / "schools.csv", encoding="utf-8-sig", dtype=str)
+    assert set(schools.loc[schools["level"] != "vocational", "county_code"]) == {"519901"}
+    rec = _records(tmp_path / "out")
+    failed = rec[rec["status"] == "failed"]
+    assert failed["county_code"].tolist() == ["519902"]
+    assert "injected solver failure" in failed["reason"].iloc[0]
+
+
+def test_batch_runs_scenarios_on_one_cluster_and_isolates_a_bad_one(
+    tmp_path: Path, cluster: object
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY_SCENARIO.read_text(encoding="utf-8") + "\nunknown_key: 1\n",
+                   encoding="utf-8")
+    addr = cluster.scheduler_address  # type: ignore[attr-defined]
+    res = runner.invoke(app, ["batch", str(TINY_SCENARIO), str(bad), "--region", str(TINY_REGION),
+                              "--out", str(tmp_path / "out"), "-q", "--scheduler", addr])
+    assert res.exit_code == 1, res.output
+    assert "1 of 2 scenarios written" in res.output
+    assert "unknown_key" in res.output
+    for name in PLAN_TABLES:
+        assert (tmp_path / "out" / "tiny" / name).is_file(), name
+    assert not (tmp_path / "out" / "bad").exists()
+    # the batch's plan equals a single in-process run of the same scenario
+    _run(tmp_path / "single")
+    for name in PLAN_TABLES:
+        assert ((tmp_path / "out" / "tiny" / name).read_bytes()
+                == (tmp_path / "single" / name).read_bytes()), name
+
+
+def test_scheduler_values() -> None:
+    assert check_scheduler("LOCAL") == "local"
+    assert check_scheduler("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert check_scheduler("scheduler-host:8786") == "scheduler-host:8786"
+    with pytest.raises(SchedulerError, match="one of none, local"):
+        check_scheduler("threads")
+
+
+def test_bad_scheduler_exits_2(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "-o", str(tmp_path / "o"), "-q",
+                              "--scheduler", "cluster-please"])
+    assert res.exit_code == 2, res.output
+    assert "--scheduler" in res.output
+    assert not (tmp_path / "o").exists()
