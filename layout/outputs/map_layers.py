@@ -90,6 +90,44 @@ def school_payload(schools: pd.DataFrame, level: str, label: str) -> dict[str, A
     }
 
 
+def milestone_schools(schools: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The schools open at one milestone of a staged plan, as rows for :func:`school_payload`.
+
+    A school is open at ``year`` when ``capacity_<year>`` > 0: new schools appear in their
+    ``action_year``, closed and merged ones are gone from theirs on. ``capacity_after`` becomes
+    that year's permanent seats; ``action`` is shown from its ``action_year`` on (``keep`` before).
+    A school with no figure that year (vocational schools are planned for the target year only)
+    keeps its target-year state.
+    """
+    col = f"capacity_{year}"
+    cap = (pd.to_numeric(schools[col], errors="coerce").astype(float) if col in schools
+           else pd.Series(np.nan, index=schools.index))
+    target_open = ~schools["action"].isin(["close", "merge"]) & (
+        pd.to_numeric(schools["capacity_after"], errors="coerce").fillna(0) > 0)
+    known = cap.notna()
+    is_open = (known & (cap.fillna(0) > 0)) | (~known & target_open)
+    out = schools[is_open].copy()
+    out["capacity_after"] = cap[is_open].where(known[is_open], out["capacity_after"])
+    act_year = pd.to_numeric(out["action_year"], errors="coerce")
+    later = act_year.notna() & (act_year > year)
+    out["action"] = out["action"].where(~later, "keep")
+    return out
+
+
+def staged_school_payload(schools: pd.DataFrame, level: str, label: str, years: list[int],
+                          target_year: int) -> dict[str, Any]:
+    """Payload of one level's school layer with one network state per milestone.
+
+    ``states`` holds a :func:`school_payload` of the schools open at each milestone
+    (:func:`milestone_schools`); ``index`` is the target year's state, shown first.
+    """
+    states = [school_payload(milestone_schools(schools, y), level, label)
+              for y in years]
+    index = years.index(target_year) if target_year in years else len(years) - 1
+    return {"level": level, "label": label, "years": [int(y) for y in years],
+            "index": index, "states": states}
+
+
 def line_payload(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> list[float]:
     """Return segments as a flat ``[lon1, lat1, lon2, lat2, ...]`` list (NaN rows dropped)."""
     arr = np.column_stack([lon1, lat1, lon2, lat2]).astype(float)
@@ -186,8 +224,90 @@ class DataLayer(folium.map.Layer):
         self.args_js = ", ".join(json_for_script(a) for a in args)
 
 
+class StagedNetworkScript(MacroElement):
+    """``SchoolMap.stagedSchoolLayer`` and the milestone slider of a staged plan's map.
+
+    Each level's layer holds one network state per milestone (:func:`staged_school_payload`),
+    each drawn by ``SchoolMap.schoolLayer``; the milestone slider shows one state at a time.
+    Must be added before the layers that call it. Exposes ``window.__milestoneYear`` and
+    ``window.__milestoneSlider.setYear(index)`` for tests.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (SM) {
+          SM.milestoneStates = [];
+          SM.stagedSchoolLayer = function (group, data, config) {
+            var before = window.__schoolFeatureCount;
+            var subs = data.states.map(function (payload) {
+              var g = L.featureGroup();
+              SM.schoolLayer(g, payload, config);
+              return g;
+            });
+            var state = { index: data.index, years: data.years };
+            var count = function (i) { return data.states[i].rows.length; };
+            window.__schoolFeatureCount = before + count(state.index);
+            window.__schoolLayerCounts[data.level] = count(state.index);
+            group.addLayer(subs[state.index]);
+            state.setYear = function (i) {
+              if (i === state.index) { return; }
+              group.removeLayer(subs[state.index]);
+              group.addLayer(subs[i]);
+              window.__schoolFeatureCount += count(i) - count(state.index);
+              window.__schoolLayerCounts[data.level] = count(i);
+              state.index = i;
+            };
+            SM.milestoneStates.push(state);
+            return state;
+          };
+          SM.addMilestoneSlider = function (map, years, index) {
+            var all = {
+              setYear: function (i) {
+                SM.milestoneStates.forEach(function (s) { s.setYear(i); });
+                window.__milestoneYear = years[i];
+              }
+            };
+            window.__milestoneYear = years[index];
+            window.__milestoneSlider = all;
+            if (years.length < 2) { return null; }
+            var Slider = L.Control.extend({
+              options: { position: "bottomleft" },
+              onAdd: function () {
+                var box = SM.el("div", "sm-slider sm-milestones leaflet-bar");
+                var label = SM.el("div", "sm-slider-label", "学校网络 · " + years[index] + "年");
+                var input = SM.el("input");
+                input.type = "range"; input.min = "0"; input.max = String(years.length - 1);
+                input.step = "1"; input.value = String(index);
+                input.setAttribute("aria-label", "里程碑年");
+                input.addEventListener("input", function () {
+                  var i = parseInt(input.value, 10);
+                  all.setYear(i);
+                  label.textContent = "学校网络 · " + years[i] + "年";
+                });
+                box.appendChild(label);
+                box.appendChild(input);
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                return box;
+              }
+            });
+            var control = new Slider();
+            map.addControl(control);
+            return control;
+          };
+        })(window.SchoolMap);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "StagedNetworkScript"
+
+
 class MapControls(MacroElement):
-    """Legend, year slider (bound to a choropleth layer) and the ``__mapReady`` flag."""
+    """Legend, year slider (bound to a choropleth layer), milestone slider, ``__mapReady``."""
 
     _template = Template(
         """
@@ -197,19 +317,26 @@ class MapControls(MacroElement):
             SchoolMap.addSlider({{ this._parent.get_name() }},
                 {{ this.choropleth.get_name() }}_state, {{ this.years_js }});
             {% endif %}
+            {% if this.milestones_js %}
+            SchoolMap.addMilestoneSlider({{ this._parent.get_name() }},
+                {{ this.milestones_js }}, {{ this.milestone_index }});
+            {% endif %}
             SchoolMap.ready({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
     def __init__(
-        self, legend: dict[str, Any], choropleth: DataLayer | None, years: list[str]
+        self, legend: dict[str, Any], choropleth: DataLayer | None, years: list[str],
+        milestones: list[int] | None = None, milestone_index: int = 0,
     ) -> None:
         super().__init__()
         self._name = "MapControls"
         self.legend_js = json_for_script(legend)
         self.choropleth = choropleth
         self.years_js = json_for_script(years)
+        self.milestones_js = json_for_script([int(y) for y in milestones]) if milestones else ""
+        self.milestone_index = int(milestone_index)
 
 
 class OfflineMiniMap(folium.plugins.MiniMap):

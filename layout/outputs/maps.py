@@ -5,7 +5,9 @@ stylesheet from ``layout/assets`` (no CDN request: the page works on an offline 
 writes it atomically. Layers: county and township boundaries, a township choropleth of the
 school-age population change with a year slider, and per level (幼儿园, 小学, 初中, 高中, 中职) the
 schools coloured by action with merge lines, plus thin catchment (assignment) lines, off by
-default. Tooltips and popups show the school's facts in Chinese; every user string is rendered
+default. For a staged plan (``plan.milestones``) each level's school layer holds the network at
+every milestone (schools open that year: new ones from their action year, closed ones gone) and a
+second slider, 学校网络, moves between the milestones; a one-year plan's map is unchanged. Tooltips and popups show the school's facts in Chinese; every user string is rendered
 as text (see :mod:`layout.outputs.escape`).
 
 The page is reproducible: folium and branca name every element ``<kind>_<32 random hex digits>``;
@@ -150,11 +152,17 @@ def build_map(
     county_geo, choropleth, years = _add_boundary_layers(
         fmap, townships, counties, pop_change, years_series, shift_geoms
     )
-    _add_level_layers(fmap, schools, assignments, shift_points)
+    milestones = _milestones(plan, schools)
+    target_year = int(getattr(plan, "target_year", 0) or 0)
+    if milestones:
+        fmap.add_child(ml.StagedNetworkScript())
+    _add_level_layers(fmap, schools, assignments, shift_points, milestones, target_year)
     _add_controls(fmap, county_geo)
     legend = {"title": title, "actions": _legend_actions(), "mergeColor": MERGE_COLOR,
               "bins": CHANGE_BINS if choropleth is not None else None, "note": note}  # fmt: skip
-    fmap.add_child(ml.MapControls(legend, choropleth, years))
+    index = (milestones.index(target_year) if target_year in milestones
+             else max(len(milestones) - 1, 0))
+    fmap.add_child(ml.MapControls(legend, choropleth, years, milestones, index))
     _fit(fmap, counties, shift_geoms)
     return fmap
 
@@ -216,8 +224,15 @@ def _add_boundary_layers(
     return county_geo, choropleth, years
 
 
+def _milestones(plan: Any, schools: pd.DataFrame) -> list[int]:
+    """Milestone years of a staged plan whose ``capacity_<year>`` columns exist; [] otherwise."""
+    years = sorted(int(y) for y in (getattr(plan, "milestones", None) or []))
+    return [y for y in years if f"capacity_{y}" in schools.columns]
+
+
 def _add_level_layers(
-    fmap: folium.Map, schools: pd.DataFrame, assignments: pd.DataFrame, shift_points: Any
+    fmap: folium.Map, schools: pd.DataFrame, assignments: pd.DataFrame, shift_points: Any,
+    milestones: list[int] | None = None, target_year: int = 0,
 ) -> None:
     """Add, per level, the catchment lines (hidden at first) and the school layer.
 
@@ -231,6 +246,11 @@ def _add_level_layers(
         ``plan.assignments``: demand point ``lon``/``lat`` to ``school_id`` per level.
     shift_points : callable, optional
         WGS84 -> GCJ-02 shift of points (``tiles="gaode"``), else ``None``.
+    milestones : list of int, optional
+        Staged plan: the school layer holds one network state per milestone (the milestone
+        slider picks one); the target year's is shown first.
+    target_year : int
+        The plan's target year.
 
     """
     school_pos = schools.drop_duplicates(["school_id", "level"]).set_index(["school_id", "level"])
@@ -243,7 +263,11 @@ def _add_level_layers(
                 flat, {"color": "#555555", "weight": 0.6, "opacity": 0.45,
                        "interactive": False}], show=False))  # fmt: skip
         rows = schools[schools["level"] == level]
-        if len(rows):
+        if len(rows) and milestones:
+            staged = ml.staged_school_payload(rows, level, label, milestones, target_year)
+            fmap.add_child(ml.DataLayer(f"学校：{label}", "stagedSchoolLayer", [
+                staged, {"actions": _legend_actions(), "mergeColor": MERGE_COLOR}]))  # fmt: skip
+        elif len(rows):
             payload = ml.school_payload(rows, level, label)
             fmap.add_child(ml.DataLayer(f"学校：{label}", "schoolLayer", [
                 payload, {"actions": _legend_actions(), "mergeColor": MERGE_COLOR}]))  # fmt: skip
