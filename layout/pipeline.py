@@ -323,6 +323,13 @@ def summary_text(plan: LayoutPlan) -> str:
     if len(plan.unserved):
         lines.append(f"unserved demand: {plan.unserved['students'].sum():,.0f} pupils "
                      f"in {len(plan.unserved)} rows (see unserved.csv for reasons)")
+    if plan.staged_summary is not None:
+        v = plan.staged_summary.set_index("metric")["value"]
+        lines.append(f"staged plan {', '.join(map(str, plan.milestones))}: new permanent seats "
+                     f"{v.get('new_permanent_seats', 0):,.0f} vs peak net need "
+                     f"{v.get('peak_net_need', 0):,.0f}; {v.get('new_seats_idle_share', 0):.0%} "
+                     f"of new seats idle in {plan.milestones[-1]} (timeline.csv, "
+                     "staged_summary.csv)")
     sr = plan.solver_records
     if len(sr):
         counts = ", ".join(f"{k} {v}" for k, v in sr["status"].value_counts().items())

@@ -94,3 +94,16 @@ def test_timeline_matches_the_schools_table(staged: Path) -> None:
         seats = open_.groupby("level")[f"capacity_{y}"].sum()
         ty = t[t["year"] == y].groupby("level")["seats"].sum()
         assert (seats.reindex(ty.index).fillna(0) == ty).all(), y
+
+
+def test_staged_summary_reports_seats_against_the_peak_need(staged: Path) -> None:
+    v = _read(staged, "staged_summary")
+    metrics = set(v["metric"])
+    assert {"new_permanent_seats", "peak_net_need", "new_seats_idle_share",
+            "utilization_median", "kept_under_30pct"} <= metrics
+    s = _read(staged, "schools")
+    new_seats = v.loc[v["metric"] == "new_permanent_seats", "value"].iloc[0]
+    assert new_seats == s.loc[s["level"] != "vocational", "seats_added"].sum()
+    med = v[v["metric"] == "utilization_median"]
+    assert set(med["year"]) == set(YEARS)
+    assert ((med["value"] >= 0) | med["value"].isna()).all()

@@ -1,6 +1,7 @@
 """The planner's workbook ``layout.xlsx`` and the CSV exports.
 
-Workbook sheets: 推荐布局 (plan.schools), 分配汇总 (assignments summed by school and level),
+Workbook sheets: 推荐布局 (plan.schools, with Chinese label columns beside the level, school
+type, site class and action codes, pupils as whole numbers: :func:`schools_sheet`), 分配汇总 (assignments summed by school and level),
 指标 (KPIs), 项目清单 (projects), 未满足需求 (unserved demand), 求解记录 (solver records),
 情景参数 (scenario parameters) and 数据字典 (data dictionary). Every table sheet has the Chinese
 header on row 1 and the English identifier on row 2 (frozen), data from row 3.
@@ -44,6 +45,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from layout.outputs.atomic import FIXED_TIMESTAMP, atomic_path
 from layout.outputs.escape import FORMULA_PREFIXES, is_formula_like, neutralise_frame
 from layout.outputs.tables import assignment_summary, chinese, data_dictionary, plan_table
+from schoolsystem.vocabulary import (
+    ACTION_LABELS_ZH,
+    LEVEL_LABELS_ZH,
+    SCHOOL_TYPE_LABELS_ZH,
+    SITE_CLASS_LABELS_ZH,
+)
 
 __all__ = ["FORMULA_PREFIXES", "write_csv", "write_csvs", "write_workbook"]
 
@@ -128,6 +135,55 @@ def write_table_sheet(ws: Worksheet, frame: pd.DataFrame, headers: dict[str, str
         ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{max(2, len(frame) + 2)}"
 
 
+LABEL_COLUMNS = {
+    "level": ("level_label", LEVEL_LABELS_ZH),
+    "school_type": ("school_type_label", SCHOOL_TYPE_LABELS_ZH),
+    "site_class": ("site_class_label", SITE_CLASS_LABELS_ZH),
+    "action": ("action_label", ACTION_LABELS_ZH),
+}
+"""Code column -> (label column placed right after it, Chinese labels from the vocabulary)."""
+LABEL_HEADERS = {"school_type_label": "学校类型名称", "site_class_label": "办学点位置名称"}
+"""Headers of the label columns the schema does not name (``level_label``, ``action_label`` are)."""
+WHOLE_PUPIL_COLUMNS = ("demand_target", "boarders")
+"""Pupil counts shown as whole numbers in the 推荐布局 sheet (with every ``enrollment_<year>``)."""
+
+
+def schools_sheet(plan: Any) -> pd.DataFrame:
+    """The 推荐布局 sheet: ``plan.schools`` with a Chinese label column after each code column.
+
+    The code columns stay (for machines); pupils (``demand_target``, ``boarders``,
+    ``enrollment_<year>``) are whole numbers.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from schoolsystem.schemas import SCHOOL_COLUMNS
+    >>> row = {c: None for c in SCHOOL_COLUMNS} | {"level": "junior", "action": "merge",
+    ...        "school_type": "nine_year", "site_class": "village", "demand_target": 12.6,
+    ...        "boarders": 0.4}
+    >>> s = schools_sheet(SimpleNamespace(schools=pd.DataFrame([row])))
+    >>> s[["level", "level_label", "action_label", "school_type_label", "site_class_label"]].iloc[0].tolist()
+    ['junior', '初中', '合并', '九年一贯制学校', '村']
+    >>> int(s["demand_target"].iloc[0]), int(s["boarders"].iloc[0])
+    (13, 0)
+
+    """
+    frame = plan_table(plan, "schools").copy()
+    for code, (label_col, labels) in LABEL_COLUMNS.items():
+        if code not in frame.columns or label_col in frame.columns:
+            continue
+        values = frame[code].astype(object).map(
+            lambda v, m=labels: m.get(str(v), "" if v is None or v != v else str(v)))
+        frame.insert(frame.columns.get_loc(code) + 1, label_col, values)
+    pupils = [*WHOLE_PUPIL_COLUMNS, *(c for c in frame.columns if c.startswith("enrollment_")
+                                      and c != "enrollment_base")]
+    for col in pupils:
+        if col in frame.columns:
+            frame[col] = pd.array(np.round(pd.to_numeric(frame[col], errors="coerce")
+                                           .astype(float)), dtype="Int64")
+    return frame
+
+
 def _flatten(params: Any, prefix: str = "") -> list[tuple[str, Any]]:
     """Flatten nested dicts to (dotted name, value); lists become JSON text."""
     if hasattr(params, "model_dump"):
@@ -177,7 +233,7 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         ws = wb.create_sheet("推荐布局")
     else:
         ws.title = "推荐布局"
-    write_table_sheet(ws, plan_table(plan, "schools"))
+    write_table_sheet(ws, schools_sheet(plan), headers=LABEL_HEADERS)
     sheets = [
         ("分配汇总", assignment_summary(plan)),
         ("指标", plan_table(plan, "kpis")),
@@ -287,7 +343,8 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 
 
 CSV_TABLES = ("schools", "assignments", "unserved", "kpis", "projects", "solver_records")
-STAGED_TABLES = {"timeline": "分期时间表", "unserved_by_year": "各年未满足需求"}
+STAGED_TABLES = {"timeline": "分期时间表", "staged_summary": "分期要点",
+                 "unserved_by_year": "各年未满足需求"}
 """Staged plan tables (LayoutPlan attribute -> workbook sheet), written when present."""
 
 

@@ -47,6 +47,10 @@ class LayoutPlan:
         Staged plan: :data:`schoolsystem.schemas.TIMELINE_COLUMNS`, per milestone, county, level.
     assignments_by_year, unserved_by_year : DataFrame or None
         Staged plan: the assignments and unserved rows of every milestone (column ``year``).
+    staged_summary : DataFrame or None
+        Staged plan: ``metric, level, year, value`` (new permanent seats against the peak net
+        need, idle share of new seats, median utilisation, kept schools under 30 %); see
+        :func:`layout.plan.staged_tables.staged_summary`.
 
     """
 
@@ -65,6 +69,7 @@ class LayoutPlan:
     timeline: pd.DataFrame | None = None
     assignments_by_year: pd.DataFrame | None = None
     unserved_by_year: pd.DataFrame | None = None
+    staged_summary: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """Short text summary (schools by action, seats added vs target, unserved pupils)."""
@@ -75,4 +80,11 @@ class LayoutPlan:
             f"新增学位 seats added {self.seats_added_total:,} / 目标 target {self.city_target_seats:,}",
             f"未满足需求 unserved pupils {self.unserved['students'].sum():,.0f}",
         ]
+        if self.staged_summary is not None:
+            v = self.staged_summary.set_index("metric")["value"]
+            lines.append(
+                f"分期 milestones {', '.join(map(str, self.milestones))}: 新增永久学位 new "
+                f"permanent seats {v.get('new_permanent_seats', 0):,.0f} / 峰值净需求 peak net "
+                f"need {v.get('peak_net_need', 0):,.0f}; 末年闲置 idle in the last milestone "
+                f"{v.get('new_seats_idle_share', 0):.0%} of new seats")
         return "\n".join(lines + self.notes)

@@ -44,7 +44,12 @@ from layout.plan.staged_model import (
     assemble_staged,
     make_staged_subproblems,
 )
-from layout.plan.staged_tables import combine_schools, staged_projects, timeline
+from layout.plan.staged_tables import (
+    combine_schools,
+    staged_projects,
+    staged_summary,
+    timeline,
+)
 from layout.plan.travel import RoadNetwork
 from schoolsystem.schemas import (
     ASSIGNMENT_COLUMNS,
@@ -207,6 +212,7 @@ def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: 
     target = by_year[target_year]
     target_schools = schools_y[target_year]
     schools = combine_schools(schools_y, years, target_year)
+    summary = staged_summary(schools, years)
     kpis = compute_kpis(target_schools, pd.concat(target.before, ignore_index=True), p)
     projects = staged_projects(schools_y, years, p)
     assign_y = pd.concat([_concat(b.assignments, ASSIGNMENT_COLUMNS, ["demand_id", "grade_band",
@@ -227,5 +233,5 @@ def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: 
         target_year=int(target_year), params=p, city_target_seats=p.city_target_seats,
         notes=parts.notes, milestones=list(years),
         timeline=timeline(schools_y, dem_all, years, p90),
-        assignments_by_year=assign_y, unserved_by_year=unserved_y,
+        assignments_by_year=assign_y, unserved_by_year=unserved_y, staged_summary=summary,
     )

@@ -167,3 +167,44 @@ def timeline(schools_y: dict[int, pd.DataFrame], demand: pd.DataFrame, years: li
         out[col] = np.round(out[col].astype(float)).astype("Int64")
     return out.loc[:, list(TIMELINE_COLUMNS)].sort_values(
         ["year", "county_code", "level"]).reset_index(drop=True)
+
+
+def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """The figures a planner checks first, as rows ``metric, level, year, value``.
+
+    * ``new_permanent_seats`` — seats built over the plan (new schools and blocks);
+    * ``peak_net_need`` — over schools, the most pupils any milestone assigns beyond the seats
+      the school has today (a new school: all its pupils), summed: the seats the plan could not
+      do without if every school kept its catchment;
+    * ``new_seats_idle_share`` (last milestone) — of the new permanent seats, the share left
+      empty in the last milestone;
+    * ``utilization_median`` (per level and milestone) — median pupils / seats of the open
+      schools;
+    * ``kept_under_30pct`` (per level, last milestone) — kindergartens and primaries kept with
+      under 30 % of their seats filled (each names its rule in ``reason``).
+    """
+    s = schools[schools["level"] != "vocational"]
+    enr = s[[f"enrollment_{y}" for y in years]].astype(float).fillna(0.0).to_numpy()
+    cap = s[[f"capacity_{y}" for y in years]].astype(float).fillna(0.0).to_numpy()
+    base = np.where(s["action"] == "new", 0.0, s["capacity_base"].astype(float))
+    rows = [("new_permanent_seats", "all", years[-1], float(s["seats_added"].sum())),
+            ("peak_net_need", "all", years[-1],
+             float(np.maximum(0.0, enr.max(axis=1) - base).sum()))]
+    added = s["seats_added"].astype(float).to_numpy()
+    idle_new = np.minimum(added, np.maximum(0.0, cap[:, -1] - enr[:, -1]))
+    rows.append(("new_seats_idle_share", "all", years[-1],
+                 float(idle_new.sum() / added.sum()) if added.sum() > 0 else 0.0))
+    for level, grp in s.groupby("level"):
+        for y in years:
+            c = grp[f"capacity_{y}"].astype(float).fillna(0.0)
+            e = grp[f"enrollment_{y}"].astype(float).fillna(0.0)
+            u = (e / c)[c > 0]
+            rows.append(("utilization_median", str(level), y,
+                         float(u.median()) if len(u) else float("nan")))
+        if level in ("kindergarten", "primary"):
+            c = grp[f"capacity_{years[-1]}"].astype(float).fillna(0.0)
+            e = grp[f"enrollment_{years[-1]}"].astype(float).fillna(0.0)
+            kept = (c > 0) & (grp["action"] != "new")
+            rows.append(("kept_under_30pct", str(level), years[-1],
+                         float((kept & (e < 0.3 * c)).sum())))
+    return pd.DataFrame(rows, columns=["metric", "level", "year", "value"])
