@@ -107,3 +107,15 @@ def test_staged_summary_reports_seats_against_the_peak_need(staged: Path) -> Non
     med = v[v["metric"] == "utilization_median"]
     assert set(med["year"]) == set(YEARS)
     assert ((med["value"] >= 0) | med["value"].isna()).all()
+
+
+def test_p90_check_reports_temporary_seats_and_what_stays_unserved(staged: Path) -> None:
+    c, t = _read(staged, "p90_check"), _read(staged, "timeline")
+    assert sorted(c["year"].unique()) == YEARS
+    assert (c["temporary_seats_p90"] >= 0).all()
+    # rule-based exceptions (no school within the cap) are part of what stays unserved
+    assert (c["unserved_p90"] >= c["unserved_p90_no_school"] - 1).all()
+    both = c.merge(t, on=["year", "county_code", "level"], suffixes=("", "_t"))
+    assert (both["demand_p90"] >= both["demand_p50"] - 1).all()
+    # the network checked is the plan's: same permanent seats as the timeline
+    assert (both["seats"] == both["seats_t"]).all()

@@ -26,6 +26,7 @@ from layout.plan.demand import check_demand
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
 from layout.plan.model import CountyModel
+from layout.plan.p90 import check_county, p90_students, round_table
 from layout.plan.params import LayoutParams
 from layout.plan.planner import (
     RECORD_EXTRA,
@@ -40,6 +41,7 @@ from layout.plan.planner import (
 from layout.plan.result import LayoutPlan
 from layout.plan.staged_model import (
     Periods,
+    StagedSolution,
     StagedSubProblem,
     assemble_staged,
     make_staged_subproblems,
@@ -148,7 +150,7 @@ def plan_staged(
     periods = Periods.from_params(years, int(region.base_year), p)
     subs = [_staged_subs(cm, p, periods, parts) for cm in models]
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
-    by_year = _period_tables(models, subs, years, p, parts)
+    by_year, sols = _period_tables(models, subs, years, p, parts)
     t_idx = years.index(target_year)
     target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
     _add_vocational(fac_all[voc_f], target_voc, fr.terrain, p, seed, by_year[target_year])
@@ -158,12 +160,25 @@ def plan_staged(
         if parts.internal is not None:
             raise parts.internal
         raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
-    p90 = None
+    p90 = check = None
     if demand_p90_by_year is not None:
         p90 = stage_demand(demand_p90_by_year)
         county = dem_all.drop_duplicates("demand_id").set_index("demand_id")["county_code"]
         p90["county_code"] = p90["demand_id"].map(county)
-    return _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
+        check = _p90_check(models, subs, sols, p90, years, p, seed)
+    plan = _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
+    plan.p90_check = check
+    return plan
+
+
+def _p90_check(models: list[CountyModel], subs: list[list[StagedSubProblem]],
+               sols: dict[str, StagedSolution], p90: pd.DataFrame, years: list[int],
+               p: LayoutParams, seed: int) -> pd.DataFrame | None:
+    """The plan's network at every milestone under the P90 demand (see :mod:`layout.plan.p90`)."""
+    tables = [check_county(cm, sols[cm.county_code], [s.facilities for s in part],
+                           p90_students(cm, p90, len(years)), years, p, seed)
+              for cm, part in zip(models, subs, strict=True) if cm.county_code in sols]
+    return round_table(pd.concat(tables, ignore_index=True)) if tables else None
 
 
 def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
@@ -175,10 +190,13 @@ def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
         return []
 
 
-def _period_tables(models: list[CountyModel], subs: list[list[StagedSubProblem]],
-                   years: list[int], p: LayoutParams, parts: _PlanParts) -> dict[int, _PlanParts]:
+def _period_tables(
+    models: list[CountyModel], subs: list[list[StagedSubProblem]], years: list[int],
+    p: LayoutParams, parts: _PlanParts,
+) -> tuple[dict[int, _PlanParts], dict[str, StagedSolution]]:
     """One-year tables of every county at every milestone (county_tables on each period)."""
     by_year = {y: _PlanParts() for y in years}
+    sols: dict[str, StagedSolution] = {}
     for cm, part in zip(models, subs, strict=True):
         if cm.county_code in parts.failed:
             continue
@@ -200,7 +218,8 @@ def _period_tables(models: list[CountyModel], subs: list[list[StagedSubProblem]]
             bucket.unserved.append(u)
             bucket.before.append(b)
         parts.records.extend({"county_code": cm.county_code, **r} for r in sol.records)
-    return by_year
+        sols[cm.county_code] = sol
+    return by_year, sols
 
 
 def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: int,

@@ -1,0 +1,110 @@
+"""The staged plan checked at the P90 of the forecast: what the high end would need.
+
+The plan is decided on the median (P50) demand. At each milestone, its network (schools open,
+blocks built by then) is kept as decided and the P90 demand is assigned to it, with temporary
+seats allowed up to each school's limit (``temporary.max_share``) and no new building: the
+temporary seats used and the pupils left unserved say how much of the high end the plan absorbs
+with temporary measures alone. Pupils with no permitted school within their journey cap at all
+are the rule-based exceptions already listed in ``unserved``; the rest would need more than
+temporary measures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from layout.core import FacilityLocation
+from layout.plan.model import CountyModel
+from layout.plan.params import LayoutParams
+from layout.plan.staged_model import StagedSolution
+
+P90_COLUMNS = ("year", "county_code", "level", "demand_p90", "seats", "temporary_seats_p90",
+               "unserved_p90", "unserved_p90_no_school")
+"""Columns of the P90 check table (``p90_check.csv``)."""
+
+
+def p90_students(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
+    """P90 students of each county demand row (part), shape (T, n): P50 part x P90 / P50."""
+    keys = ["demand_id", "grade_band"]
+    mid = cm.demand[keys].merge(p90, on=keys, how="left")
+    out = np.zeros((n_periods, len(cm.demand)))
+    for t in range(n_periods):
+        part = cm.demand[f"s{t}"].to_numpy(dtype=float)
+        total50 = cm.demand.groupby(keys)[f"s{t}"].transform("sum").to_numpy(dtype=float)
+        total90 = mid[f"s{t}"].fillna(0.0).to_numpy(dtype=float)
+        out[t] = np.where(total50 > 0, part * total90 / np.where(total50 > 0, total50, 1.0),
+                          total90 / cm.demand.groupby(keys)[f"s{t}"].transform("size").to_numpy())
+    return out
+
+
+def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
+                 s90: np.ndarray, years: list[int], params: LayoutParams,
+                 seed: int = 0) -> pd.DataFrame:
+    """P90 check of one county (``parts``: facility sets of its independent parts).
+
+    Returns rows of :data:`P90_COLUMNS` per milestone and level.
+    """
+    fac, pairs = cm.facilities, cm.pairs
+    tmp = params.temporary
+    rows, cols = pairs["row"].to_numpy(), pairs["col"].to_numpy()
+    per_pupil = pairs["cost"].to_numpy() / np.maximum(
+        cm.demand["students"].to_numpy(dtype=float), 1e-9)[rows]
+    has_pair = np.bincount(rows, minlength=len(cm.demand)) > 0
+    cap0 = fac["capacity"].to_numpy(dtype=float)
+    temp_max = (np.where(~fac["is_site"].to_numpy(dtype=bool), np.floor(tmp.max_share * cap0),
+                         0.0) if tmp.enabled else np.zeros(len(fac)))
+    part_of = np.full(len(fac), -1)
+    for k, f_idx in enumerate(parts):
+        part_of[f_idx] = k
+    levels = cm.demand["level"].to_numpy()
+    out = []
+    for t, year in enumerate(years):
+        per = sol.periods[t]
+        seats = cap0 + per.blocks_added * fac["block"].to_numpy()
+        open_ = per.open.astype(bool)
+        temp_used = np.zeros(len(fac))
+        unserved = np.where(has_pair, 0.0, s90[t])
+        for k in range(len(parts)):
+            sel = (part_of[cols] == k) & open_[cols]
+            if not sel.any():
+                unserved[np.unique(rows[part_of[cols] == k])] = s90[t][
+                    np.unique(rows[part_of[cols] == k])]
+                continue
+            r_glob, r_loc = np.unique(rows[sel], return_inverse=True)
+            f_glob, c_loc = np.unique(cols[sel], return_inverse=True)
+            d = s90[t][r_glob]
+            model = FacilityLocation.from_pairs(
+                r_loc, c_loc, per_pupil[sel] * d[r_loc], d, f_glob.size,
+                fixed_cost=np.zeros(f_glob.size), capacity=seats[f_glob] + temp_max[f_glob],
+                single_source=True, force_open=np.ones(f_glob.size, dtype=bool),
+                unserved_cost=d * params.costs.unserved_cost)
+            model.solve(time_limit=30.0, threads=1, seed=seed, solver="highspy",
+                        gap=params.mip_gap, node_limit=params.mip_node_limit, method="direct")
+            temp_used[f_glob] = np.maximum(0.0, model.load - seats[f_glob])
+            unserved[r_glob] = d * model.unserved
+        out.extend(_level_rows(cm, year, levels, s90[t], seats, open_, temp_used, unserved,
+                               has_pair))
+    return pd.DataFrame(out, columns=list(P90_COLUMNS))
+
+
+def _level_rows(cm: CountyModel, year: int, levels: np.ndarray, demand: np.ndarray,
+                seats: np.ndarray, open_: np.ndarray, temp_used: np.ndarray,
+                unserved: np.ndarray, has_pair: np.ndarray) -> list[dict[str, object]]:
+    fac_level = cm.facilities["level"].to_numpy()
+    return [{
+        "year": year, "county_code": cm.county_code, "level": level,
+        "demand_p90": demand[levels == level].sum(),
+        "seats": seats[open_ & (fac_level == level)].sum(),
+        "temporary_seats_p90": temp_used[fac_level == level].sum(),
+        "unserved_p90": unserved[levels == level].sum(),
+        "unserved_p90_no_school": demand[(levels == level) & ~has_pair].sum(),
+    } for level in sorted(set(levels))]
+
+
+def round_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Whole pupils and seats where people read them."""
+    out = table.copy()
+    for col in P90_COLUMNS[3:]:
+        out[col] = np.round(out[col].astype(float)).astype(np.int64)
+    return out.sort_values(["year", "county_code", "level"]).reset_index(drop=True)
