@@ -13,7 +13,7 @@ import pytest
 import shapely
 from synthetic_plan import synthetic_plan, synthetic_region, synthetic_years_series
 
-from layout.outputs.excel import write_csvs, write_workbook
+from layout.outputs.excel import LABEL_HEADERS, write_csvs, write_workbook
 from layout.outputs.gpkg import write_geopackage
 from layout.outputs.manifest import write_manifest
 from schoolsystem.schemas import COLUMNS
@@ -47,8 +47,12 @@ def test_workbook_sheets_and_headers(workbook, plan):
     ws = workbook["推荐布局"]
     assert ws.freeze_panes == "A3"
     idents = [c.value for c in ws[2]]
-    assert idents == list(plan.schools.columns)
-    assert [c.value for c in ws[1]] == [COLUMNS[i].label_zh for i in idents]
+    # a Chinese label column right after each code column (level, school type, site class, action)
+    labels = {"level": "level_label", "school_type": "school_type_label",
+              "site_class": "site_class_label", "action": "action_label"}
+    assert idents == [x for c in plan.schools.columns for x in (c, labels.get(c)) if x]
+    assert [c.value for c in ws[1]] == [
+        COLUMNS[i].label_zh if i in COLUMNS else LABEL_HEADERS[i] for i in idents]
     assert ws.max_row == len(plan.schools) + 2
     assert ws.column_dimensions["B"].width >= 8
 

@@ -172,3 +172,27 @@ def test_report_prints_to_pdf(run: Any, tmp_path: Path) -> None:
     assert len(data) > 10_000
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert pages >= 4, pages  # the sections start on new pages
+
+
+def test_workbook_layout_sheet_has_chinese_labels_and_whole_pupils(run: Any) -> None:
+    import openpyxl
+
+    res, out = run
+    ws = openpyxl.load_workbook(out / "layout.xlsx", read_only=True)["推荐布局"]
+    rows = list(ws.iter_rows(values_only=True))
+    heads = list(rows[1])
+    for code, label in (("level", "level_label"), ("school_type", "school_type_label"),
+                        ("site_class", "site_class_label"), ("action", "action_label")):
+        assert heads[heads.index(code) + 1] == label
+    data = rows[2:]
+    assert len(data) == len(res.plan.schools)
+    col = {h: i for i, h in enumerate(heads)}
+    assert {r[col["level_label"]] for r in data} <= {"幼儿园", "小学", "初中", "高中", "中职"}
+    assert {r[col["action_label"]] for r in data} <= {"保留", "扩建", "撤并(关闭)", "合并", "转型",
+                                                      "新建"}
+    assert all(r[col["school_type_label"]] for r in data)
+    pupils = [h for h in heads if h in ("demand_target", "boarders")
+              or (h.startswith("enrollment_") and h != "enrollment_base")]
+    assert ("enrollment_2025" in pupils) == bool(res.plan.milestones)
+    for h in pupils:
+        assert all(r[col[h]] is None or isinstance(r[col[h]], int) for r in data), h
