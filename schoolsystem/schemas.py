@@ -56,6 +56,8 @@ _COLUMNS: tuple[Column, ...] = (
            "kindergarten 幼儿园 / primary 小学 / junior 初中 / senior 高中 / vocational 中职"),
     Column("level_label", "str", "学段名称", "学段的中文名称"),
     Column("school_type", "str", "学校类型", "办学类型（如九年一贯制、完全中学、教学点）"),
+    Column("school_type_label", "str", "学校类型名称", "学校类型的中文名称"),
+    Column("site_class_label", "str", "办学点位置名称", "办学点位置的中文名称"),
     Column("site_class", "str", "办学点位置",
            "county_seat 县城 / central_town 中心镇 / township_seat 乡镇驻地 / village 村"
            "（按所在乡镇及到乡镇驻地的距离）"),

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from synthetic_plan import synthetic_plan, synthetic_region, synthetic_years_series
 
-from layout.outputs.excel import LABEL_HEADERS, write_csvs, write_workbook
+from layout.outputs.excel import write_csvs, write_workbook
 from layout.outputs.gpkg import write_geopackage
 from layout.outputs.manifest import write_manifest
 from schoolsystem.schemas import COLUMNS
@@ -52,7 +52,7 @@ def test_workbook_sheets_and_headers(workbook, plan):
               "site_class": "site_class_label", "action": "action_label"}
     assert idents == [x for c in plan.schools.columns for x in (c, labels.get(c)) if x]
     assert [c.value for c in ws[1]] == [
-        COLUMNS[i].label_zh if i in COLUMNS else LABEL_HEADERS[i] for i in idents]
+        COLUMNS[i].label_zh for i in idents]
     assert ws.max_row == len(plan.schools) + 2
     assert ws.column_dimensions["B"].width >= 8
 

@@ -142,8 +142,6 @@ LABEL_COLUMNS = {
     "action": ("action_label", ACTION_LABELS_ZH),
 }
 """Code column -> (label column placed right after it, Chinese labels from the vocabulary)."""
-LABEL_HEADERS = {"school_type_label": "学校类型名称", "site_class_label": "办学点位置名称"}
-"""Headers of the label columns the schema does not name (``level_label``, ``action_label`` are)."""
 WHOLE_PUPIL_COLUMNS = ("demand_target", "boarders")
 """Pupil counts shown as whole numbers in the 推荐布局 sheet (with every ``enrollment_<year>``)."""
 
@@ -233,7 +231,7 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         ws = wb.create_sheet("推荐布局")
     else:
         ws.title = "推荐布局"
-    write_table_sheet(ws, schools_sheet(plan), headers=LABEL_HEADERS)
+    write_table_sheet(ws, schools_sheet(plan))
     sheets = [
         ("分配汇总", assignment_summary(plan)),
         ("指标", plan_table(plan, "kpis")),
