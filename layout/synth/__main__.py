@@ -16,8 +16,17 @@ def main(argv: list[str] | None = None) -> None:
                                      description="Generate the synthetic Guangyuan layers.")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", default="data/geo/guangyuan")
+    parser.add_argument("--province", default=None,
+                        help="510000: the whole of Sichuan (real county boundaries, synthetic "
+                        "layers; layout/synth/province.py) instead of Guangyuan")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.province is not None:
+        from layout.synth.province import generate_province
+
+        generate_province(args.out, seed=args.seed, province=args.province)
+        print(f"written to {args.out} in {time.perf_counter() - t0:.1f} s")
+        return
     layers = generate(args.out, seed=args.seed)
     print(f"written to {args.out} in {time.perf_counter() - t0:.1f} s")
     for key, value in summarise(layers).items():
