@@ -170,20 +170,32 @@ def transfer_counts(
     county = membership.argmax(axis=1)
     frac_area = np.minimum(out_fraction, cap)[..., county] * sender  # (..., areas)
     moved = pop * frac_area[..., None] * profile
-    starts = _contiguous_starts(county, membership.shape[1])
-    if starts is not None:  # areas grouped by county: sums in O(areas), not O(areas x counties)
-        per_county = np.add.reduceat(moved, starts, axis=-2)  # (..., counties, ages)
-    else:
-        per_county = np.matmul(membership.T, moved)
+    per_county = county_sums(moved, county, membership.shape[1])  # (..., counties, ages)
     received = weights[:, None] * per_county[..., county, :]
     return received - moved
 
 
-def _contiguous_starts(county: np.ndarray, n_counties: int) -> np.ndarray | None:
-    """First area of each county when areas are sorted by county and none is empty, else None."""
-    if county.size == 0 or np.any(np.diff(county) < 0):
-        return None
-    starts = np.searchsorted(county, np.arange(n_counties))
-    if np.any(np.bincount(county, minlength=n_counties) == 0):
-        return None
-    return starts
+def county_sums(values: np.ndarray, county: np.ndarray, n_counties: int) -> np.ndarray:
+    """Sum ``values (..., areas, ages)`` over the areas of each county -> (..., counties, ages).
+
+    O(areas) with :func:`numpy.add.reduceat` over the areas sorted by county (a no-op when they
+    already are, as township codes are); counties without areas get zeros.
+
+    Examples
+    --------
+    >>> v = np.arange(8.0).reshape(4, 2)
+    >>> county_sums(v, np.array([1, 0, 1, 2]), 4).tolist()
+    [[2.0, 3.0], [4.0, 6.0], [6.0, 7.0], [0.0, 0.0]]
+
+    """
+    order = np.argsort(county, kind="stable")
+    sorted_county = county[order]
+    if not np.array_equal(order, np.arange(county.size)):
+        values = values[..., order, :]
+    present, starts = np.unique(sorted_county, return_index=True)
+    sums = np.add.reduceat(values, starts, axis=-2) if starts.size else values[..., :0, :]
+    if present.size == n_counties:
+        return sums
+    out = np.zeros((*values.shape[:-2], n_counties, values.shape[-1]), dtype=values.dtype)
+    out[..., present, :] = sums
+    return out
