@@ -173,8 +173,9 @@ def _level_order(levels: Iterable[Any]) -> list[str]:
 
 
 def _is_open(schools: pd.DataFrame) -> pd.Series:
+    """Open in the target year: seats then (a staged plan's later closures are still open)."""
     cap = pd.to_numeric(schools["capacity_after"], errors="coerce").fillna(0)
-    return ~schools["action"].isin(CLOSED) & (cap > 0)
+    return cap > 0
 
 
 # --------------------------------------------------------------------------- sections
