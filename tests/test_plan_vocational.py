@@ -134,3 +134,16 @@ def test_merge_chain_and_determinism():
     assert s.loc["S3", "action"] == "expand"
     assert s.loc["S3", "capacity_after"] >= 1752
     assert s.loc["S3", "demand_target"] >= 1200
+
+
+def test_a_county_whose_pupils_could_fill_a_school_keeps_its_last_one():
+    # S1 (C1) enrolls 1,000 today, under 1,200, but C1's own vocational pupils number 1,300:
+    # it stays as C1's only vocational school, with the rule named; switched off, it merges.
+    schools = [_v("S1", T1, 0.0, 1000, 1100, "it"), _v("S2", T2, 20.0, 2000, 2100, "it")]
+    rows = [(W1, "vocational", 1300), (W2, "vocational", 1700)]
+    kept = _plan(_region(schools), rows).schools.set_index("school_id")
+    assert kept.loc["S1", "action"] in ("keep", "expand")
+    assert "county's last vocational school" in kept.loc["S1", "reason"]
+    off = LayoutParams(vocational_keep_one_per_county=False)
+    merged = _plan(_region(schools), rows, off).schools.set_index("school_id")
+    assert merged.loc["S1", "action"] == "merge"

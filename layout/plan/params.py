@@ -368,6 +368,11 @@ class LayoutParams(StrictModel):
     used), SCIP stopped at gaps up to 9 %; CP-SAT (2 workers) was weaker on one county."""
     max_candidates: int = Field(8, gt=0)
     """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
+    vocational_keep_one_per_county: bool = True
+    """Measure 6 integrates secondary vocational schools under the minimum size city-wide, but a
+    county whose own vocational pupils could fill one school to the minimum keeps one (its last
+    school is not merged into another county's: boarders would travel hours). ``False``: the
+    integration ignores county lines."""
     township_seat_radius_km: float = Field(3.0, gt=0)
     """A school within this distance of its township's seat (the most populous village or
     community) is a township-seat school; beyond it, a village school (``site_class``). Measured

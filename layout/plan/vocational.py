@@ -64,8 +64,9 @@ def integrate_vocational(
     dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))  # schools only (a few dozen)
     minutes = dist * circ[:, None] / bus
     thr = lv.min_size
+    keep_county = _counties_to_keep(f, demand, thr) if p.vocational_keep_one_per_county else set()
     is_open, into, fore_after, cur_after = _merge_small(f, size, forecast, current, groups,
-                                                        minutes, thr)
+                                                        minutes, thr, keep_county)
     out = f.copy()
     out["open"] = is_open
     out["host"] = True
@@ -94,7 +95,10 @@ def integrate_vocational(
                                   minlength=n) if n else []
     out["beds_added"] = np.where(is_open, np.maximum(0.0, np.ceil(out["boarders"]) - f["beds"]), 0.0)
     out["utilization"] = out["load"] / out["capacity_after"].where(out["capacity_after"] > 0)
-    notes = _decide(out, f, is_open, size, current, forecast, groups, thr)
+    county = f["county_code"].astype(str).to_numpy()
+    last = np.array([(is_open & (county == c)).sum() == 1 for c in county], dtype=bool)
+    county_kept = is_open & last & np.isin(county, list(keep_county))
+    notes = _decide(out, f, is_open, size, current, forecast, groups, thr, county_kept)
     assignments = pd.DataFrame({
         "demand_id": flows["demand_id"], "level": "vocational", "grade_band": "vocational",
         "school_id": f["fac_id"].to_numpy()[n_cols], "students": flows["students"],
@@ -111,12 +115,16 @@ def size_of(current: np.ndarray, forecast: np.ndarray, i: int) -> float:
 def _merge_small(
     f: pd.DataFrame, size: np.ndarray, forecast: np.ndarray, current: np.ndarray,
     groups: list[frozenset[str]], minutes: np.ndarray, thr: float,
+    keep_county: set[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Merge the smallest school under ``thr`` into its nearest compatible school, repeatedly.
 
-    ``size`` and ``groups`` are updated in place. Returns open flags, the school each merged
-    school went into (-1: open), and the forecast and current enrollment after the merges.
+    The last open school of a county in ``keep_county`` is never merged away. ``size`` and
+    ``groups`` are updated in place. Returns open flags, the school each merged school went
+    into (-1: open), and the forecast and current enrollment after the merges.
     """
+    county = f["county_code"].astype(str).to_numpy()
+    keep_county = keep_county or set()
     n = len(f)
     is_open = np.ones(n, dtype=bool)
     into = np.full(n, -1)
@@ -127,6 +135,8 @@ def _merge_small(
         for s in order:
             if not is_open[s] or size[s] >= thr:
                 continue
+            if county[s] in keep_county and (is_open & (county == county[s])).sum() == 1:
+                continue  # the county's last vocational school stays (its pupils could fill it)
             partners = [t for t in range(n) if t != s and is_open[t] and groups[s] & groups[t]]
             if not partners:
                 continue
@@ -165,8 +175,11 @@ def _journeys(demand: pd.DataFrame, xy: np.ndarray, is_open: np.ndarray, terrain
 
 def _decide(out: pd.DataFrame, f: pd.DataFrame, is_open: np.ndarray, size: np.ndarray,
             current: np.ndarray, forecast: np.ndarray, groups: list[frozenset[str]],
-            thr: float) -> list[str]:
-    """Fill ``action`` and ``reason`` of ``out`` in place; notes for schools kept under ``thr``."""
+            thr: float, county_kept: np.ndarray) -> list[str]:
+    """Fill ``action`` and ``reason`` of ``out`` in place; notes for schools kept under ``thr``.
+
+    ``county_kept``: schools kept as their county's last one (``vocational_keep_one_per_county``).
+    """
     action = np.where(~is_open, "merge", np.where(out["seats_added"] > 0, "expand", "keep"))
     reason = np.full(len(f), "", dtype=object)
     notes = []
@@ -174,6 +187,11 @@ def _decide(out: pd.DataFrame, f: pd.DataFrame, is_open: np.ndarray, size: np.nd
         if not is_open[i]:
             reason[i] = (f"中职整合: {size_of(current, forecast, i):.0f} 人 < {thr}, 并入专业相近且最近的 "
                          f"{out['merge_into'].iat[i]} (under {thr}: merged into the nearest compatible school)")
+        elif size[i] < thr and county_kept[i]:
+            reason[i] = (f"保留: 本县唯一中职学校, 县内中职学生足以达到 {thr} 人 (kept under "
+                         f"{thr}: the county's last vocational school, its own pupils could fill "
+                         "it; merging it would send boarders to another county)")
+            notes.append(f"中职 {f['fac_id'].iat[i]}: {reason[i]}")
         elif size[i] < thr:
             gs = ";".join(sorted(groups[i])) or "无"
             reason[i] = (f"保留: 合并后仍不足 {thr} 人, 无专业相近的其他学校 (专业群 {gs}) "
@@ -219,3 +237,14 @@ def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.n
         "boarding": mins > day_cap[rows], "lon": d["lon"].to_numpy()[rows],
         "lat": d["lat"].to_numpy()[rows],
     }).query("students > 1e-9").reset_index(drop=True)
+
+
+def _counties_to_keep(f: pd.DataFrame, demand: pd.DataFrame, thr: float) -> set[str]:
+    """Counties whose own vocational pupils could fill one school to the minimum size.
+
+    Such a county keeps one vocational school (its last one is never merged into another
+    county's); a county whose pupils could not fill one school even all together may lose it.
+    """
+    pupils = demand.groupby(demand["county_code"].astype(str))["students"].sum()
+    has_school = set(f["county_code"].astype(str))
+    return {c for c, n in pupils.items() if n >= thr and c in has_school}
