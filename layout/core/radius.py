@@ -29,8 +29,11 @@ Method (each step exact):
    The LP value is then the full LP bound (rounded up when every cost is an integer).
 3. **Reduced-cost fixing**: a facility whose LP reduced cost lifts the bound above the best plan
    can be fixed (closed at 0, open at 1): every plan it excludes costs at least the best plan.
-4. **MIP** (HiGHS, ``highspy``) on the same rows with the fixings and the best plan as start; its
-   integer solution is checked for violated levels, which are added and the MIP solved again.
+4. **Branch and bound** (:mod:`layout.core.radius_bb`, default) on the same LP: level branching,
+   reduced-cost fixing at every node, levels generated at every node. With ``tree=False`` (or
+   without an LP or plan) instead a **MIP** (HiGHS, ``highspy``) on the same rows with the
+   fixings and the best plan as start; its integer solution is checked for violated levels,
+   which are added and the MIP solved again. (The support MIP of step 3 runs only then.)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from numpy.typing import NDArray
 from layout.core.backends import highs_lp, run_highs
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
+from layout.core.radius_bb import branch_and_bound
 from layout.core.status import SolveStatus, relative_gap
 
 if TYPE_CHECKING:
@@ -70,6 +74,8 @@ class RadiusResult:
         Distance-level rows in the last model.
     fixed : int
         Facilities fixed by reduced cost.
+    nodes : int
+        Branch-and-bound nodes of :mod:`layout.core.radius_bb` (-1: not used).
 
     """
 
@@ -81,6 +87,7 @@ class RadiusResult:
     rounds: int
     levels: int
     fixed: int
+    nodes: int = -1
 
 
 class _Model:
@@ -342,7 +349,7 @@ class _Run:
 
 def solve_radius(
     d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int, log: bool = False,
-    dense: NDArray[np.float64] | None = None, heuristic_share: float = 0.25,
+    dense: NDArray[np.float64] | None = None, heuristic_share: float = 0.25, tree: bool = True,
 ) -> RadiusResult:
     """Solve a p-median / UFLP instance exactly by the radius formulation (module docstring).
 
@@ -359,6 +366,9 @@ def solve_radius(
         the search starts from the LP.
     heuristic_share : float
         Most share of ``time_limit`` for the first interchange.
+    tree : bool
+        Step 4 by the branch and bound of :mod:`layout.core.radius_bb` (default) rather than
+        HiGHS' MIP on the radius rows.
 
     Returns
     -------
@@ -387,7 +397,7 @@ def solve_radius(
         sol = run.model.h.getSolution()
         rc = np.asarray(sol.col_dual)[:d.n_facilities]
         lp_val = float(run.model.h.getInfo().objective_function_value)
-        if d.p is not None and run.gap_open():
+        if d.p is not None and run.gap_open() and not tree:
             _support_mip(run, rc, lp_val)
             if run.closed():
                 return run.optimal()
@@ -396,7 +406,37 @@ def solve_radius(
     # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
     if close.sum() >= 0.25 * d.n_facilities:  # worth a smaller model (else the fixings are bounds)
         _shrink(run, close, openf)
+    if run.lp_done and run.best_open.size > 0 and tree:
+        return _tree(run, close, openf, n_fixed)
     return _final_mip(run, n_fixed)
+
+
+def _tree(run: _Run, close: NDArray[np.bool_], openf: NDArray[np.bool_],
+          n_fixed: int) -> RadiusResult:
+    """Step 4 by :func:`layout.core.radius_bb.branch_and_bound` on the LP model.
+
+    Parameters
+    ----------
+    run : _Run
+        The state after the LP steps (continuous model, a best plan).
+    close, openf : ndarray of bool, shape (m,)
+        Facilities fixed closed / open by reduced cost.
+    n_fixed : int
+        Their number.
+
+    Returns
+    -------
+    RadiusResult
+
+    """
+    lo = openf.astype(np.float64)
+    hi = (~close).astype(np.float64)
+    res = branch_and_bound(run, lo, hi)
+    run.rounds += res.lp_solves
+    status = SolveStatus.OPTIMAL if res.proven else SolveStatus.FEASIBLE
+    bound = min(max(run.lb, res.bound), run.ub)
+    return RadiusResult(status, run.best_open, run.ub, bound, run.heur, run.rounds,
+                        run.model.n_rows, n_fixed, res.nodes)
 
 
 def _start(d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int, log: bool,
