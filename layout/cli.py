@@ -203,32 +203,55 @@ def forecast_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
         typer.echo(f"\nwrote {len(res.files)} files to {out}")
 
 
+def _run_staged(
+    scenario: Path, out: Path, region: Path | None, draws: int | None, quiet: bool,
+    scheduler: str, workers: int | None, threads: int | None,
+    stages: tuple[str, ...] | None = None, finish: Any = None,
+) -> Any:
+    """Run a scenario into a staging folder swapped into ``out`` at the end.
+
+    ``finish(res, stage)`` may add files to the staging folder before the swap. Returns the
+    RunResult with the files' final paths.
+    """
+    from layout.distributed import describe, executor_for, open_client
+    from layout.outputs.atomic import staged_folder
+    from layout.pipeline import run_scenario
+    from layout.scenario import load_scenario
+
+    sc = _with_threads(load_scenario(scenario), threads)
+    extra = {} if stages is None else {"stages": stages}
+    with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
+        if client is not None:
+            typer.echo(describe(client))
+        res = run_scenario(sc, stage, region_path=region, draws=draws, say=_say,
+                           progress=not quiet, executor=executor_for(client, progress=not quiet),
+                           **extra)
+        if finish is not None:
+            finish(res, stage)
+    res.files = _relocate(res.files, stage, out)
+    return res
+
+
 @app.command("optimize")
 def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
                  draws: int | None = DrawsOpt, quiet: bool = QuietOpt,
                  scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
                  threads: int | None = ThreadsOpt) -> None:
     """Forecast, then optimise the layout; write plan tables (CSV, GeoPackage) — no map/workbook."""
-    from layout.distributed import describe, executor_for, open_client
-    from layout.outputs.atomic import staged_folder
     from layout.outputs.excel import write_csvs
     from layout.outputs.gpkg import write_geopackage
-    from layout.pipeline import run_scenario, summary_text
-    from layout.scenario import load_scenario
+    from layout.pipeline import summary_text
+
+    def plan_tables(res: Any, stage: Path) -> None:
+        plan = res.require_plan()
+        res.files += write_csvs(plan, stage)
+        res.files.append(write_geopackage(plan, res.region.townships, res.region.villages,
+                                          stage / "layout.gpkg"))
 
     with friendly_errors(out):
-        sc = _with_threads(load_scenario(scenario), threads)
-        with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
-            if client is not None:
-                typer.echo(describe(client))
-            res = run_scenario(sc, stage, region_path=region, draws=draws,
-                               stages=("forecast", "plan"), say=_say, progress=not quiet,
-                               executor=executor_for(client, progress=not quiet))
-            plan = res.require_plan()
-            res.files += write_csvs(plan, stage)
-            res.files.append(write_geopackage(plan, res.region.townships,
-                                              res.region.villages, stage / "layout.gpkg"))
-        res.files = _relocate(res.files, stage, out)
+        res = _run_staged(scenario, out, region, draws, quiet, scheduler, workers, threads,
+                          stages=("forecast", "plan"), finish=plan_tables)
+        plan = res.require_plan()
         typer.echo("\n" + summary_text(plan))
         typer.echo(f"\nwrote plan tables to {out}")
 
@@ -239,20 +262,10 @@ def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | Non
             scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
             threads: int | None = ThreadsOpt) -> None:
     """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV."""
-    from layout.distributed import describe, executor_for, open_client
-    from layout.outputs.atomic import staged_folder
-    from layout.pipeline import run_scenario, summary_text
-    from layout.scenario import load_scenario
+    from layout.pipeline import summary_text
 
     with friendly_errors(out):
-        sc = _with_threads(load_scenario(scenario), threads)
-        with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
-            if client is not None:
-                typer.echo(describe(client))
-            res = run_scenario(sc, stage, region_path=region, draws=draws, say=_say,
-                               progress=not quiet,
-                               executor=executor_for(client, progress=not quiet))
-        res.files = _relocate(res.files, stage, out)
+        res = _run_staged(scenario, out, region, draws, quiet, scheduler, workers, threads)
         if res.region.is_synthetic:
             typer.echo("NOTE: SYNTHETIC region data (layers: "
                        + ", ".join(res.region.synthetic_layers) + ")")
