@@ -342,7 +342,7 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 
 CSV_TABLES = ("schools", "assignments", "unserved", "kpis", "projects", "solver_records")
 STAGED_TABLES = {"timeline": "分期时间表", "staged_summary": "分期要点", "p90_check": "P90检验",
-                 "unserved_by_year": "各年未满足需求"}
+                 "fixed_decisions": "既定决策", "unserved_by_year": "各年未满足需求"}
 """Staged plan tables (LayoutPlan attribute -> workbook sheet), written when present."""
 
 

@@ -24,6 +24,7 @@ from layout.plan.reasons import low_utilization_reasons, reuse_reasons, sole_pup
 from schoolsystem.vocabulary import VILLAGE_SCHOOL_TYPES
 
 _EXEMPT_WHY = {
+    "planner": ("规划既定", "fixed by the planner"),
     "village_site": ("新建村级学校, 规模按可及儿童数确定",
                      "a village site sized to the children within reach"),
     "township_kindergarten": ("乡镇保留公办幼儿园", "the township keeps one public kindergarten"),
@@ -95,7 +96,10 @@ def county_tables(
                                   np.nan)
     fac["merge_into"] = _merge_targets(fac, before, dem)
     _actions(fac, params)
-    for extra in (low_utilization_reasons(fac, sole_pupils(cm, dem)), reuse_reasons(fac)):
+    notes = [low_utilization_reasons(fac, sole_pupils(cm, dem)), reuse_reasons(fac)]
+    if "fixed_note" in fac:
+        notes.append(fac["fixed_note"])
+    for extra in notes:
         fac["reason"] = _join_reasons(fac["reason"], extra)
     fac["demand_target"] = fac["load"]
     fac = fac[~fac["is_site"] | fac["open"]].copy()

@@ -58,6 +58,7 @@ FACILITY_MODEL_COLUMNS: dict[str, str] = {
     "capital_per_seat": "capital per seat", "block_cost": "annualised cost of one block",
     "max_blocks": "most blocks that may be added", "force_open": "must stay open",
     "exception_only": "used only by rows without a host (stated exception)",
+    "force_closed": "must stay closed (a planner's fixed decision)",
     "min_load": "minimum size if open", "exempt": "exempt from the minimum size",
     "exempt_why": "why exempt (village_site, township_kindergarten, sole_option, catchment)",
     "link": "campus link group (-1: none)",
@@ -290,6 +291,7 @@ def _exemptions(fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame) -> No
     kg = fac[(fac["level"] == "kindergarten") & ~fac["is_site"] & (fac["ownership"] == "public")]
     kg = kg.sort_values(["township_code", "capacity", "fac_id"], ascending=[True, False, True])
     fac["force_open"] = False
+    fac["force_closed"] = False
     fac.loc[kg.drop_duplicates("township_code").index, "force_open"] = True
     # transition pairs (staged plan) neither make a school a row's sole option nor an
     # exception: such a school keeps the minimum size
@@ -408,7 +410,8 @@ def make_subproblems(cm: CountyModel, params: LayoutParams) -> list[SubProblem]:
             r_loc, c_loc, sub["cost"].to_numpy(), dem_st, f_idx.size,
             fixed_cost=sf["fixed_cost"].to_numpy(), capacity=sf["capacity"].to_numpy(dtype=float),
             single_source=True, closed_cost=sf["closed_cost"].to_numpy(),
-            force_open=sf["force_open"].to_numpy(), link_group=sf["link"].to_numpy(),
+            force_open=sf["force_open"].to_numpy(), force_closed=sf["force_closed"].to_numpy(),
+            link_group=sf["link"].to_numpy(),
             min_load=sf["min_load"].to_numpy(), min_load_exempt=sf["exempt"].to_numpy(),
             expansion_block=block, expansion_cost=sf["block_cost"].to_numpy(),
             max_blocks=max_blocks, unserved_cost=dem_st * params.costs.unserved_cost,

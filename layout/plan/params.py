@@ -285,6 +285,28 @@ class TravelParams(StrictModel):
     """Optional path of a GraphML file or GeoPackage of road lines (never fetched online)."""
 
 
+class FixedDecision(StrictModel):
+    """One decision the planner fixes (``layout.fixed`` entry; see :mod:`layout.plan.fixed`).
+
+    Attributes
+    ----------
+    id : str
+        School or candidate-site id.
+    level : str, optional
+        One level of a multi-level school (default: all its levels).
+    action : {"keep", "close", "build", "exclude", "no_boarding"}
+    year : int, optional
+        ``keep``: open until this year (inclusive); ``close``: closed from it; ``build``: open
+        from it. Default: the whole horizon.
+
+    """
+
+    id: str
+    level: Literal["kindergarten", "primary", "junior", "senior", "vocational"] | None = None
+    action: Literal["keep", "close", "build", "exclude", "no_boarding"]
+    year: int | None = Field(None, ge=2000, le=2100)
+
+
 class TemporaryParams(StrictModel):
     """Temporary capacity for peaks: modular or rented classrooms, larger classes, double use.
 
@@ -332,6 +354,10 @@ class LayoutParams(StrictModel):
     """Years the last milestone stands for (the plan horizon ends this many years after it)."""
     temporary: TemporaryParams = TemporaryParams()
     """Temporary seats for peaks (staged plan only)."""
+    fixed: list[FixedDecision] = Field(default_factory=list)
+    """The planner's own decisions: schools that must stay open or close, projects under
+    construction, sites ruled out, schools that may not take boarders. Each is honoured and
+    priced (``fixed_decisions.csv``: the plan's cost with it minus without it)."""
     transition_cost_per_pupil_year: float = Field(500.0, ge=0)
     """Staged plan: a pupil may stay at an existing school that is not a host of the layout
     principle (a village junior section, a senior school outside the county seat) until the plan
@@ -382,3 +408,24 @@ class LayoutParams(StrictModel):
     townships)."""
     zone_size_students: int = Field(1500, gt=0)
     """Junior pupils per proposed zone when a county has no designated central town."""
+
+    @model_validator(mode="after")
+    def _fixed_consistent(self) -> LayoutParams:
+        # entries for one school and level must be satisfiable together
+        spans: dict[tuple[str, str | None], list[tuple[int, str]]] = {}
+        for k, e in enumerate(self.fixed):
+            spans.setdefault((e.id, e.level), []).append((k, e.action))
+        for (sid, level), entries in spans.items():
+            acts = {a for _, a in entries}
+            for a, b in (("keep", "close"), ("build", "exclude"), ("keep", "exclude")):
+                if {a, b} <= acts:
+                    ka = next(k for k, x in entries if x == a)
+                    kb = next(k for k, x in entries if x == b)
+                    ya, yb = self.fixed[ka].year, self.fixed[kb].year
+                    if a == "keep" and b == "close" and ya is not None and yb is not None \
+                            and ya < yb:
+                        continue  # kept until ya, closed from yb > ya: compatible
+                    raise ValueError(
+                        f"fixed[{ka}] and fixed[{kb}] contradict each other for {sid}"
+                        + (f" ({level})" if level else "") + f": {a} and {b}")
+        return self

@@ -15,6 +15,7 @@ from layout.errors import LayoutError
 from layout.plan.assemble import assemble_county
 from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
+from layout.plan.fixed import check_ids, one_year_flags, outside_cost, price_entries
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
 from layout.plan.model import (
@@ -26,7 +27,7 @@ from layout.plan.model import (
     solve_subproblem,
     split_demand,
 )
-from layout.plan.params import LayoutParams
+from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.result import LayoutPlan
 from layout.plan.travel import RoadNetwork
 from layout.plan.vocational import integrate_vocational
@@ -109,19 +110,51 @@ def plan_layout(
         if unknown:
             raise LayoutError(f"unknown county codes {unknown}; known: {sorted(fr.terrain)}")
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
+    check_ids(p.fixed, fac_all)
     parts = _PlanParts()
-    models, subs = _build_models(counties, fr, fac_all[~is_voc_f], dem_split, p, roads, seed,
-                                 parts, progress)
+    base, _ = _build_models(counties, fr, fac_all[~is_voc_f], dem_split, p, roads, seed,
+                            parts, progress, make_subs=False, transition=bool(p.fixed))
+    models = [one_year_flags(cm, p.fixed, target_year) for cm in base]
+    subs = [_one_year_subs(cm, p, parts) for cm in models]
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
     for cm, part in zip(models, subs, strict=True):
         _add_county(cm, part, p, parts)
+    fixed = (price_entries(p.fixed, [cm for cm in base if cm.county_code not in parts.failed],
+                           _one_year_part_cost(p, target_year, time_limit, seed))
+             if p.fixed else None)
     _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not parts.schools:
         if parts.internal is not None:  # a defect, not the data: let it surface as one
             raise parts.internal
         raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
-    return _plan_from_parts(parts, p, target_year)
+    plan = _plan_from_parts(parts, p, target_year)
+    plan.fixed_decisions = fixed
+    return plan
+
+
+def _one_year_subs(cm: CountyModel, p: LayoutParams, parts: _PlanParts) -> list[SubProblem]:
+    try:
+        return make_subproblems(cm, p)
+    except Exception as exc:  # one county that cannot be planned must not stop the others
+        parts.fail(cm.county_code, exc)
+        return []
+
+
+def _one_year_part_cost(p: LayoutParams, year: int, time_limit: float,
+                        seed: int) -> Callable[[CountyModel, list[FixedDecision], np.ndarray],
+                                               float]:
+    """Cost of the part holding given facilities, solved under given fixed decisions."""
+    def cost(cm: CountyModel, entries: list[FixedDecision], cols: np.ndarray) -> float:
+        q = p.model_copy(update={"fixed": entries})
+        flagged = one_year_flags(cm, entries, year)
+        sub = next((s for s in make_subproblems(flagged, q)
+                    if np.isin(cols, s.facilities).any()), None)
+        if sub is None:  # no demand may reach them: their own running or closing cost
+            return outside_cost(flagged, cols)
+        solve_subproblem(sub, q, time_limit=time_limit, threads=1, seed=seed)
+        return float(sub.model.objective)
+    return cost
 
 
 @dataclass

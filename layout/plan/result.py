@@ -51,6 +51,9 @@ class LayoutPlan:
         Staged plan: ``metric, level, year, value`` (new permanent seats against the peak net
         need, idle share of new seats, median utilisation, kept schools under 30 %); see
         :func:`layout.plan.staged_tables.staged_summary`.
+    fixed_decisions : DataFrame or None
+        The planner's fixed decisions (``layout.fixed``) with their price:
+        :data:`layout.plan.fixed.FIXED_COLUMNS`.
     p90_check : DataFrame or None
         Staged plan: its network at every milestone under the P90 demand, temporary seats and
         pupils left unserved (:mod:`layout.plan.p90`).
@@ -74,6 +77,7 @@ class LayoutPlan:
     unserved_by_year: pd.DataFrame | None = None
     staged_summary: pd.DataFrame | None = None
     p90_check: pd.DataFrame | None = None
+    fixed_decisions: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """Short text summary (schools by action, seats added vs target, unserved pupils)."""

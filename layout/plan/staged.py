@@ -14,7 +14,7 @@ the one-year plan.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -23,11 +23,12 @@ import pandas as pd
 from layout.errors import LayoutError
 from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
+from layout.plan.fixed import apply, check_ids, outside_cost, price_entries
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
-from layout.plan.model import CountyModel
+from layout.plan.model import CountyModel, solve_subproblem
 from layout.plan.p90 import check_county, p90_students, round_table
-from layout.plan.params import LayoutParams
+from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.planner import (
     RECORD_EXTRA,
     Progress,
@@ -143,13 +144,18 @@ def plan_staged(
     if counties is not None and sorted(set(counties) - set(fr.terrain)):
         raise LayoutError(f"unknown county codes {sorted(set(counties) - set(fr.terrain))}")
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
+    check_ids(p.fixed, fac_all)
     parts = _PlanParts()
-    models, _ = _build_models(counties, fr, fac_all[~voc_f],
+    base, _ = _build_models(counties, fr, fac_all[~voc_f],
                               _split(dem_all[~voc_d], p.split_students, len(years)), p, roads,
                               seed, parts, progress, make_subs=False, transition=True)
+    models = [apply(cm, p.fixed) for cm in base]
     periods = Periods.from_params(years, int(region.base_year), p)
     subs = [_staged_subs(cm, p, periods, parts) for cm in models]
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
+    fixed = (price_entries(p.fixed, [cm for cm in base if cm.county_code not in parts.failed],
+                           _staged_part_cost(p, periods, time_limit, seed))
+             if p.fixed else None)
     by_year, sols = _period_tables(models, subs, years, p, parts)
     t_idx = years.index(target_year)
     target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
@@ -168,7 +174,24 @@ def plan_staged(
         check = _p90_check(models, subs, sols, p90, years, p, seed)
     plan = _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
     plan.p90_check = check
+    plan.fixed_decisions = fixed
     return plan
+
+
+def _staged_part_cost(p: LayoutParams, periods: Periods, time_limit: float,
+                      seed: int) -> Callable[[CountyModel, list[FixedDecision], np.ndarray],
+                                             float]:
+    """Discounted cost of the part holding given facilities under given fixed decisions."""
+    def cost(cm: CountyModel, entries: list[FixedDecision], cols: np.ndarray) -> float:
+        q = p.model_copy(update={"fixed": entries})
+        marked = apply(cm, entries)
+        sub = next((s for s in make_staged_subproblems(marked, q, periods)
+                    if np.isin(cols, s.facilities).any()), None)
+        if sub is None:  # no demand may reach them: yearly running or one-off closing cost
+            return outside_cost(marked, cols) * float(periods.weight.sum())
+        solve_subproblem(sub, q, time_limit=time_limit, threads=1, seed=seed)
+        return float(sub.model.objective)
+    return cost
 
 
 def _p90_check(models: list[CountyModel], subs: list[list[StagedSubProblem]],

@@ -35,6 +35,7 @@ import pandas as pd
 
 from layout.core import MultiPeriodLocation
 from layout.plan.assemble import SEVERITY, CountySolution
+from layout.plan.fixed import schedule
 from layout.plan.model import CountyModel, subproblems
 from layout.plan.params import LayoutParams
 
@@ -150,12 +151,14 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     tmp = params.temporary
     temp_max = np.where(existing, np.floor(tmp.max_share * cap), 0.0) if tmp.enabled else None
     w = periods.weight
+    fix = schedule(sf, params.fixed, periods.years)  # the planner's decisions win
     return MultiPeriodLocation.from_pairs(
         r_loc, c_loc, per_pupil[None, :] * students[:, r_loc] * w[:, None], students, len(sf),
         existing=existing, fixed_cost=sf["fixed_cost"].to_numpy(), period_weight=w,
         capacity=cap,
         closed_cost=periods.once[:, None] * (sf["closed_cost"].to_numpy() / annuity)[None, :],
-        force_open=sf["force_open"].to_numpy(), link_group=sf["link"].to_numpy(),
+        force_open=sf["force_open"].to_numpy() & (fix != 0).all(axis=0),
+        link_group=sf["link"].to_numpy(), fix_open=fix if params.fixed else None,
         min_load=sf["min_load"].to_numpy(), min_load_exempt=sf["exempt"].to_numpy(),
         expansion_block=block, expansion_cost=sf["block_cost"].to_numpy() / annuity,
         max_blocks=max_blocks, capital_discount=periods.capital,
