@@ -131,14 +131,54 @@ class _Model:
             h.addVars(nz, np.zeros(nz), np.full(nz, np.inf))
             self.coef = np.concatenate([self.coef, np.zeros(nz)])
             self._recost()
-            cl = s.rows[pos]
-            st = self.start[cl]
-            self._rows(st, pos - st, self.zcol[pos])
+            self._level_rows(pos)
         if hard_clients.size:
             self.hard[hard_clients] = True
             st = self.start[hard_clients]
             self._rows(st, s.count[hard_clients], None)
         return int(pos.size + hard_clients.size)
+
+    def _level_rows(self, new: NDArray[np.int64]) -> None:
+        """Differenced rows of the new kept levels ``new`` and of the kept levels right after them.
+
+        Level ``k`` with previous kept level ``k'`` of its client gets
+        ``z^k - z^{k'} + sum_{D^{k'} <= c_ij < D^k} y_j >= 0`` (the first kept level:
+        ``z^k + sum_{c_ij < D^k} y_j >= 1``). Summed along a client's kept levels they give its
+        covering rows, and for any ``y`` the least ``z`` agree, so the LP is the same with a
+        fraction of the nonzeros. A kept level whose previous one is new gets its row again with
+        the new one; its old row stays (valid, implied by the new two).
+        """
+        s = self.s
+        kept = np.flatnonzero(self.in_s)
+        rows = s.rows[kept]
+        first = np.ones(kept.size, dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        prev = np.empty_like(kept)
+        prev[1:] = kept[:-1]
+        prev[first] = -1
+        is_new = np.zeros(s.rows.size, dtype=bool)
+        is_new[new] = True
+        need = is_new[kept] | ((prev >= 0) & is_new[np.maximum(prev, 0)])
+        b, pv = kept[need], prev[need]
+        a = np.where(pv >= 0, pv, self.start[s.rows[b]])
+        zp = np.where(pv >= 0, self.zcol[np.maximum(pv, 0)], -1)
+        length = b - a
+        has = zp >= 0
+        extra = 1 + has.astype(np.int64)
+        lens = length + extra
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        total = int(length.sum())
+        off = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+        idx = np.empty(int(lens.sum()), dtype=np.int32)
+        vals = np.ones(idx.size)
+        idx[np.repeat(starts + extra, length) + off] = s.cols[np.repeat(a, length) + off]
+        idx[starts] = self.zcol[b]
+        idx[starts[has] + 1] = zp[has]
+        vals[starts[has] + 1] = -1.0
+        nr = b.size
+        self.h.addRows(nr, np.where(has, 0.0, 1.0), np.full(nr, np.inf), idx.size,
+                       starts.astype(np.int32), idx, vals)
+        self.n_rows += nr
 
     def _rows(self, st: NDArray[np.int64], length: NDArray[np.int64],
               zc: NDArray[np.int64] | None) -> None:
