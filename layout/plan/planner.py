@@ -119,9 +119,7 @@ def plan_layout(
     _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
     for cm, part in zip(models, subs, strict=True):
         _add_county(cm, part, p, parts)
-    fixed = (price_entries(p.fixed, [cm for cm in base if cm.county_code not in parts.failed],
-                           _one_year_part_cost(p, target_year, time_limit, seed))
-             if p.fixed else None)
+    fixed = _price_fixed(p, base, parts, target_year, time_limit, seed)
     _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not parts.schools:
@@ -131,6 +129,15 @@ def plan_layout(
     plan = _plan_from_parts(parts, p, target_year)
     plan.fixed_decisions = fixed
     return plan
+
+
+def _price_fixed(p: LayoutParams, base: list[CountyModel], parts: _PlanParts, year: int,
+                 time_limit: float, seed: int) -> pd.DataFrame | None:
+    """Price of each of the planner's fixed decisions (None without any)."""
+    if not p.fixed:
+        return None
+    planned = [cm for cm in base if cm.county_code not in parts.failed]
+    return price_entries(p.fixed, planned, _one_year_part_cost(p, year, time_limit, seed))
 
 
 def _one_year_subs(cm: CountyModel, p: LayoutParams, parts: _PlanParts) -> list[SubProblem]:
