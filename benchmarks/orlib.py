@@ -14,8 +14,11 @@ uncapopt.txt); ``pmed`` = p-median on graphs (all-pairs shortest paths, optima i
 Columns: objective, proven lower bound, published optimum, ``vs opt %`` (objective above the
 optimum), ``gap %`` (proven gap: objective vs the lower bound), ``proven`` (status optimal), build
 and solve seconds (wall), solve CPU seconds, status, ``method``
-(``direct`` = one MIP of all pairs; ``nearest-pairs`` = the exact p-median/UFLP path of
-layout/core/pmedian.py), restricted MIPs solved (``rounds``) and pairs in the last one.
+(``direct`` = one MIP of all pairs; ``nearest-pairs`` = the exact UFLP path of
+layout/core/pmedian.py; ``radius`` = p-median by the radius formulation and its branch and bound,
+layout/core/radius.py and radius_bb.py; ``linking-cuts`` = capacitated, layout/core/capacitated.py),
+``rounds`` (restricted MIPs, or with ``radius`` LP solves including the tree's) and ``pairs``
+(pairs in the last model, or with ``radius`` its level rows).
 """
 
 from __future__ import annotations
