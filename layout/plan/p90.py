@@ -52,8 +52,9 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
         cm.demand["students"].to_numpy(dtype=float), 1e-9)[rows]
     has_pair = np.bincount(rows, minlength=len(cm.demand)) > 0
     cap0 = fac["capacity"].to_numpy(dtype=float)
-    temp_max = (np.where(~fac["is_site"].to_numpy(dtype=bool), np.floor(tmp.max_share * cap0),
-                         0.0) if tmp.enabled else np.zeros(len(fac)))
+    size = np.where(~fac["is_site"].to_numpy(dtype=bool), cap0,
+                    fac["max_capacity"].to_numpy(dtype=float))  # as in the staged model
+    temp_max = np.floor(tmp.max_share * size) if tmp.enabled else np.zeros(len(fac))
     part_of = np.full(len(fac), -1)
     for k, f_idx in enumerate(parts):
         part_of[f_idx] = k

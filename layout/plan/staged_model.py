@@ -20,7 +20,7 @@ do not depend on the year); the rows carry their students per milestone in the c
   moving at once to a host that would need seats for a passing peak;
 * temporary seats (modular or rented classrooms, larger classes up to the class-size ceilings)
   cost ``temporary.cost_per_seat_year`` and are capped per school and period at
-  ``temporary.max_share`` of its seats today.
+  ``temporary.max_share`` of its seats today (a new school: of its largest size).
 
 Existing schools may close at a milestone and stay closed; candidate and village sites may open
 at a milestone and stay open; blocks are never removed.
@@ -149,7 +149,10 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     max_blocks = np.minimum(sf["max_blocks"].to_numpy(), need.astype(np.int64))
     existing = ~sf["is_site"].to_numpy(dtype=bool)
     tmp = params.temporary
-    temp_max = np.where(existing, np.floor(tmp.max_share * cap), 0.0) if tmp.enabled else None
+    # a new school may also bridge its first, fuller years with temporary seats, sized on the
+    # school it could become (its largest size), instead of building for a passing peak
+    size = np.where(existing, cap, sf["max_capacity"].to_numpy(dtype=float))
+    temp_max = np.floor(tmp.max_share * size) if tmp.enabled else None
     w = periods.weight
     fix = schedule(sf, params.fixed, periods.years)  # the planner's decisions win
     return MultiPeriodLocation.from_pairs(
