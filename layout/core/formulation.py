@@ -73,8 +73,8 @@ class MipModel:
     u_demands: NDArray[np.int64]
 
 
-class _Rows:
-    """Accumulates constraint rows as COO triplets."""
+class Rows:
+    """Accumulates constraint rows as COO triplets (shared by every formulation of the core)."""
 
     def __init__(self) -> None:
         self.r: list[NDArray[np.int64]] = []
@@ -146,7 +146,7 @@ def formulate(d: CoreData, link: NDArray[np.bool_] | None = None) -> MipModel:
 
     obj, lb, ub, integer = _variables(d, x, y, b, u, b_fac)
 
-    rows = _Rows()
+    rows = Rows()
     pair = np.arange(k)
     # Assignment.
     rows.add(n, 1.0, 1.0, [(d.rows, pair, 1.0), (u_dem, u.start + np.arange(nu), 1.0)])

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from layout.core.errors import CoreInputError
-from layout.core.formulation import MipModel
+from layout.core.formulation import MipModel, Rows
 from layout.core.inputs import vector
 
 _TOL = 1e-6
@@ -499,29 +499,6 @@ class Layout:
     s_fac: NDArray[np.int64]
 
 
-class _Rows:
-    """Accumulates constraint rows as COO triplets."""
-
-    def __init__(self) -> None:
-        self.r: list[NDArray[np.int64]] = []
-        self.c: list[NDArray[np.int64]] = []
-        self.v: list[NDArray[np.float64]] = []
-        self.lb: list[NDArray[np.float64]] = []
-        self.ub: list[NDArray[np.float64]] = []
-        self.n = 0
-
-    def add(self, n_rows: int, lb: float | NDArray[np.float64], ub: float | NDArray[np.float64],
-            terms: list[tuple[Any, Any, Any]]) -> None:
-        for r, c, v in terms:
-            r_arr = np.asarray(r, dtype=np.int64)
-            self.r.append(r_arr + self.n)
-            self.c.append(np.asarray(c, dtype=np.int64))
-            self.v.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r_arr.shape))
-        self.lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), (n_rows,)))
-        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), (n_rows,)))
-        self.n += n_rows
-
-
 def layout_of(d: MultiPeriodData) -> Layout:
     """Variable positions of ``d``'s MIP."""
     T, K = d.n_periods, d.rows.size
@@ -543,7 +520,7 @@ def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
     nu = d.n_demand if d.unserved_cost is not None else 0
     obj, offset = _objective(d, lay)
     lb, ub, integer = _variable_bounds(d, lay)
-    rows = _Rows()
+    rows = Rows()
     for t in range(d.n_periods):
         _period_rows(d, lay, rows, t)
     matrix = sp.csr_array(
@@ -665,7 +642,7 @@ class _Period:
     dem_pair: NDArray[np.float64]
 
 
-def _period_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, t: int) -> None:
+def _period_rows(d: MultiPeriodData, lay: Layout, rows: Rows, t: int) -> None:
     """Append every constraint row of period ``t`` to ``rows`` (module docstring order).
 
     Parameters
@@ -674,7 +651,7 @@ def _period_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, t: int) -> None:
         The data.
     lay : Layout
         Its variable layout.
-    rows : _Rows
+    rows : Rows
         Rows so far; extended.
     t : int
         The period.
@@ -715,7 +692,7 @@ def _period_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, t: int) -> None:
                      [(loc, per.ys + gs, sign), (loc, per.ys - G + gs, -sign)])
 
 
-def _capacity_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period,
+def _capacity_rows(d: MultiPeriodData, lay: Layout, rows: Rows, per: _Period,
                    cap: NDArray[np.float64]) -> None:
     """Capacity rows of one period and its total-capacity cut.
 
@@ -725,7 +702,7 @@ def _capacity_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period,
         The data.
     lay : Layout
         Its variable layout.
-    rows : _Rows
+    rows : Rows
         Rows so far; extended.
     per : _Period
         The period's variables.
@@ -745,7 +722,7 @@ def _capacity_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period,
     ])
 
 
-def _block_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period) -> None:
+def _block_rows(d: MultiPeriodData, lay: Layout, rows: Rows, per: _Period) -> None:
     """Rows of the cumulative blocks of one period: built only while open, never removed.
 
     Parameters
@@ -754,7 +731,7 @@ def _block_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period) -> N
         The data.
     lay : Layout
         Its variable layout.
-    rows : _Rows
+    rows : Rows
         Rows so far; extended.
     per : _Period
         The period's variables.
@@ -772,14 +749,14 @@ def _block_rows(d: MultiPeriodData, lay: Layout, rows: _Rows, per: _Period) -> N
         rows.add(nb, 0.0, np.inf, terms)
 
 
-def _min_load_rows(d: MultiPeriodData, rows: _Rows, per: _Period) -> None:
+def _min_load_rows(d: MultiPeriodData, rows: Rows, per: _Period) -> None:
     """Minimum-load rows of one period (facilities with a positive minimum load).
 
     Parameters
     ----------
     d : MultiPeriodData
         The data.
-    rows : _Rows
+    rows : Rows
         Rows so far; extended.
     per : _Period
         The period's variables.
