@@ -263,38 +263,19 @@ class StagedNetworkScript(MacroElement):
           };
           SM.addMilestoneSlider = function (map, years, index) {
             var all = {
+              index: index,
               setYear: function (i) {
                 SM.milestoneStates.forEach(function (s) { s.setYear(i); });
+                all.index = i;
                 window.__milestoneYear = years[i];
               }
             };
             window.__milestoneYear = years[index];
             window.__milestoneSlider = all;
-            if (years.length < 2) { return null; }
-            var Slider = L.Control.extend({
-              options: { position: "bottomleft" },
-              onAdd: function () {
-                var box = SM.el("div", "sm-slider sm-milestones leaflet-bar");
-                var label = SM.el("div", "sm-slider-label", "学校网络 · " + years[index] + "年");
-                var input = SM.el("input");
-                input.type = "range"; input.min = "0"; input.max = String(years.length - 1);
-                input.step = "1"; input.value = String(index);
-                input.setAttribute("aria-label", "里程碑年");
-                input.addEventListener("input", function () {
-                  var i = parseInt(input.value, 10);
-                  all.setYear(i);
-                  label.textContent = "学校网络 · " + years[i] + "年";
-                });
-                box.appendChild(label);
-                box.appendChild(input);
-                L.DomEvent.disableClickPropagation(box);
-                L.DomEvent.disableScrollPropagation(box);
-                return box;
-              }
+            return SM.addSlider(map, all, years.map(function (y) { return y + "年"; }), {
+              title: "学校网络", aria: "里程碑年", global: null,
+              className: "sm-slider sm-milestones leaflet-bar"
             });
-            var control = new Slider();
-            map.addControl(control);
-            return control;
           };
         })(window.SchoolMap);
         {% endmacro %}

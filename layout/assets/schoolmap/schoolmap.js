@@ -169,21 +169,27 @@
     return state;
   };
 
-  SM.addSlider = function (map, state, labels) {
+  // A year slider driving state.setYear(i); options: title, aria, className, global (the
+  // window property the tests read; default "__yearSlider", null for none).
+  SM.addSlider = function (map, state, labels, options) {
+    var o = options || {};
+    var title = o.title || "学龄人口变化";
+    var global = o.global === undefined ? "__yearSlider" : o.global;
     if (labels.length < 2) { return null; }
+    if (global) { window[global] = state; }
     var Slider = L.Control.extend({
       options: { position: "bottomleft" },
       onAdd: function () {
-        var box = el("div", "sm-slider leaflet-bar");
-        var label = el("div", "sm-slider-label", "学龄人口变化 · " + labels[state.index]);
+        var box = el("div", o.className || "sm-slider leaflet-bar");
+        var label = el("div", "sm-slider-label", title + " · " + labels[state.index]);
         var input = el("input");
         input.type = "range"; input.min = "0"; input.max = String(labels.length - 1);
         input.step = "1"; input.value = String(state.index);
-        input.setAttribute("aria-label", "预测年份");
+        input.setAttribute("aria-label", o.aria || "预测年份");
         input.addEventListener("input", function () {
           var idx = parseInt(input.value, 10);
           state.setYear(idx);
-          label.textContent = "学龄人口变化 · " + labels[idx];
+          label.textContent = title + " · " + labels[idx];
         });
         box.appendChild(label);
         box.appendChild(input);
@@ -194,7 +200,6 @@
     });
     var control = new Slider();
     map.addControl(control);
-    window.__yearSlider = state;
     return control;
   };
 
