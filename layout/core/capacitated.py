@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from layout.core.backends import highs_instance, highs_lp, run_highs
+from layout.core.cap_bb import branch_and_bound
 from layout.core.cap_lagrange import lagrangian
 from layout.core.formulation import MipModel, formulate
 from layout.core.inputs import CoreData
@@ -276,13 +277,36 @@ def _solve_core(
                              n_cuts), linked
 
 
+def _solve_tree(d: CoreData, *, time_limit: float, gap: float) -> CapacitatedResult | None:
+    """Lagrangian branch and bound (:mod:`layout.core.cap_bb`); ``None`` if it found no plan."""
+    start = time.perf_counter()
+    tree = branch_and_bound(
+        d, start + float(time_limit), transport, gap=gap,
+        improve=lambda yb, _closed: _from_average(d, yb, time.perf_counter()
+                                                  + 0.1 * float(time_limit)))
+    if tree.x is None:
+        return None
+    model = formulate(d, link=np.zeros(d.rows.size, dtype=bool))
+    values = np.zeros(model.obj.size)
+    values[model.x] = tree.x
+    values[model.y] = np.bincount(d.group, weights=tree.open_, minlength=d.n_groups) > 0
+    status = SolveStatus.OPTIMAL if tree.proven else SolveStatus.FEASIBLE
+    return CapacitatedResult(status, model, values, tree.upper, tree.bound, float("nan"),
+                             tree.nodes, 0)
+
+
 def solve_capacitated(
     d: CoreData, *, time_limit: float, seed: int, gap: float, log: bool = False, near: int = 0,
     lagrange_share: float = 0.25, stall_window: int = 0, small: int = 10_000,
+    method: str = "auto",
 ) -> CapacitatedResult:
     """Solve plain capacitated split-demand facility location exactly (see module docstring).
 
-    First a Lagrangian phase (:mod:`layout.core.cap_lagrange`, at most ``lagrange_share`` of the
+    Instances of more than ``small`` pairs (or any, with ``method="tree"``) and no closed costs
+    go to the Lagrangian branch and bound of :mod:`layout.core.cap_bb` (``rounds`` = its nodes,
+    ``cuts`` = 0); when it finds no plan the path below runs with the time left.
+
+    Otherwise a Lagrangian phase (:mod:`layout.core.cap_lagrange`, at most ``lagrange_share`` of the
     time) gives a bound, a plan and facilities fixed open/closed in every cheaper plan; the cut
     loop and MIP then run on the reduced instance (pairs of fixed-closed facilities dropped),
     whose optimum is the optimum of ``d``.
@@ -306,6 +330,9 @@ def solve_capacitated(
     small : int
         Instances of at most this many pairs skip the Lagrangian phase (the cut loop and MIP
         alone prove those faster; default 10,000 pairs, e.g. OR-Library cap41-cap134).
+    method : {"auto", "tree", "cuts"}
+        ``"tree"``: the Lagrangian branch and bound whatever the size; ``"cuts"``: never;
+        ``"auto"`` (default): the tree above ``small`` pairs.
 
     Returns
     -------
@@ -313,6 +340,12 @@ def solve_capacitated(
 
     """
     start = time.perf_counter()
+    use_tree = method == "tree" or (method == "auto" and d.rows.size > small)
+    if use_tree and not d.closed_cost.any() and d.capacity is not None and (
+            float(np.sum(d.capacity)) >= float(d.demand.sum())):
+        res = _solve_tree(d, time_limit=time_limit, gap=gap)
+        if res is not None:
+            return res
     if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None or d.rows.size <= small:
         return _solve_core(d, time_limit=time_limit, seed=seed, gap=gap, log=log, near=near)[0]
     lr = lagrangian(d, start + lagrange_share * float(time_limit), transport,
