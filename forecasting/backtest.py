@@ -29,6 +29,7 @@ from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
 from forecasting.metrics import size_class, summarise_errors
+from forecasting.parallel import map_tasks
 
 GEOGRAPHIES: tuple[str, ...] = ("school", "township", "county")
 
@@ -169,6 +170,34 @@ def _enrollment_errors(
     return out.loc[:, [*cols, "forecast", "actual"]].sort_values(cols).reset_index(drop=True)
 
 
+def _county_births_errors(item: tuple[str, pd.Series], methods: Sequence[str], min_train: int,
+                          max_horizon: int) -> list[pd.DataFrame]:
+    """One county's rolling-origin births forecasts (a task of :func:`births_backtest`)."""
+    county, s = item
+    rows = []
+    years = s.index.to_numpy()
+    for i in range(min_train - 1, len(years) - 1):
+        origin = int(years[i])
+        h = min(max_horizon, int(years[-1]) - origin)
+        actual = s.loc[origin + 1 : origin + h].to_numpy()
+        for method in methods:
+            fc = baselines.forecast_births(s.loc[:origin], h, method)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "method": method,
+                        "county_code": county,
+                        "origin": origin,
+                        "year": np.arange(origin + 1, origin + h + 1),
+                        "horizon": np.arange(1, h + 1),
+                        "forecast": fc,
+                        "actual": actual,
+                    }
+                )
+            )
+    return rows
+
+
 def births_backtest(
     births: pd.DataFrame,
     *,
@@ -184,30 +213,11 @@ def births_backtest(
         ``method, county_code, origin, year, horizon, forecast, actual``.
 
     """
-    rows = []
     b = births.astype({"county_code": "str"})
-    for county, sub in b.groupby("county_code", sort=True):
-        s = sub.set_index("year")["births"].sort_index().astype(float)
-        years = s.index.to_numpy()
-        for i in range(min_train - 1, len(years) - 1):
-            origin = int(years[i])
-            h = min(max_horizon, int(years[-1]) - origin)
-            actual = s.loc[origin + 1 : origin + h].to_numpy()
-            for method in methods:
-                fc = baselines.forecast_births(s.loc[:origin], h, method)
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "method": method,
-                            "county_code": county,
-                            "origin": origin,
-                            "year": np.arange(origin + 1, origin + h + 1),
-                            "horizon": np.arange(1, h + 1),
-                            "forecast": fc,
-                            "actual": actual,
-                        }
-                    )
-                )
+    items = [(county, sub.set_index("year")["births"].sort_index().astype(float))
+             for county, sub in b.groupby("county_code", sort=True)]
+    parts = map_tasks(_county_births_errors, items, tuple(methods), min_train, max_horizon)
+    rows = [frame for part in parts for frame in part]
     if not rows:
         raise ForecastInputError(f"births history shorter than min_train + 1 = {min_train + 1}")
     return pd.concat(rows, ignore_index=True)

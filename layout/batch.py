@@ -6,7 +6,8 @@ run side by side: one thread of this process per scenario, each submitting its s
 the same client, so the cluster's queue holds scenarios × counties × sub-problems at once. The
 work done in this process (forecast, model building, tables, plots — matplotlib is not
 thread-safe) holds one lock that a scenario gives up only while its sub-problems are on the
-cluster (:class:`_LockedExecutor`). Without a cluster the scenarios run one after the other. A
+cluster (:class:`_LockedExecutor`: its sub-problems, or its forecast's per-county pieces and
+plots). Without a cluster the scenarios run one after the other. A
 scenario that fails is reported with its reason and the others finish.
 """
 
@@ -55,9 +56,18 @@ class _LockedExecutor:
     lock: threading.Lock
 
     def solve(self, subs: Any, params: Any, **kwargs: Any) -> None:
+        """Solve ``subs`` on the cluster, other scenarios working here meanwhile."""
         self.lock.release()
         try:
             self.inner.solve(subs, params, **kwargs)
+        finally:
+            self.lock.acquire()
+
+    def map(self, fn: Callable[..., Any], items: Any, *args: Any) -> list[Any]:
+        """Run the forecast's pieces on the cluster, other scenarios working here meanwhile."""
+        self.lock.release()
+        try:
+            return self.inner.map(fn, items, *args)
         finally:
             self.lock.acquire()
 

@@ -1,7 +1,9 @@
-"""Run the plan's sub-problems as Dask tasks: in-process, on a local cluster or on a real one.
+"""Run the pipeline's independent pieces as Dask tasks: in-process, on a local cluster or on a real one.
 
-``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent solver
-sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan) are solved:
+``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent pieces of
+a run go: the solver sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan),
+the forecast's per-county pieces (the births back-test fits, :mod:`forecasting.parallel`) and
+the forecast's per-county plots (:mod:`layout.forecast_outputs`):
 
 - ``none`` (default): in this process, as before (a thread pool of ``--threads`` solves);
 - ``local``: a :class:`dask.distributed.LocalCluster` started for the run, one single-threaded
@@ -10,20 +12,24 @@ sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan) are sol
   running scheduler (``dask scheduler`` + ``dask worker``, dask-jobqueue on a batch system, or
   dask-kubernetes); the workers need this package installed in the same version.
 
-Every sub-problem is one task (:meth:`DaskExecutor.solve`), submitted largest first; the results
+Every sub-problem is one task (:meth:`DaskExecutor.solve`), submitted largest first; the
+forecast's pieces go as tasks of consecutive county groups (:meth:`DaskExecutor.map`). The results
 are taken back in the submission order of the sub-problems, never in the order they finish, and
 each solve depends only on its own model, seed and node limit, so the plan tables are identical
-to ``--scheduler none``. A sub-problem that raises on a worker (or whose worker dies) marks its
+to ``--scheduler none``, and the forecast's pieces come back in county order, so the forecast
+and its files are too. A sub-problem that raises on a worker (or whose worker dies) marks its
 county as failed with the reason; the other counties are planned (the planner's isolation).
 
-The executor reaches the planner through a context variable (:func:`using`), set by
-:func:`layout.pipeline.run_scenario` for its plan stage, so the planner's signature stays as is.
+The executor reaches the planner and the forecast through context variables (:func:`using`), set
+by :func:`layout.pipeline.run_scenario` for its stages, so their signatures stay as they are.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -97,6 +103,27 @@ def open_client(scheduler: str, *, workers: int | None = None,
         yield client
 
 
+def _chunk_task(fn: Callable[..., Any], chunk: Sequence[Any], args: tuple[Any, ...]) -> list[Any]:
+    """Worker side: ``fn`` over one group of items (one task of :meth:`DaskExecutor.map`)."""
+    return [fn(item, *args) for item in chunk]
+
+
+def chunks(n_items: int, n_workers: int, per_worker: int = 4) -> list[range]:
+    """Consecutive index ranges: about ``per_worker`` groups per worker, at least one item each.
+
+    Examples
+    --------
+    >>> [list(r) for r in chunks(5, 1, per_worker=2)]
+    [[0, 1], [2, 3, 4]]
+    >>> len(chunks(183, 2))
+    8
+
+    """
+    n_groups = max(1, min(n_items, n_workers * per_worker))
+    bounds = [round(i * n_items / n_groups) for i in range(n_groups + 1)]
+    return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
 def _solve_task(sub: Any, params: Any, time_limit: float, threads: int, seed: int) -> Any:
     """Worker side: solve one sub-problem; ``(sub, None)`` or ``(None, reason)``."""
     from layout.plan.model import solve_subproblem
@@ -123,6 +150,31 @@ class DaskExecutor:
 
     client: Any
     progress: bool = False
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
+        """``[fn(item, *args) for item in items]`` as tasks of county groups, in the items' order.
+
+        The items are cut into consecutive groups (about four per worker thread, so a slow
+        group does not leave the others idle); each group is one task. The results are taken
+        back in the items' order, so they are the same as in-process. This is the mapper of
+        :func:`forecasting.parallel.map_tasks` (the forecast's per-county pieces, the plots).
+        A task that raises re-raises here, as it would in-process.
+        """
+        from dask.distributed import as_completed
+        from tqdm.auto import tqdm
+
+        threads = sum(self.client.nthreads().values()) or 1
+        groups = [[items[i] for i in r] for r in chunks(len(items), threads)]
+        name = getattr(fn, "__name__", "task").strip("_")
+        futures = [self.client.submit(_chunk_task, fn, g, args, pure=False,
+                                      key=f"{name}-{k}-{uuid.uuid4().hex[:8]}")
+                   for k, g in enumerate(groups)]
+        bar = tqdm(total=len(futures), desc=name, unit="task", disable=not self.progress,
+                   leave=False)
+        for _ in as_completed(futures):
+            bar.update(1)
+        bar.close()
+        return [r for part in self.client.gather(futures) for r in part]
 
     def solve(self, subs: Sequence[Any], params: Any, *, time_limit: float, threads: int,
               seed: int, failed: dict[str, str] | None) -> None:
@@ -174,10 +226,17 @@ def current_executor() -> DaskExecutor | None:
 
 @contextmanager
 def using(executor: DaskExecutor | None) -> Iterator[None]:
-    """Let the planner's solves in this context go to ``executor`` (``None``: in-process)."""
+    """Let the planner's solves and the forecast's pieces in this context go to ``executor``.
+
+    ``None``: in-process. The forecast's per-county pieces and plots reach the executor's
+    :meth:`~DaskExecutor.map` through :func:`forecasting.parallel.using_mapper`.
+    """
+    from forecasting.parallel import using_mapper
+
     token = _CURRENT.set(executor)
     try:
-        yield
+        with using_mapper(None if executor is None else executor.map):
+            yield
     finally:
         _CURRENT.reset(token)
 

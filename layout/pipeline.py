@@ -23,13 +23,17 @@ import pandas as pd
 
 from forecasting import RegionOutlook, forecast_region
 from layout.errors import ScenarioError
+from layout.forecast_outputs import (  # re-exported: callers import them from here
+    pop_change,
+    school_age_series,
+    write_forecast_outputs,
+)
 from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
 from layout.plan.planner import NOT_PLANNED
 from layout.plan.staged import plan_staged
 from layout.region import Region, load_region
 from layout.scenario import Scenario
-from schoolsystem.vocabulary import BANDS, CHILD_AGES
 
 Say = Callable[[str], None]
 
@@ -64,12 +68,6 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
         yield
     finally:
         timings[name] = round(time.perf_counter() - t0, 3)
-
-
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    from layout.outputs.excel import write_csv  # one CSV rule: BOM, atomic, formulas neutralised
-
-    return write_csv(frame, path, float_format="%.6g")
 
 
 def region_for(scenario: Scenario, region_path: str | Path | None = None) -> Region:
@@ -137,79 +135,6 @@ def plan_stage(region: Region, scenario: Scenario, demand: pd.DataFrame,
         time_limit=scenario.solver.time_limit, threads=scenario.solver.threads,
         seed=scenario.seed, progress=progress, counties=counties,
     )
-
-
-def school_age_series(outlook: RegionOutlook) -> pd.DataFrame:
-    """Township school-age (3-17) population per forecast year: township_code, year, population."""
-    t = outlook.population.townships
-    lo, hi = BANDS["kindergarten"].first_age, CHILD_AGES[-1]
-    t = t[(t["age"] >= lo) & (t["age"] <= hi)]
-    return t.groupby(["township_code", "year"], sort=True)["population"].sum().reset_index()
-
-
-def pop_change(series: pd.DataFrame, base_year: int, target_year: int) -> pd.DataFrame:
-    """township_code, pop_base, pop_target from :func:`school_age_series`."""
-    wide = series.pivot_table(index="township_code", columns="year", values="population")
-    return pd.DataFrame({"township_code": wide.index, "pop_base": wide[base_year].to_numpy(),
-                         "pop_target": wide[target_year].to_numpy()})
-
-
-def write_forecast_outputs(outlook: RegionOutlook, region: Region, out: Path,
-                           plots: bool = True) -> list[Path]:
-    """Tidy forecast tables (CSV, UTF-8 with BOM) and fan-chart / pyramid PNGs."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = [
-        _csv(outlook.township_demand, out / "forecast_township_demand.csv"),
-        _csv(outlook.village_demand, out / "forecast_village_demand.csv"),
-        _csv(outlook.level_totals(), out / "forecast_city_by_level.csv"),
-        _csv(outlook.population.births, out / "forecast_births.csv"),
-        _csv(outlook.population.townships, out / "forecast_township_population.csv"),
-        _csv(outlook.rates, out / "forecast_participation_rates.csv"),
-        _csv(outlook.interval_factors, out / "forecast_interval_factors.csv"),
-    ]
-    if outlook.population.birth_intervals is not None:
-        files.append(_csv(outlook.population.birth_intervals, out / "forecast_birth_intervals.csv"))
-    bt = outlook.backtest
-    if bt is not None:
-        files += [
-            _csv(bt.table, out / "backtest_table.csv"),
-            _csv(bt.coverage, out / "backtest_coverage.csv"),
-            _csv(bt.by_size, out / "backtest_by_size.csv"),
-            _csv(bt.births_table, out / "backtest_births.csv"),
-        ]
-    if outlook.share_model is not None:
-        sm = outlook.share_model
-        files.append(_csv(pd.DataFrame([{"method": sm.method, "cv_score": sm.cv_score,
-                                          "baseline_score": sm.baseline_score,
-                                          "reason": sm.reason}]), out / "share_model.csv"))
-    if plots:
-        files += _write_plots(outlook, region, out / "plots")
-    return files
-
-
-def _write_plots(outlook: RegionOutlook, region: Region, folder: Path) -> list[Path]:
-    from forecasting.plots import fan_charts_by_county, population_pyramid
-
-    folder.mkdir(parents=True, exist_ok=True)
-    td = outlook.township_demand.rename(columns={"township_code": "area"})
-    county_of = outlook.township_demand.drop_duplicates("township_code").set_index(
-        "township_code")["county_code"]
-    names = dict(zip(region.counties["county_code"], region.counties["name"], strict=True))
-    enr = region.enrollment.merge(region.schools[["school_id", "county_code"]], on="school_id")
-    from forecasting.demand import grade_table
-
-    enr = enr.merge(grade_table()[["grade", "grade_band"]], on="grade")
-    history = enr.groupby(["county_code", "grade_band", "year"])["students"].sum().reset_index()
-    files = fan_charts_by_county(td, folder, county_of=county_of, history=history,
-                                 county_names=names)
-    t = outlook.population.townships
-    target = int(t["year"].max())
-    for code, sub in t.groupby("county_code"):
-        files.append(population_pyramid(
-            sub[sub["year"] == outlook.base_year], sub[sub["year"] == target],
-            folder / f"pyramid_{code}.png", base_year=outlook.base_year, target_year=target,
-            title=f"{code} children 0-17", title_zh=f"{names.get(code, code)} 0-17岁人口"))
-    return files
 
 
 def data_note(region: Region, scenario: Scenario) -> str:
@@ -381,7 +306,8 @@ def run_scenario(
     progress : bool
         Show tqdm progress bars.
     executor : layout.distributed.DaskExecutor, optional
-        Solve the plan's sub-problems as Dask tasks (``--scheduler``); default in-process.
+        Run the forecast's per-county pieces, the forecast plots and the plan's sub-problems
+        as Dask tasks (``--scheduler``); default in-process.
 
     Returns
     -------
@@ -401,19 +327,19 @@ def run_scenario(
     result = RunResult(scenario=scenario, region=region, timings=timings)
     steps = [s for s in ("forecast", "plan", "outputs") if s in stages]
     bar = tqdm(steps, desc="schoolplan", unit="stage", disable=not progress)
-    for stage in bar:
-        bar.set_postfix_str(stage)
-        if stage == "forecast":
-            _forecast_step(result, out, draws, say)
-        elif stage == "plan":
-            from layout.distributed import using
+    from layout.distributed import using
 
-            with using(executor):  # the scheduler hook: where the sub-problems are solved
+    with using(executor):  # the scheduler hook: where forecast pieces and sub-problems run
+        for stage in bar:
+            bar.set_postfix_str(stage)
+            if stage == "forecast":
+                _forecast_step(result, out, draws, say)
+            elif stage == "plan":
                 _plan_step(result, say, progress)
-        elif stage == "outputs" and result.plan is not None:
-            with _timed(timings, "outputs"):
-                result.files += write_plan_outputs(result.plan, region, scenario, out,
-                                                   result.outlook)
+            elif stage == "outputs" and result.plan is not None:
+                with _timed(timings, "outputs"):
+                    result.files += write_plan_outputs(result.plan, region, scenario, out,
+                                                       result.outlook)
     inputs = [*sorted(p for p in Path(region.path).iterdir() if p.is_file()), scenario.path]
     records = result.plan.solver_records if result.plan is not None else []
     result.files.append(write_manifest(out / "manifest.json", scenario.effective(), inputs,
