@@ -112,3 +112,23 @@ def _cost_matrix(d) -> np.ndarray:
     c = np.zeros((d.n_demand, d.n_facilities))
     c[d.rows, d.cols] = d.costs
     return c
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_root_fixings_keep_the_optimum(seed: int) -> None:
+    d = _data(seed, n=30, m=8, equal=seed % 2 == 1)
+    costs = _enumerate(d)
+    root = branch_and_bound(d, time.perf_counter() + 30, transport, gap=1e-9, max_nodes=1)
+    m = d.n_facilities
+    none = np.zeros(m, dtype=bool)
+    assert root.bound <= min(costs.values()) + 1e-6
+    for j in np.flatnonzero(root.root_closed):
+        op = none.copy()
+        op[j] = True
+        assert _best(costs, none, op) >= root.upper - 1e-6 * root.upper
+    for j in np.flatnonzero(root.root_opened):
+        cl = none.copy()
+        cl[j] = True
+        assert _best(costs, cl, none) >= root.upper - 1e-6 * root.upper
+    res = solve_capacitated(d, time_limit=30, seed=0, gap=1e-9)
+    assert res.objective == pytest.approx(min(costs.values()), rel=1e-7)

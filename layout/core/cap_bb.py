@@ -53,6 +53,9 @@ class TreeResult:
     nodes : int
     iterations : int
         Subgradient iterations over all nodes.
+    root_closed, root_opened : ndarray of bool
+        Facilities fixed at the root: every plan cheaper than ``upper`` (less the tolerance)
+        closes / opens them.
 
     """
 
@@ -63,6 +66,8 @@ class TreeResult:
     proven: bool
     nodes: int
     iterations: int
+    root_closed: NDArray[np.bool_]
+    root_opened: NDArray[np.bool_]
 
 
 class _Incumbent:
@@ -100,7 +105,8 @@ def branch_and_bound(
     start: tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]] | None = None,
     improve: Callable[[NDArray[np.float64], NDArray[np.bool_]],
                       tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]]] | None = None,
-    root_iters: int = 3000, node_iters: int = 150,
+    root_iters: int = 3000, node_iters: int = 150, node_pi: float = 0.5, patience: int = 10,
+    max_nodes: int | None = None,
 ) -> TreeResult:
     """Solve a plain capacitated instance (no closed costs) by Lagrangian branch and bound.
 
@@ -121,6 +127,11 @@ def branch_and_bound(
         primal estimate, called once after the root ascent.
     root_iters, node_iters : int
         Most subgradient iterations at the root / at any other node.
+    node_pi, patience : float, int
+        First step factor below the root (2 at the root); iterations without a better bound
+        before the factor is halved (twice that at the root).
+    max_nodes : int, optional
+        Stop after this many nodes (default: no limit; 1 = root bound, plan and fixings only).
 
     Returns
     -------
@@ -137,9 +148,10 @@ def branch_and_bound(
     np.minimum.at(lam0, d.rows, d.costs)
     lam0[~np.isfinite(lam0)] = 0.0
     root = Node(np.zeros(m, dtype=bool), np.zeros(m, dtype=bool), lam0, -np.inf)
+    root_closed, root_opened = root.closed.copy(), root.opened.copy()
     heap: list[tuple[float, int, Node]] = [(-np.inf, 0, root)]
     count, iterations, nodes = 1, 0, 0
-    while heap and time.perf_counter() < deadline:
+    while heap and time.perf_counter() < deadline and (max_nodes is None or nodes < max_nodes):
         _, _, node = heapq.heappop(heap)
         tol = gap * max(1.0, abs(inc.upper)) if np.isfinite(inc.upper) else 0.0
         if node.bound >= inc.upper - tol:
@@ -148,23 +160,27 @@ def branch_and_bound(
         is_root = nodes == 1
         children = _process(node, sub, need, inc, gap, is_root=is_root,
                             iters=root_iters if is_root else node_iters,
+                            pi=2.0 if is_root else node_pi,
+                            patience=2 * patience if is_root else patience,
                             improve=improve if is_root else None)
         iterations += children[1]
         for child in children[0]:
             heapq.heappush(heap, (child.bound, count, child))
             count += 1
-        if is_root and children[2] is not None:
-            # Drop the pairs of facilities closed at the root: cheaper knapsacks below.
-            sub = Knapsacks(d, keep=~children[2])
+        if is_root:
+            root_closed, root_opened = root.closed.copy(), root.opened.copy()
+            if root_closed.any():  # drop their pairs: cheaper knapsacks below
+                sub = Knapsacks(d, keep=~root_closed)
     tol = gap * max(1.0, abs(inc.upper)) if np.isfinite(inc.upper) else 0.0
-    left = [b for b, _, n in heap if b < inc.upper - tol]
+    left = [b for b, _, _n in heap if b < inc.upper - tol]
     proven = not left and np.isfinite(inc.upper)
     bound = inc.upper if proven else min([*left, inc.upper])
-    return TreeResult(inc.upper, inc.open_, inc.x, float(bound), bool(proven), nodes, iterations)
+    return TreeResult(inc.upper, inc.open_, inc.x, float(bound), bool(proven), nodes, iterations,
+                      root_closed, root_opened)
 
 
 def _process(node: Node, sub: Knapsacks, need: float, inc: _Incumbent, gap: float, *,
-             is_root: bool, iters: int,
+             is_root: bool, iters: int, pi: float, patience: int,
              improve: Callable[[NDArray[np.float64], NDArray[np.bool_]],
                                tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]]] | None
              ) -> tuple[list[Node], int, NDArray[np.bool_] | None]:
@@ -174,12 +190,11 @@ def _process(node: Node, sub: Knapsacks, need: float, inc: _Incumbent, gap: floa
         inc.price(node.opened)
         return [], 0, None
     total = 0
-    pi = 2.0 if is_root else 0.5
     root_closed = None
     for rep in range(3):
         tol = gap * max(1.0, abs(inc.upper)) if np.isfinite(inc.upper) else 0.0
         res = ascent(sub, need, node, inc.upper, iters=iters if rep == 0 else iters // 3,
-                     pi=pi if rep == 0 else 0.25, patience=20 if is_root else 10, tol=tol)
+                     pi=pi if rep == 0 else min(pi, 0.25), patience=patience, tol=tol)
         total += res.iterations
         node.lam, node.bound = res.lam, max(node.bound, res.bound)
         if node.bound >= inc.upper - tol:

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from layout.core.backends import highs_instance, highs_lp, run_highs
-from layout.core.cap_bb import branch_and_bound
+from layout.core.cap_bb import TreeResult, branch_and_bound
 from layout.core.cap_lagrange import lagrangian
 from layout.core.formulation import MipModel, formulate
 from layout.core.inputs import CoreData
@@ -284,8 +284,12 @@ def _solve_tree(d: CoreData, *, time_limit: float, gap: float) -> CapacitatedRes
         d, start + float(time_limit), transport, gap=gap,
         improve=lambda yb, _closed: _from_average(d, yb, time.perf_counter()
                                                   + 0.1 * float(time_limit)))
-    if tree.x is None:
-        return None
+    return None if tree.x is None else _tree_result(d, tree)
+
+
+def _tree_result(d: CoreData, tree: TreeResult) -> CapacitatedResult:
+    """The tree's plan and bound as a :class:`CapacitatedResult` (``rounds`` = nodes)."""
+    assert tree.x is not None
     model = formulate(d, link=np.zeros(d.rows.size, dtype=bool))
     values = np.zeros(model.obj.size)
     values[model.x] = tree.x
@@ -346,21 +350,56 @@ def solve_capacitated(
         res = _solve_tree(d, time_limit=time_limit, gap=gap)
         if res is not None:
             return res
-    if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None or d.rows.size <= small:
+    if lagrange_share <= 0 or d.closed_cost.any() or d.capacity is None:
         return _solve_core(d, time_limit=time_limit, seed=seed, gap=gap, log=log, near=near)[0]
-    lr = lagrangian(d, start + lagrange_share * float(time_limit), transport,
-                    improve=lambda yb: _from_average(
-                        d, yb, start + 1.6 * lagrange_share * float(time_limit)),
-                    gap=gap, stall_window=stall_window)
-    if lr.x is None:
+    phase_end = start + lagrange_share * float(time_limit)
+    if d.rows.size <= small:
+        if method != "auto":
+            return _solve_core(d, time_limit=time_limit, seed=seed, gap=gap, log=log,
+                               near=near)[0]
+        # Root of the tree only: its bound, plan and fixings, then the MIP on what is left.
+        root = branch_and_bound(
+            d, phase_end, transport, gap=gap, max_nodes=1,
+            improve=lambda yb, _closed: _from_average(d, yb, phase_end))
+        if root.proven:
+            return _tree_result(d, root)
+        fix = _Fixed(root.root_closed, root.root_opened, root.upper, root.x, root.open_,
+                      root.bound)
+    else:
+        lr = lagrangian(d, phase_end, transport,
+                        improve=lambda yb: _from_average(
+                            d, yb, start + 1.6 * lagrange_share * float(time_limit)),
+                        gap=gap, stall_window=stall_window)
+        fix = _Fixed(lr.fixed_closed, lr.fixed_open, lr.upper, lr.x, lr.open_, lr.bound)
+    if fix.x is None:
         return _solve_core(d, time_limit=max(0.0, start + time_limit - time.perf_counter()),
                            seed=seed, gap=gap, log=log, near=near)[0]
-    keep = ~lr.fixed_closed[d.cols]
+    return _solve_reduced(d, fix, time_limit=max(0.0, start + time_limit - time.perf_counter()),
+                          seed=seed, gap=gap, log=log, near=near)
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Facilities fixed closed / open against a plan (cost, shares, open set) and a bound."""
+
+    closed: NDArray[np.bool_]
+    opened: NDArray[np.bool_]
+    upper: float
+    x: NDArray[np.float64] | None
+    open_: NDArray[np.bool_]
+    bound: float
+
+
+def _solve_reduced(d: CoreData, fix: _Fixed, *, time_limit: float, seed: int, gap: float,
+                   log: bool, near: int) -> CapacitatedResult:
+    """Cut loop and MIP on ``d`` without the pairs of fixed-closed facilities, from ``fix``."""
+    assert fix.x is not None
+    keep = ~fix.closed[d.cols]
     red = replace(d, rows=d.rows[keep], cols=d.cols[keep], costs=d.costs[keep],
-                  group_open=lr.fixed_open.copy(), group_closed=lr.fixed_closed.copy())
+                  group_open=fix.opened.copy(), group_closed=fix.closed.copy())
     res, linked_red = _solve_core(
-        red, time_limit=max(0.0, start + time_limit - time.perf_counter()), seed=seed, gap=gap,
-        log=log, near=near, start_plan=(lr.upper, lr.x[keep], lr.open_), lower=lr.bound)
+        red, time_limit=time_limit, seed=seed, gap=gap, log=log, near=near,
+        start_plan=(fix.upper, fix.x[keep], fix.open_), lower=fix.bound)
     linked = np.zeros(d.rows.size, dtype=bool)
     linked[np.flatnonzero(keep)[linked_red]] = True
     model = formulate(d, link=linked)
@@ -369,7 +408,7 @@ def solve_capacitated(
         values = np.zeros(model.obj.size)
         values[model.x][keep] = res.values[res.model.x]
         values[model.y] = res.values[res.model.y]
-    bound = max(res.bound, lr.bound) if np.isfinite(res.bound) else lr.bound
+    bound = max(res.bound, fix.bound) if np.isfinite(res.bound) else fix.bound
     status = res.status
     if values is not None and status is SolveStatus.FEASIBLE and (
             relative_gap(res.objective, bound) <= gap):
