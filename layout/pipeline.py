@@ -28,6 +28,7 @@ from layout.forecast_outputs import (  # re-exported: callers import them from h
     school_age_series,
     write_forecast_outputs,
 )
+from layout.isolation import load_region_isolating, record_set_aside
 from layout.outputs.atomic import write_text_atomic
 from layout.plan import LayoutPlan, plan_layout
 from layout.plan.planner import NOT_PLANNED
@@ -47,6 +48,8 @@ class RunResult:
     plan: LayoutPlan | None = None
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    set_aside: dict[str, str] = field(default_factory=dict)
+    """Counties left out for their data (code -> reason, :mod:`layout.isolation`)."""
 
     def require_outlook(self) -> RegionOutlook:
         """The forecast; raises ``RuntimeError`` if the run did not include the forecast stage."""
@@ -323,8 +326,11 @@ def run_scenario(
     say = say or (lambda _msg: None)
     timings: dict[str, float] = {}
     with _timed(timings, "load_region"):
-        region = region_for(scenario, region_path)
-    result = RunResult(scenario=scenario, region=region, timings=timings)
+        region, set_aside = load_region_isolating(
+            region_path if region_path is not None else scenario.region)
+    result = RunResult(scenario=scenario, region=region, timings=timings, set_aside=set_aside)
+    for code, reason in sorted(set_aside.items()):
+        say(f"WARNING: county {code} is left out: region data: {reason}")
     steps = [s for s in ("forecast", "plan", "outputs") if s in stages]
     bar = tqdm(steps, desc="schoolplan", unit="stage", disable=not progress)
     from layout.distributed import using
@@ -405,6 +411,7 @@ def _plan_step(result: RunResult, say: Say, progress: bool) -> None:
                        if milestone_years(scenario) else
                        plan_stage(region, scenario, demand, progress=tick))
     counties.close()
+    record_set_aside(result.plan, result.set_aside, scenario.seed)
     for note in result.plan.notes:  # counties left out, with the reason
         if NOT_PLANNED in note:
             say(f"WARNING: {note} (see solver_records.csv); other counties planned")

@@ -54,6 +54,62 @@ def test_local_cluster_gives_the_same_plan_tables_as_in_process(tmp_path: Path) 
     for name in PLAN_TABLES:
         assert (tmp_path / "none" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
     pd.testing.assert_frame_equal(_records(tmp_path / "none"), _records(tmp_path / "local"))
+    # the forecast's per-county pieces (births back-test fits) and plots ran as tasks: same files
+    forecast = sorted(p.relative_to(tmp_path / "none") for p in (tmp_path / "none" / "forecast")
+                      .rglob("*") if p.is_file())
+    assert any(p.suffix == ".png" for p in forecast)
+    for rel in forecast:
+        assert (tmp_path / "none" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+
+
+def test_executor_map_keeps_the_items_order(cluster: object) -> None:
+    from dask.distributed import Client
+
+    from forecasting.parallel import map_tasks
+    from layout.distributed import executor_for, using
+
+    items = list(range(23))
+    with Client(cluster.scheduler_address) as client, using(executor_for(client)):  # type: ignore[attr-defined]
+        got = map_tasks(pow, items, 3)
+    assert got == [i**3 for i in items]
+
+
+def _without_women(src: Path, dst: Path, county: str) -> Path:
+    """A copy of the tiny region in which ``county`` has no women aged 15-49."""
+    import shutil
+
+    shutil.copytree(src, dst)
+    lines = (dst / "women.csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    out = []
+    for line in lines:
+        cells = line.rstrip("\n").split(",")
+        if cells[0].startswith(county) and len(cells) == 3:
+            line = f"{cells[0]},{cells[1]},0\n"
+        out.append(line)
+    (dst / "women.csv").write_text("".join(out), encoding="utf-8")
+    return dst
+
+
+def test_a_county_without_women_is_named_and_the_other_is_planned(
+    tmp_path: Path, cluster: object
+) -> None:
+    region = _without_women(TINY_REGION, tmp_path / "region", "519902")
+    addr = cluster.scheduler_address  # type: ignore[attr-defined]
+    res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "--region", str(region),
+                              "-o", str(tmp_path / "out"), "-q", "--scheduler", addr])
+    assert res.exit_code == 0, res.output
+    warning = [line for line in res.output.splitlines() if "not planned" in line]
+    assert len(warning) == 1, res.output
+    assert "county 519902" in warning[0]
+    assert "no women aged 15-49" in warning[0]
+    schools = pd.read_csv(tmp_path / "out" / "schools.csv", encoding="utf-8-sig", dtype=str)
+    assert set(schools["county_code"]) == {"519901"}
+    rec = _records(tmp_path / "out")
+    failed = rec[rec["status"] == "failed"]
+    assert failed["county_code"].tolist() == ["519902"]
+    assert "women aged 15-49" in failed["reason"].iloc[0]
+    manifest = (tmp_path / "out" / "manifest.json").read_text(encoding="utf-8")
+    assert str(region) in manifest  # the inputs as given, not the filtered copy
 
 
 def _break_county_519902() -> None:
