@@ -11,14 +11,21 @@ mixes Chengdu districts and mountain counties) is cut from the region folder, an
 scenario is run on it by the real command line, once per mode:
 
 - ``none``:  ``--scheduler none --threads 1`` (one solve at a time, in-process);
+- ``threads``: ``--scheduler none`` with the default solver threads (a thread pool of solves);
 - ``local``: ``--scheduler local`` (LocalCluster, one single-threaded worker process per core).
 
 Recorded per run: wall time, the stage timings of ``manifest.json`` (load, forecast, forecast
-outputs, plan, outputs), the peak resident memory of the main process and of each Dask worker
-(sampled every 0.25 s with psutil over the process tree), and whether the plan tables are
-byte-identical between the modes. Then, per mode, a least-squares line of wall time against
-counties (slope s/county and R²), and the speed-up ``none`` / ``local``. Results go to
-``OUT/province_bench.json`` and a text table ``OUT/province_bench.txt``.
+outputs, plan, outputs), the CPU time (user + system) of the main process and of the Dask
+workers, the mean 1-minute load average of the machine during the run, the peak resident memory
+of the main process and of each Dask worker (sampled every 0.25 s with psutil over the process
+tree), and whether the plan tables are byte-identical between the modes. Then, per mode, a
+least-squares line of wall and CPU time against counties (slope s/county and R²), and the
+speed-up ``none`` / ``local``. Results go to ``OUT/province_bench.json`` and a text table
+``OUT/province_bench.txt``, rewritten after every run (``--runs`` picks the runs one by one).
+
+``--node-limit N --time-limit T`` run a copy of the scenario whose solves stop at ``N``
+branch-and-bound nodes with a wall-clock guard ``T`` that does not bind: the plan is then the
+same whatever the load of the machine, and the modes can be compared table for table.
 """
 
 from __future__ import annotations
@@ -94,11 +101,18 @@ def sub_region(region: Path, codes: list[str], out: Path) -> Path:
 
 
 class Sampler:
-    """Peak RSS of a process and each of its descendants (every 0.25 s)."""
+    """Peak RSS and CPU time of a process and each of its descendants (every 0.25 s).
+
+    The CPU time of a process is its last sampled user + system time (a process that ends between
+    two samples loses at most 0.25 s). The load average of the machine is sampled alongside:
+    the machine may be shared, so wall times are read together with CPU times and the load.
+    """
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.peak: dict[int, tuple[str, int]] = {}
+        self.cpu: dict[int, float] = {}
+        self.loads: list[float] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -113,13 +127,16 @@ class Sampler:
                 try:
                     rss = p.memory_info().rss
                     cmd = " ".join(p.cmdline())
+                    t = p.cpu_times()
                 except psutil.Error:
                     continue
+                self.cpu[p.pid] = max(self.cpu.get(p.pid, 0.0), t.user + t.system)
                 role = ("main" if p.pid == self.root.pid else
                         "worker" if ("multiprocessing" in cmd and "resource_tracker" not in cmd)
                         else "other")
                 old = self.peak.get(p.pid, (role, 0))
                 self.peak[p.pid] = (role, max(old[1], rss))
+            self.loads.append(os.getloadavg()[0])
             self.stop.wait(0.25)
 
     def close(self) -> dict[str, object]:
@@ -128,12 +145,42 @@ class Sampler:
         gb = 1024 ** 3
         workers = sorted(r / gb for role, r in self.peak.values() if role == "worker")
         main = max([r for role, r in self.peak.values() if role == "main"], default=0) / gb
-        return {"peak_main_gb": round(main, 3), "peak_worker_gb": [round(w, 3) for w in workers]}
+        roles = {pid: role for pid, (role, _) in self.peak.items()}
+        cpu_main = sum(t for pid, t in self.cpu.items() if roles.get(pid) == "main")
+        cpu_workers = sum(t for pid, t in self.cpu.items() if roles.get(pid) == "worker")
+        cpu_all = sum(self.cpu.values())
+        load = float(np.mean(self.loads)) if self.loads else float("nan")
+        return {"peak_main_gb": round(main, 3), "peak_worker_gb": [round(w, 3) for w in workers],
+                "cpu_main_s": round(cpu_main, 1), "cpu_workers_s": round(cpu_workers, 1),
+                "cpu_total_s": round(cpu_all, 1), "load_avg_1min": round(load, 2)}
+
+
+def bench_scenario(name: str, out: Path, time_limit: float | None,
+                   node_limit: int | None) -> str:
+    """The scenario to run: ``scenarios/<name>.yaml``, or a copy in ``out`` with solver limits.
+
+    ``--node-limit`` with a ``--time-limit`` that does not bind makes every solve stop at the
+    same place whatever the load of the machine, so the modes can be compared table for table
+    (a solve stopped by its wall-clock limit depends on how busy the machine is).
+    """
+    src = ROOT / "scenarios" / f"{name}.yaml"
+    if time_limit is None and node_limit is None:
+        return name
+    text = src.read_text(encoding="utf-8")
+    if node_limit is not None:
+        text = text.replace("layout: {}", f"layout: {{mip_node_limit: {node_limit}}}")
+        if f"mip_node_limit: {node_limit}" not in text:
+            raise SystemExit(f"--node-limit: {src} has no 'layout: {{}}' line to replace")
+    if time_limit is not None:
+        text += f"\nsolver:\n  time_limit: {time_limit}\n"
+    path = out / f"{name}_bench.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
 
 
 def run_once(scenario: str, region: Path, out: Path, mode: str, draws: int | None) -> dict:
     args = [str(SCHOOLPLAN), "run", "-s", scenario, "--region", str(region), "--out", str(out),
-            "-q", "--scheduler", mode]
+            "-q", "--scheduler", "none" if mode == "threads" else mode]
     if mode == "none":
         args += ["--threads", "1"]
     if draws:
@@ -171,51 +218,91 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scenario", default="baseline")
     ap.add_argument("--draws", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("/tmp/province_bench"))
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="solver.time_limit of the benchmark scenario (default: the scenario's)")
+    ap.add_argument("--node-limit", type=int, default=None,
+                    help="layout.mip_node_limit of the benchmark scenario (default: its own)")
+    ap.add_argument("--runs", default=None,
+                    help="explicit runs N:mode,... (e.g. 10:none,10:local,183:local) instead of "
+                         "--counties x --modes")
     args = ap.parse_args(argv)
     codes = county_codes(args.region)
-    sizes = [min(int(s), len(codes)) for s in args.counties.split(",")]
-    modes = args.modes.split(",")
+    if args.runs:
+        plan = [(min(int(n), len(codes)), m) for n, m in (r.split(":", 1) for r in args.runs.split(","))]
+    else:
+        plan = [(min(int(n), len(codes)), m) for n in args.counties.split(",")
+                for m in args.modes.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
+    scenario = bench_scenario(args.scenario, args.out, args.time_limit, args.node_limit)
     results: list[dict] = []
-    for n in sizes:
+    for n, mode in plan:
         region = (args.region if n == len(codes) else
                   sub_region(args.region, pick(codes, n), args.out / f"region_{n}"))
-        for mode in modes:
-            run_out = args.out / f"run_{n}_{mode.replace('/', '_').replace(':', '_')}"
-            r = run_once(args.scenario, region, run_out, mode, args.draws)
-            r.update(counties=n, mode=mode)
-            results.append(r)
-            print(json.dumps(r, ensure_ascii=False), flush=True)
-        if len(modes) > 1:
-            first = args.out / f"run_{n}_{modes[0]}"
-            same = all((first / t).read_bytes() == (args.out / f"run_{n}_{m}" / t).read_bytes()
-                       for m in modes[1:] for t in PLAN_TABLES)
-            results.append({"counties": n, "identical_plan_tables": same})
-            print(f"{n} counties: plan tables identical across {modes}: {same}", flush=True)
-    runs = [r for r in results if "mode" in r]
-    summary = {m: fit([r["counties"] for r in runs if r["mode"] == m],
-                      [r["wall_s"] for r in runs if r["mode"] == m]) for m in modes}
-    speedups = {}
+        run_out = args.out / f"run_{n}_{mode.replace('/', '_').replace(':', '_')}"
+        r = run_once(scenario, region, run_out, mode, args.draws)
+        r.update(counties=n, mode=mode)
+        results.append(r)
+        print(json.dumps(r, ensure_ascii=False), flush=True)
+        report(args, scenario, results)
+    print((args.out / "province_bench.txt").read_text(encoding="utf-8"))
+
+
+def identical(out: Path, n: int, modes: list[str]) -> bool | None:
+    """Plan tables of the runs of ``n`` counties byte-identical across ``modes`` (None: < 2 runs)."""
+    folders = [out / f"run_{n}_{m.replace('/', '_').replace(':', '_')}" for m in modes]
+    folders = [f for f in folders if (f / "manifest.json").is_file()]
+    if len(folders) < 2:
+        return None
+    return all((folders[0] / t).read_bytes() == (f / t).read_bytes()
+               for f in folders[1:] for t in PLAN_TABLES)
+
+
+def report(args: argparse.Namespace, scenario: str, runs: list[dict]) -> None:
+    """Write ``province_bench.json`` and ``province_bench.txt`` from the runs so far."""
+    import datetime
+
+    modes = sorted({r["mode"] for r in runs}, key=lambda m: (m != "none", m))
+    sizes = sorted({r["counties"] for r in runs})
+    summary = {m: {"wall": fit([r["counties"] for r in runs if r["mode"] == m],
+                               [r["wall_s"] for r in runs if r["mode"] == m]),
+                   "cpu": fit([r["counties"] for r in runs if r["mode"] == m],
+                              [r["cpu_total_s"] for r in runs if r["mode"] == m])}
+               for m in modes}
+    speedups, same = {}, {}
     for n in sizes:
         t = {r["mode"]: r["wall_s"] for r in runs if r["counties"] == n}
         if "none" in t and "local" in t:
             speedups[n] = round(t["none"] / t["local"], 2)
-    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-              "scenario": args.scenario, "draws": args.draws, "runs": results,
-              "fit": summary, "speedup_none_over_local": speedups}
-    (args.out / "province_bench.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    lines = [f"{'counties':>8} {'mode':>6} {'wall s':>8} {'forecast':>9} {'plan':>7} "
-             f"{'outputs':>8} {'main GB':>8} {'max worker GB':>14}"]
+        same[n] = identical(args.out, n, [r["mode"] for r in runs if r["counties"] == n])
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    full = {"commit": commit, "date": date,
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "scenario": scenario, "draws": args.draws, "runs": runs, "fit": summary,
+            "speedup_none_over_local": speedups, "identical_plan_tables": same}
+    (args.out / "province_bench.json").write_text(json.dumps(full, indent=1), encoding="utf-8")
+    lines = [f"province_bench: commit {commit}, {date}, {os.cpu_count()} CPUs, scenario "
+             f"{scenario}, draws {args.draws or 'scenario'}",
+             "wall and stage times in s (wall clock: the machine may be shared, see cpu and load);"
+             " cpu = user+system of the run's processes (main + workers); GB = peak RSS",
+             f"{'counties':>8} {'mode':>6} {'wall':>7} {'cpu':>7} {'load':>5} {'forecast':>8} "
+             f"{'fc_out':>7} {'plan':>7} {'outputs':>7} {'main GB':>7} {'worker GB':>9}"]
     for r in runs:
         st = r["stages_s"]
-        lines.append(f"{r['counties']:>8} {r['mode']:>6} {r['wall_s']:>8.1f} "
-                     f"{st.get('forecast', 0):>9.1f} {st.get('plan', 0):>7.1f} "
-                     f"{st.get('outputs', 0):>8.1f} {r['peak_main_gb']:>8.2f} "
-                     f"{max(r['peak_worker_gb'], default=0):>14.2f}")
-    lines += [f"fit {m}: {v}" for m, v in summary.items()]
-    lines.append(f"speed-up none/local: {speedups}")
+        lines.append(f"{r['counties']:>8} {r['mode']:>6} {r['wall_s']:>7.1f} "
+                     f"{r['cpu_total_s']:>7.1f} {r['load_avg_1min']:>5.1f} "
+                     f"{st.get('forecast', 0):>8.1f} {st.get('forecast_outputs', 0):>7.1f} "
+                     f"{st.get('plan', 0):>7.1f} {st.get('outputs', 0):>7.1f} "
+                     f"{r['peak_main_gb']:>7.2f} {max(r['peak_worker_gb'], default=0):>9.2f}")
+    lines += [f"fit {m} (time = slope x counties + intercept): wall {v['wall']}, cpu {v['cpu']}"
+              for m, v in summary.items()]
+    lines.append(f"speed-up wall none/local: {speedups}")
+    lines.append(f"plan tables byte-identical across modes: {same}")
     (args.out / "province_bench.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
