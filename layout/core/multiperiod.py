@@ -121,6 +121,10 @@ class MultiPeriodLocation:
         Fixed decisions: -1 free, 0 closed, 1 open in that period (applies to the link group;
         with the monotone schedules, an existing facility fixed open in period t is open in
         every earlier period, a site fixed open is open in every later one). Default: all free.
+    fix_blocks : int array_like, shape (T, m), optional
+        Fixed cumulative permanent blocks: -1 free, else the blocks facility j holds by period t
+        (at most ``max_blocks[j]``, never fewer than an earlier fixed value), e.g. the first
+        stage of a plan fixed in period 0 (:mod:`layout.plan.robust`). Default: all free.
 
     Attributes (after :meth:`solve`)
     --------------------------------
@@ -198,7 +202,7 @@ class MultiPeriodLocation:
         max_blocks: ArrayLike | None = None, capital_discount: ArrayLike | None = None,
         temp_cost: ArrayLike | None = None, temp_max: ArrayLike | None = None,
         unserved_cost: ArrayLike | None = None, single_source: bool = False,
-        fix_open: ArrayLike | None = None,
+        fix_open: ArrayLike | None = None, fix_blocks: ArrayLike | None = None,
     ) -> Self:
         """Build from permitted pairs shared by every period (see the class docstring).
 
@@ -217,6 +221,7 @@ class MultiPeriodLocation:
             expansion_cost=expansion_cost, max_blocks=max_blocks,
             capital_discount=capital_discount, temp_cost=temp_cost, temp_max=temp_max,
             unserved_cost=unserved_cost, single_source=single_source, fix_open=fix_open,
+            fix_blocks=fix_blocks,
         ))
 
     @property

@@ -84,6 +84,8 @@ class MultiPeriodData:
         Whether the group holds an existing facility / a candidate site.
     y_lb, y_ub : ndarray of float, shape (T, n_groups)
         Bounds of each decision after forcing, fixing and monotone propagation.
+    b_fix : ndarray of int64 or None, shape (T, m)
+        Fixed cumulative blocks per period and facility (-1 free); ``None``: none fixed.
 
     """
 
@@ -113,6 +115,7 @@ class MultiPeriodData:
     group_site: NDArray[np.bool_]
     y_lb: NDArray[np.float64]
     y_ub: NDArray[np.float64]
+    b_fix: NDArray[np.int64] | None = None
 
 
 def _first(mask: NDArray[np.bool_]) -> tuple[int, ...]:
@@ -246,6 +249,7 @@ def build(
     capital_discount: ArrayLike | None, temp_cost: ArrayLike | None,
     temp_max: ArrayLike | None, unserved_cost: ArrayLike | None,
     single_source: bool, fix_open: ArrayLike | None,
+    fix_blocks: ArrayLike | None = None,
 ) -> MultiPeriodData:
     """Check every argument of :meth:`MultiPeriodLocation.from_pairs` and normalise it.
 
@@ -254,7 +258,8 @@ def build(
     CoreInputError
         On a shape mismatch, a non-finite or negative value, a duplicate pair, a row without
         permitted facility and no ``unserved_cost``, expansion or temporary seats without
-        ``capacity``, or fixings that no monotone schedule satisfies.
+        ``capacity``, or fixings that no monotone schedule satisfies (``fix_blocks``: see
+        :func:`_block_fixings`).
 
     """
     dem_arr, n_periods, n, m = _dimensions(demand, m)
@@ -277,6 +282,7 @@ def build(
     g_site = np.bincount(group, weights=~exist, minlength=n_groups) > 0
     fix = _fixings(fix_open, force_open, n_periods, m)
     y_lb, y_ub = _schedule_bounds(fix, group, n_groups, g_existing, g_site)
+    b_fix = _block_fixings(fix_blocks, room, n_periods, m)
     return MultiPeriodData(
         n_periods=n_periods, n_demand=n, n_facilities=m, rows=r, cols=c, pair_cost=costs,
         demand=dem_arr, existing=exist, fixed_cost=fixed, temp_cost=room.temp_cost,
@@ -284,7 +290,7 @@ def build(
         expansion_cost=room.cost, max_blocks=room.max_blocks, capital_discount=disc,
         temp_max=room.temp_max, min_load=ml, unserved_cost=unserved,
         single_source=bool(single_source), group=group, n_groups=n_groups,
-        group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub,
+        group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub, b_fix=b_fix,
     )
 
 
@@ -476,6 +482,61 @@ def _fixings(fix_open: ArrayLike | None, force_open: ArrayLike | None, n_periods
     return fix
 
 
+def _block_fixings(fix_blocks: ArrayLike | None, room: _Room, n_periods: int,
+                   m: int) -> NDArray[np.int64] | None:
+    """Checked fixed cumulative blocks per period and facility (-1 free), or ``None``.
+
+    Parameters
+    ----------
+    fix_blocks : array_like of int or None, shape (T, m)
+        As given: -1 free, else the cumulative blocks of facility j by period t.
+    room : _Room
+        Checked capacity and expansion (``max_blocks``).
+    n_periods, m : int
+        T and the number of facilities.
+
+    Returns
+    -------
+    ndarray of int64, shape (T, m), or None
+
+    Raises
+    ------
+    CoreInputError
+        On a bad shape or value, more blocks than ``max_blocks`` (or any block without
+        ``capacity``), or fixed values that decrease over the periods (blocks are never removed).
+
+    """
+    if fix_blocks is None:
+        return None
+    f = np.asarray(fix_blocks)
+    if f.shape != (n_periods, m):
+        raise CoreInputError(f"fix_blocks: expected shape ({n_periods}, {m}), got {f.shape}")
+    try:
+        num = f.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CoreInputError(f"fix_blocks: values must be whole numbers ({exc})") from exc
+    bad = ~np.isfinite(num) | (num != np.round(num)) | (num < -1)
+    if bad.any():
+        t, j = _first(bad)
+        raise CoreInputError(f"fix_blocks[{t}, {j}] = {f[t, j]!r}: must be -1 (free) or a "
+                             "whole number of blocks >= 0")
+    fix = num.astype(np.int64)
+    most = room.max_blocks if room.capacity is not None else np.zeros(m, dtype=np.int64)
+    over = fix > most[None, :]
+    if over.any():
+        t, j = _first(over)
+        raise CoreInputError(f"fix_blocks[{t}, {j}] = {fix[t, j]}: more than max_blocks[{j}] = "
+                             f"{most[j]}" + ("" if room.capacity is not None
+                                             else " (no capacity given)"))
+    seen = np.maximum.accumulate(np.where(fix >= 0, fix, -1), axis=0)
+    down = (fix >= 0) & (fix < seen)
+    if down.any():
+        t, j = _first(down)
+        raise CoreInputError(f"fix_blocks[{t}, {j}] = {fix[t, j]}: fewer blocks than fixed in "
+                             "an earlier period (blocks are cumulative, never removed)")
+    return fix
+
+
 @dataclass(frozen=True)
 class Layout:
     """Positions of the variable families of the multi-period MIP (each period-major).
@@ -603,6 +664,10 @@ def _variable_bounds(d: MultiPeriodData, lay: Layout
     ub[lay.y] = d.y_ub.ravel()
     ub[lay.x] = d.y_ub[:, d.group[d.cols]].ravel()
     ub[lay.b] = np.tile(d.max_blocks[lay.b_fac], T).astype(float)
+    if d.b_fix is not None and lay.b_fac.size:
+        fixed = d.b_fix[:, lay.b_fac].ravel()
+        pos = np.arange(lay.b.start, lay.b.stop)[fixed >= 0]
+        lb[pos] = ub[pos] = fixed[fixed >= 0]
     ub[lay.s] = np.tile(d.temp_max[lay.s_fac], T)
     integer = np.zeros(n_var, dtype=bool)
     integer[lay.y] = True
