@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from layout.plan.planner import (
 )
 from layout.plan.result import LayoutPlan
 from layout.plan.staged_model import (
+    FirstStage,
     Periods,
     StagedSolution,
     StagedSubProblem,
@@ -101,11 +103,55 @@ def _split(dem: pd.DataFrame, max_students: int, n_periods: int) -> pd.DataFrame
     return d.reset_index(drop=True)
 
 
+@dataclass
+class StagedRun:
+    """A staged plan between its sub-problems and its tables (:func:`prepare_staged`).
+
+    :func:`plan_staged` is :func:`prepare_staged`, :func:`solve_staged` and
+    :func:`finish_staged`; a robust run (:mod:`layout.plan.robust`) solves the sub-problems of
+    several scenarios, replaces some of them by re-solves with another first stage
+    (``subs`` and ``first``), then finishes each.
+
+    Attributes
+    ----------
+    years : list of int
+        The milestones.
+    target_year : int
+        The milestone of the one-year views.
+    params : LayoutParams
+    periods : Periods
+    base, models : list of CountyModel
+        The county models before and after the planner's fixed decisions are marked.
+    subs : list of list of StagedSubProblem
+        The parts of each model (same order as ``models``).
+    parts : _PlanParts
+        Records, notes and the counties set aside.
+    first : dict of str to FirstStage
+        Decisions fixed at the first milestone, per county code.
+
+    """
+
+    years: list[int]
+    target_year: int
+    params: LayoutParams
+    periods: Periods
+    fac_all: pd.DataFrame
+    dem_all: pd.DataFrame
+    terrain: dict[str, str]
+    base: list[CountyModel]
+    models: list[CountyModel]
+    subs: list[list[StagedSubProblem]]
+    parts: _PlanParts
+    seed: int
+    first: dict[str, FirstStage] = field(default_factory=dict)
+
+
 def plan_staged(
     region: Any, demand_by_year: Mapping[int, pd.DataFrame], params: LayoutParams | None = None,
     *, target_year: int, time_limit: float = 30, threads: int | None = None, seed: int = 0,
     progress: Progress | None = None, counties: list[str] | None = None,
     demand_p90_by_year: Mapping[int, pd.DataFrame] | None = None,
+    first_stage: Mapping[str, FirstStage] | None = None,
 ) -> LayoutPlan:
     """Plan the school layout of ``region`` over the milestone years of ``demand_by_year``.
 
@@ -124,6 +170,9 @@ def plan_staged(
         As for :func:`layout.plan.plan_layout` (``time_limit`` per part of a county).
     demand_p90_by_year : mapping, optional
         The same at the P90 of the forecast: reported in ``timeline`` (``demand_p90``).
+    first_stage : mapping of str to FirstStage, optional
+        County code -> decisions fixed at the first milestone (on that county's model
+        facilities, :func:`prepare_staged`); the later milestones stay free.
 
     Returns
     -------
@@ -131,6 +180,18 @@ def plan_staged(
         With ``milestones``, ``timeline``, ``assignments_by_year``, ``unserved_by_year``.
 
     """
+    run = prepare_staged(region, demand_by_year, params, target_year=target_year, seed=seed,
+                         progress=progress, counties=counties, first_stage=first_stage)
+    solve_staged(run, time_limit=time_limit, threads=threads)
+    return finish_staged(run, time_limit=time_limit, demand_p90_by_year=demand_p90_by_year)
+
+
+def prepare_staged(
+    region: Any, demand_by_year: Mapping[int, pd.DataFrame], params: LayoutParams | None = None,
+    *, target_year: int, seed: int = 0, progress: Progress | None = None,
+    counties: list[str] | None = None, first_stage: Mapping[str, FirstStage] | None = None,
+) -> StagedRun:
+    """County models and their (unsolved) staged sub-problems; arguments as :func:`plan_staged`."""
     p = params or LayoutParams()
     years = sorted(demand_by_year)
     if target_year not in years:
@@ -151,15 +212,32 @@ def plan_staged(
                               seed, parts, progress, make_subs=False, transition=True)
     models = [apply(cm, p.fixed) for cm in base]
     periods = Periods.from_params(years, int(region.base_year), p)
-    subs = [_staged_subs(cm, p, periods, parts) for cm in models]
-    _solve_all([s for part in subs for s in part], p, time_limit, threads, seed, parts.failed)
-    fixed = (price_entries(p.fixed, [cm for cm in base if cm.county_code not in parts.failed],
-                           _staged_part_cost(p, periods, time_limit, seed))
+    first = dict(first_stage or {})
+    subs = [_staged_subs(cm, p, periods, parts, first.get(cm.county_code)) for cm in models]
+    return StagedRun(years, int(target_year), p, periods, fac_all, dem_all, dict(fr.terrain),
+                     base, models, subs, parts, seed, first)
+
+
+def solve_staged(run: StagedRun, *, time_limit: float = 30, threads: int | None = None) -> None:
+    """Solve every sub-problem of ``run`` (a county whose part fails is set aside)."""
+    _solve_all([s for part in run.subs for s in part], run.params, time_limit, threads, run.seed,
+               run.parts.failed)
+
+
+def finish_staged(run: StagedRun, *, time_limit: float = 30,
+                  demand_p90_by_year: Mapping[int, pd.DataFrame] | None = None) -> LayoutPlan:
+    """The plan of a solved ``run``: fixed decisions priced, tables per milestone, P90 check."""
+    p, years, parts, seed = run.params, run.years, run.parts, run.seed
+    fac_all, dem_all = run.fac_all, run.dem_all
+    voc_f, voc_d = fac_all["level"] == "vocational", dem_all["level"] == "vocational"
+    fixed = (price_entries(p.fixed, [cm for cm in run.base if cm.county_code not in parts.failed],
+                           _staged_part_cost(p, run.periods, time_limit, seed))
              if p.fixed else None)
-    by_year, sols = _period_tables(models, subs, years, p, parts)
+    by_year, sols = _period_tables(run.models, run.subs, years, p, parts, run.first)
+    target_year = run.target_year
     t_idx = years.index(target_year)
     target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
-    _add_vocational(fac_all[voc_f], target_voc, fr.terrain, p, seed, by_year[target_year])
+    _add_vocational(fac_all[voc_f], target_voc, run.terrain, p, seed, by_year[target_year])
     parts.notes.extend(by_year[target_year].notes)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not by_year[target_year].schools:
@@ -171,7 +249,7 @@ def plan_staged(
         p90 = stage_demand(demand_p90_by_year)
         county = dem_all.drop_duplicates("demand_id").set_index("demand_id")["county_code"]
         p90["county_code"] = p90["demand_id"].map(county)
-        check = _p90_check(models, subs, sols, p90, years, p, seed)
+        check = _p90_check(run.models, run.subs, sols, p90, years, p, seed)
     plan = _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
     plan.p90_check = check
     plan.fixed_decisions = fixed
@@ -204,10 +282,10 @@ def _p90_check(models: list[CountyModel], subs: list[list[StagedSubProblem]],
     return round_table(pd.concat(tables, ignore_index=True)) if tables else None
 
 
-def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
-                 parts: _PlanParts) -> list[StagedSubProblem]:
+def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods, parts: _PlanParts,
+                 first: FirstStage | None = None) -> list[StagedSubProblem]:
     try:
-        return make_staged_subproblems(cm, p, periods)
+        return make_staged_subproblems(cm, p, periods, first)
     except Exception as exc:  # one county that cannot be planned must not stop the others
         parts.fail(cm.county_code, exc)
         return []
@@ -215,7 +293,7 @@ def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods,
 
 def _period_tables(
     models: list[CountyModel], subs: list[list[StagedSubProblem]], years: list[int],
-    p: LayoutParams, parts: _PlanParts,
+    p: LayoutParams, parts: _PlanParts, first: Mapping[str, FirstStage] | None = None,
 ) -> tuple[dict[int, _PlanParts], dict[str, StagedSolution]]:
     """One-year tables of every county at every milestone (county_tables on each period)."""
     by_year = {y: _PlanParts() for y in years}
@@ -224,7 +302,7 @@ def _period_tables(
         if cm.county_code in parts.failed:
             continue
         try:
-            sol = assemble_staged(cm, part, len(years))
+            sol = assemble_staged(cm, part, len(years), (first or {}).get(cm.county_code))
             tables = []
             for t, year in enumerate(years):
                 cm_t = dataclasses.replace(cm, demand=cm.demand.assign(students=cm.demand[f"s{t}"]))

@@ -24,6 +24,10 @@ do not depend on the year); the rows carry their students per milestone in the c
 
 Existing schools may close at a milestone and stay closed; candidate and village sites may open
 at a milestone and stay open; blocks are never removed.
+
+A :class:`FirstStage` fixes the decisions of the first milestone (open or closed, cumulative
+blocks) — the first stage a robust plan shares across forecast scenarios
+(:mod:`layout.plan.robust`); the later milestones stay free.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from layout.core import MultiPeriodLocation
+from layout.errors import LayoutError
 from layout.plan.assemble import SEVERITY, CountySolution
 from layout.plan.fixed import schedule
 from layout.plan.model import CountyModel, subproblems
@@ -84,6 +89,23 @@ class Periods:
         return cls(tuple(years), weight, capital, once)
 
 
+@dataclass(frozen=True)
+class FirstStage:
+    """Decisions of the first milestone fixed on a county model's facilities (-1: free).
+
+    Attributes
+    ----------
+    open_ : ndarray of int64, shape (m,)
+        1 open, 0 closed (not built) at the first milestone, -1 free.
+    blocks : ndarray of int64, shape (m,)
+        Cumulative permanent blocks by the first milestone, -1 free.
+
+    """
+
+    open_: np.ndarray
+    blocks: np.ndarray
+
+
 @dataclass
 class StagedSubProblem:
     """One independent part of a county over the milestones (solved in place).
@@ -109,9 +131,27 @@ def students_by_period(cm: CountyModel, n_periods: int) -> np.ndarray:
     return np.vstack([cm.demand[f"s{t}"].to_numpy(dtype=float) for t in range(n_periods)])
 
 
-def make_staged_subproblems(cm: CountyModel, params: LayoutParams,
-                            periods: Periods) -> list[StagedSubProblem]:
-    """Multi-period models of the independent parts of ``cm``."""
+def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Periods,
+                            first: FirstStage | None = None) -> list[StagedSubProblem]:
+    """Multi-period models of the independent parts of ``cm``.
+
+    Parameters
+    ----------
+    cm : CountyModel
+        The county (demand rows with ``s0, s1, ...``).
+    params : LayoutParams
+        Rules and costs.
+    periods : Periods
+        Milestones and discounting.
+    first : FirstStage, optional
+        Decisions fixed at the first milestone (the later milestones stay free).
+
+    Returns
+    -------
+    list of StagedSubProblem
+        One per part, in the order of :func:`layout.plan.model.subproblems` (not solved).
+
+    """
     fac, pairs = cm.facilities, cm.pairs
     s_max = cm.demand["students"].to_numpy(dtype=float)
     s_t = students_by_period(cm, len(periods.years))
@@ -122,24 +162,26 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams,
     out: list[StagedSubProblem] = []
     names: dict[str, int] = {}
     for f_idx in subproblems(cm):
+        levels = "+".join(sorted(set(fac["level"].iloc[f_idx])))
+        n_same = names.get(levels, 0)
+        names[levels] = n_same + 1
         p_idx = np.sort(np.concatenate([by_col.get(j, np.zeros(0, dtype=np.int64))
                                         for j in f_idx]))
         sub = pairs.iloc[p_idx]
         rows, r_loc = np.unique(sub["row"].to_numpy(), return_inverse=True)
         c_loc = np.searchsorted(f_idx, sub["col"].to_numpy())
         model = _part_model(fac.iloc[f_idx], r_loc, c_loc, per_pupil[p_idx], s_t[:, rows],
-                            s_max[rows], params, periods)
-        levels = "+".join(sorted(set(fac["level"].iloc[f_idx])))
-        k = names.get(levels, 0)
-        names[levels] = k + 1
-        name = f"{cm.county_code}/{levels}" + (f"#{k + 1}" if k else "")
+                            s_max[rows], params, periods,
+                            None if first is None else FirstStage(first.open_[f_idx],
+                                                                  first.blocks[f_idx]))
+        name = f"{cm.county_code}/{levels}" + (f"#{n_same + 1}" if n_same else "")
         out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model))
     return out
 
 
 def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupil: np.ndarray,
                 students: np.ndarray, s_max: np.ndarray, params: LayoutParams,
-                periods: Periods) -> MultiPeriodLocation:
+                periods: Periods, first: FirstStage | None = None) -> MultiPeriodLocation:
     """The multi-period model of one part (its facilities ``sf``, its pairs and rows)."""
     annuity = params.costs.annuity
     cap = sf["capacity"].to_numpy(dtype=float)
@@ -155,13 +197,27 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     temp_max = np.floor(tmp.max_share * size) if tmp.enabled else None
     w = periods.weight
     fix = schedule(sf, params.fixed, periods.years)  # the planner's decisions win
+    fix_blocks = None
+    if first is not None:
+        clash = (fix[0] >= 0) & (first.open_ >= 0) & (fix[0] != first.open_)
+        if clash.any():
+            j = int(np.flatnonzero(clash)[0])
+            raise LayoutError(f"first stage: {sf['fac_id'].iloc[j]} ({sf['level'].iloc[j]}) is "
+                              f"fixed {'open' if first.open_[j] else 'closed'} in "
+                              f"{periods.years[0]}, against layout.fixed")
+        fix[0] = np.where(first.open_ >= 0, first.open_, fix[0])
+        fix_blocks = np.full(fix.shape, -1, dtype=np.int64)
+        fix_blocks[0] = first.blocks
+        # the fixed blocks may exceed what this scenario's demand would call for
+        max_blocks = np.maximum(max_blocks, np.minimum(first.blocks, sf["max_blocks"].to_numpy()))
     return MultiPeriodLocation.from_pairs(
         r_loc, c_loc, per_pupil[None, :] * students[:, r_loc] * w[:, None], students, len(sf),
         existing=existing, fixed_cost=sf["fixed_cost"].to_numpy(), period_weight=w,
         capacity=cap,
         closed_cost=periods.once[:, None] * (sf["closed_cost"].to_numpy() / annuity)[None, :],
         force_open=sf["force_open"].to_numpy() & (fix != 0).all(axis=0),
-        link_group=sf["link"].to_numpy(), fix_open=fix if params.fixed else None,
+        link_group=sf["link"].to_numpy(),
+        fix_open=fix if params.fixed or first is not None else None, fix_blocks=fix_blocks,
         min_load=sf["min_load"].to_numpy(), min_load_exempt=sf["exempt"].to_numpy(),
         expansion_block=block, expansion_cost=sf["block_cost"].to_numpy() / annuity,
         max_blocks=max_blocks, capital_discount=periods.capital,
@@ -181,16 +237,35 @@ class StagedSolution:
     records: list[dict[str, object]]
 
 
-def assemble_staged(cm: CountyModel, subs: list[StagedSubProblem], n_periods: int) -> StagedSolution:
+def outside_open(cm: CountyModel, n_periods: int,
+                 first: FirstStage | None = None) -> np.ndarray:
+    """Open per period of facilities in no part (no demand row may use them), shape (T, m).
+
+    Open in every period only if forced open or if closing them costs more than running them,
+    as in the one-year model; a :class:`FirstStage` decides the first milestone (an existing
+    school it closes stays closed, a site it builds stays open).
+    """
+    fac = cm.facilities
+    base = fac["force_open"].to_numpy() | (fac["fixed_cost"] < fac["closed_cost"]).to_numpy()
+    is_open = np.tile(base, (n_periods, 1))
+    if first is not None:
+        fixed = first.open_ >= 0
+        is_open[0, fixed] = first.open_[fixed] == 1
+        existing = ~fac["is_site"].to_numpy(dtype=bool)
+        is_open[1:, fixed & existing & (first.open_ == 0)] = False
+        is_open[1:, fixed & ~existing & (first.open_ == 1)] = True
+    return is_open
+
+
+def assemble_staged(cm: CountyModel, subs: list[StagedSubProblem], n_periods: int,
+                    first: FirstStage | None = None) -> StagedSolution:
     """Put the solved parts of ``cm`` together, period by period.
 
-    Facilities in no part (no demand row may use them) are open in every period only if forced
-    open or if closing them costs more than running them, as in the one-year model.
+    Facilities in no part follow :func:`outside_open`.
     """
     fac = cm.facilities
     m, n = len(fac), len(cm.demand)
-    base_open = fac["force_open"].to_numpy() | (fac["fixed_cost"] < fac["closed_cost"]).to_numpy()
-    is_open = np.tile(base_open, (n_periods, 1))
+    is_open = outside_open(cm, n_periods, first)
     load = np.zeros((n_periods, m))
     blocks = np.zeros((n_periods, m), dtype=np.int64)
     temp = np.zeros((n_periods, m))
