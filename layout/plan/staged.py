@@ -91,6 +91,52 @@ def stage_demand(demand_by_year: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     return wide.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
+def with_envelope(wide: pd.DataFrame, envelope: pd.DataFrame, n_periods: int) -> pd.DataFrame:
+    """``wide`` (:func:`stage_demand`) whose ``students`` is at least ``envelope``'s.
+
+    ``students`` (the largest demand of a row) shapes the model — village sites, how rows are
+    split, junior zones, exemptions — while ``s0, s1, ...`` carry the demand served. Built on a
+    common envelope, the county models of several scenarios hold the same facilities and rows.
+    Rows only in ``envelope`` get no demand in any milestone.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"demand_id": ["v"], "level": ["junior"], "grade_band": ["junior"],
+    ...                   "s0": [10.0], "students": [10.0]})
+    >>> e = pd.DataFrame({"demand_id": ["v", "w"], "level": ["junior"] * 2,
+    ...                   "grade_band": ["junior"] * 2, "students": [12.0, 5.0]})
+    >>> with_envelope(w, e, 1)[["demand_id", "s0", "students"]].to_numpy().tolist()
+    [['v', 10.0, 12.0], ['w', 0.0, 5.0]]
+
+    """
+    keys = ["demand_id", "level", "grade_band"]
+    env = envelope.groupby(keys, as_index=False)["students"].max().rename(
+        columns={"students": "_env"})
+    out = wide.merge(env, on=keys, how="outer")
+    cols = [f"s{t}" for t in range(n_periods)]
+    out[cols] = out[cols].fillna(0.0)
+    out["students"] = np.fmax(out["students"].to_numpy(dtype=float),
+                              out.pop("_env").to_numpy(dtype=float))
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _own_catchment(cm: CountyModel, n_periods: int) -> CountyModel:
+    """``cm`` (built on an envelope) with the own-demand exemption from the minimum size.
+
+    A school whose whole reachable demand stays below its minimum size in this scenario is
+    exempt, as in the scenario's own model (the envelope's larger demand would not exempt it).
+    """
+    own = cm.demand[[f"s{t}" for t in range(n_periods)]].to_numpy(dtype=float).max(axis=1)
+    fac, pairs = cm.facilities.copy(), cm.pairs
+    reach = np.bincount(pairs["col"].to_numpy(), weights=own[pairs["row"].to_numpy()],
+                        minlength=len(fac))
+    small = ((reach < fac["min_load"].to_numpy() - 1e-9) & ~fac["is_site"].to_numpy(dtype=bool)
+             & ~fac["exempt"].to_numpy(dtype=bool))
+    fac.loc[small, "exempt"] = True
+    fac.loc[small, "exempt_why"] = "catchment"
+    return dataclasses.replace(cm, facilities=fac)
+
+
 def _split(dem: pd.DataFrame, max_students: int, n_periods: int) -> pd.DataFrame:
     """Split rows whose largest demand exceeds ``max_students`` into equal parts (all years)."""
     d = dem[dem["students"] > 0].copy()
@@ -190,13 +236,20 @@ def prepare_staged(
     region: Any, demand_by_year: Mapping[int, pd.DataFrame], params: LayoutParams | None = None,
     *, target_year: int, seed: int = 0, progress: Progress | None = None,
     counties: list[str] | None = None, first_stage: Mapping[str, FirstStage] | None = None,
+    envelope: pd.DataFrame | None = None,
 ) -> StagedRun:
-    """County models and their (unsolved) staged sub-problems; arguments as :func:`plan_staged`."""
+    """County models and their (unsolved) staged sub-problems; arguments as :func:`plan_staged`.
+
+    ``envelope`` (rows ``demand_id, level, grade_band, students``) shapes the models instead of
+    each row's own largest demand where it is larger (:func:`with_envelope`).
+    """
     p = params or LayoutParams()
     years = sorted(demand_by_year)
     if target_year not in years:
         raise LayoutError(f"target year {target_year} is not a milestone {years}")
     wide = stage_demand(demand_by_year)
+    if envelope is not None:
+        wide = with_envelope(wide, envelope, len(years))
     fr = prepare(region, wide, p.township_seat_radius_km)
     roads = (RoadNetwork.from_file(p.travel.road_network, region.projected_crs)
              if p.travel.road_network else None)
@@ -210,6 +263,8 @@ def prepare_staged(
     base, _ = _build_models(counties, fr, fac_all[~voc_f],
                               _split(dem_all[~voc_d], p.split_students, len(years)), p, roads,
                               seed, parts, progress, make_subs=False, transition=True)
+    if envelope is not None:
+        base = [_own_catchment(cm, len(years)) for cm in base]
     models = [apply(cm, p.fixed) for cm in base]
     periods = Periods.from_params(years, int(region.base_year), p)
     first = dict(first_stage or {})
