@@ -256,14 +256,40 @@ def optimize_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path 
         typer.echo(f"\nwrote plan tables to {out}")
 
 
+def _optional_scenario_path(value: Path | None) -> Path | None:
+    """``--scenario`` of ``run``: optional there (``--robust`` takes the scenarios instead)."""
+    return None if value is None else _scenario_path(value)
+
+
+RunScenarioOpt = typer.Option(None, "--scenario", "-s", callback=_optional_scenario_path,
+                              help="Scenario YAML file, or the name of a shipped scenario "
+                              "(`schoolplan scenarios` lists them), e.g. baseline.")
+RobustOpt = typer.Option(False, "--robust",
+                         help="One staged plan robust to the SCENARIOS given as arguments (or "
+                         "one file with a 'robust: {scenarios: [...]}' block): a first stage "
+                         "(decisions up to the first milestone) common to all, later decisions "
+                         "per scenario, each scenario's regret; writes OUT/<scenario>/ and "
+                         "OUT/robust/.")
+RobustArgs = typer.Argument(None, metavar="[SCENARIOS]...", show_default=False,
+                            help="With --robust: the scenario files (or shipped names).")
+
+
 @app.command("run")
-def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | None = RegionOpt,
-            draws: int | None = DrawsOpt, quiet: bool = QuietOpt,
-            scheduler: str = SchedulerOpt, workers: int | None = WorkersOpt,
-            threads: int | None = ThreadsOpt) -> None:
+def run_cmd(scenario: Path | None = RunScenarioOpt, out: Path = OutOpt,
+            region: Path | None = RegionOpt, draws: int | None = DrawsOpt,
+            quiet: bool = QuietOpt, scheduler: str = SchedulerOpt,
+            workers: int | None = WorkersOpt, threads: int | None = ThreadsOpt,
+            robust: bool = RobustOpt, scenarios: list[Path] | None = RobustArgs) -> None:
     """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV."""
     from layout.pipeline import summary_text
 
+    if robust or scenarios:
+        _run_robust(scenario, list(scenarios or []), robust, out, region, draws, quiet, threads)
+        return
+    if scenario is None:
+        typer.echo("error: Missing option '--scenario' / '-s' (or --robust SCENARIOS...)",
+                   err=True)
+        raise typer.Exit(code=2)
     with friendly_errors(out):
         res = _run_staged(scenario, out, region, draws, quiet, scheduler, workers, threads)
         if res.region.is_synthetic:
@@ -274,6 +300,29 @@ def run_cmd(scenario: Path = ScenarioOpt, out: Path = OutOpt, region: Path | Non
         typer.echo("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()))
         typer.echo(f"outputs in {out}: map.html, layout.xlsx, layout.gpkg, *.csv, "
                    "forecast/, manifest.json")
+
+
+def _run_robust(scenario: Path | None, scenarios: list[Path], robust: bool, out: Path,
+                region: Path | None, draws: int | None, quiet: bool,
+                threads: int | None) -> None:
+    """``run --robust``: the staged plans of several scenarios with a common first stage."""
+    from layout.outputs.atomic import staged_folder
+    from layout.robust_run import run_robust, summary_text
+
+    if not robust or scenario is not None or not scenarios:
+        typer.echo("error: a robust run is `schoolplan run --robust SCENARIO SCENARIO... --out "
+                   "OUT` (the scenario files as arguments, no --scenario)", err=True)
+        raise typer.Exit(code=2)
+    with friendly_errors(out):
+        with staged_folder(out) as stage:
+            res = run_robust(scenarios, stage, region_path=region, draws=draws, threads=threads,
+                             say=_say, progress=not quiet)
+        res.files = _relocate(res.files, stage, out)
+        typer.echo("\n" + summary_text(res))
+        typer.echo("\ntimings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()))
+        typer.echo(f"outputs in {out}: robust/ (regret.csv, first_stage.csv, candidates.csv, "
+                   f"shares.csv, summary.md), and per scenario "
+                   f"{', '.join(s.slug + '/' for s in res.scenarios)}")
 
 
 @app.command("batch")
