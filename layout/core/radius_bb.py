@@ -19,6 +19,12 @@ after bound changes; each node:
    (``z_i^k <= 0``) and "every facility nearer than ``D_i^k`` is closed"; both children are
    bound changes. Without a fractional ``z`` the most fractional ``y`` is branched on.
 
+Node LPs are cut short: the dual simplex stops (``objective_bound``) once its dual objective,
+a valid lower bound of the node, shows no better plan; and the child explored after its
+sibling's subtree starts from the parent's optimal basis (saved when branching; rows added
+since then start basic) instead of from the last node of that subtree (pmed36 17.9 -> 10.2 s,
+pmed38 5.9 -> 3.9 s CPU; 64,000 -> 36,000 simplex iterations on pmed36 from the basis alone).
+
 Both disjunctions cover every integer plan, and fixing only removes plans costing at least the
 best one, so the search is exact. Nodes are explored depth first (the first child is the
 covering one); with the best plan already optimal every open node must be explored anyway.
@@ -40,16 +46,40 @@ if TYPE_CHECKING:
     from layout.core.radius import _Run
 
 _FRAC = 1e-6
+_SAVE_BASIS = True
 
 
 @dataclass(frozen=True)
 class _Node:
-    """Bounds of one node: facility bounds, level columns fixed at 0, the parent's LP bound."""
+    """Bounds of one node: facility bounds, level columns fixed at 0, the parent's LP bound.
+
+    ``basis`` is the parent's optimal basis (columns, rows), kept for the child explored after
+    its sibling's subtree: its LP then starts one bound change away instead of from the last
+    node of that subtree.
+    """
 
     lo: NDArray[np.float64]
     hi: NDArray[np.float64]
     zoff: NDArray[np.int32]
     bound: float
+    basis: tuple[list, list] | None = None
+
+
+def _restore(run: _Run, basis: tuple[list, list]) -> None:
+    """Set a saved basis; columns and rows added since then start basic."""
+    import highspy
+
+    h = run.model.h
+    cols, rows = basis
+    b = highspy.HighsBasis()
+    extra_c = h.getNumCol() - len(cols)
+    extra_r = h.getNumRow() - len(rows)
+    basic = highspy.HighsBasisStatus.kBasic
+    lower = highspy.HighsBasisStatus.kLower
+    b.col_status = cols + [lower] * extra_c
+    b.row_status = rows + [basic] * extra_r
+    b.valid = True
+    h.setBasis(b)
 
 
 @dataclass(frozen=True)
@@ -115,13 +145,20 @@ def _node_lp(run: _Run, deadline: float) -> tuple[str, float, NDArray[np.float64
         LPs solved.
 
     """
+    import highspy
+
     model, m = run.model, run.d.n_facilities
     solves = 0
+    cut = _objective_cut(run)
+    model.h.setOptionValue("objective_bound", cut)
     while (remaining := deadline - time.perf_counter()) > 0:
         res = run_highs(model.h, time_limit=remaining)
         solves += 1
         if res.status is SolveStatus.INFEASIBLE:
             return "pruned", np.inf, None, solves
+        if model.h.getModelStatus() == highspy.HighsModelStatus.kObjectiveBound:
+            # Dual simplex stopped once its (valid) dual bound passed ``cut``: no better plan.
+            return "pruned", cut, None, solves
         if res.status is not SolveStatus.OPTIMAL or res.values is None:
             break
         val = run.lift(res.objective)
@@ -132,6 +169,24 @@ def _node_lp(run: _Run, deadline: float) -> tuple[str, float, NDArray[np.float64
             return "open", val, res.values, solves
         model.add(q, hard)
     return "time", -np.inf, None, solves
+
+
+def _objective_cut(run: _Run) -> float:
+    """Least LP value that already shows no better plan (``objective_bound`` of the dual simplex).
+
+    ``inf`` without a plan. With integer costs a value just above ``ub - 1`` suffices (it is
+    rounded up); the candidate is checked with :func:`_cannot_improve` before use.
+    """
+    ub = run.ub
+    if not np.isfinite(ub):
+        return np.inf
+    cands = [ub - run.gap * max(abs(ub), 1e-9)]
+    if run.integral:
+        cands.insert(0, ub - 1 + 2e-6 * max(1.0, abs(ub)) + 1e-9)
+    for c in cands:
+        if bool(_cannot_improve(run, c)):
+            return float(c)
+    return float(ub)
 
 
 def _fix(run: _Run, node: _Node, values: NDArray[np.float64]) -> _Node:
@@ -203,6 +258,8 @@ def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64]
             continue
         _set_bounds(run, node, zoff_now)
         zoff_now = node.zoff
+        if node.basis is not None and _SAVE_BASIS:
+            _restore(run, node.basis)
         nodes += 1
         kind, val, values, k = _node_lp(run, run.deadline)
         solves += k
@@ -218,9 +275,15 @@ def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64]
             run.consider(values[:run.d.n_facilities] > 0.5, polish=False)
             continue
         node = _fix(run, node, values)
+        basis = None
+        if _SAVE_BASIS:
+            hb = run.model.h.getBasis()
+            basis = (list(hb.col_status), list(hb.row_status))
         stack.extend(_Node(np.maximum(c.lo, node.lo), np.minimum(c.hi, node.hi),
-                           np.union1d(c.zoff, node.zoff).astype(np.int32), val) for c in kids)
+                           np.union1d(c.zoff, node.zoff).astype(np.int32), val,
+                           basis if i == 0 else None) for i, c in enumerate(kids))
     m = run.d.n_facilities
+    run.model.h.setOptionValue("objective_bound", np.inf)
     run.model.h.changeColsBounds(m, np.arange(m, dtype=np.int32), lo.astype(np.float64),
                                  hi.astype(np.float64))
     if zoff_now.size:
