@@ -20,14 +20,15 @@ The scenarios are given as files, or as one file holding a ``robust:`` block::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from layout.plan.robust import CITY, RobustError, RobustPlan, RobustScenario, decision_shares
+from layout.plan.result import LayoutPlan
+from layout.plan.robust import CITY, RobustError, RobustPlan, RobustScenario, signature
 from layout.scenario import Scenario, load_scenario
 from schoolsystem.vocabulary import LEVEL_LABELS_ZH
 
@@ -170,12 +171,15 @@ def write_robust_tables(result: RobustRunResult, out: Path) -> list[Path]:
     rp = result.robust
     first = rp.first_stage.assign(level_label=rp.first_stage["level"].map(LEVEL_LABELS_ZH))
     first = first[first["open_first"] | (first["blocks_first"] > 0) | ~first["is_site"]]
+    names = pd.concat([p.schools[["school_id", "level", "name"]] for p in rp.plans.values()])
+    first = first.merge(names.drop_duplicates(["school_id", "level"]), how="left",
+                        on=["school_id", "level"])
     cand = rp.candidates.assign(regret_pct=100.0 * rp.candidates["regret"]
                                 / rp.candidates["own_cost"])
     return [
         write_csv(rp.regret.round({"own_cost": 0, "robust_cost": 0, "regret": 0,
                                    "regret_pct": 3}), out / "regret.csv"),
-        write_csv(first.loc[:, ["county_code", "school_id", "level", "level_label", "is_site",
+        write_csv(first.loc[:, ["county_code", "school_id", "name", "level", "level_label", "is_site",
                                 "open_first", "blocks_first", "seats_first", "chosen_from"]],
                   out / "first_stage.csv"),
         write_csv(cand.round({"own_cost": 0, "cost": 0, "regret": 0, "regret_pct": 3}),
@@ -234,3 +238,32 @@ def summary_text(result: RobustRunResult) -> str:
     lines.append(f"robust decisions: first stage {sh['first_stage']:.1%}, whole horizon "
                  f"{sh['horizon']:.1%}")
     return "\n".join(lines)
+
+
+def decision_shares(plans: Mapping[str, LayoutPlan],
+                    firsts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Share of school-level decisions identical in every scenario.
+
+    ``horizon``: (action, action year, merge target, permanent seats at every milestone) of each
+    school and level of ``plans`` (vocational schools, planned city-wide for the target year
+    only, left out); ``first_stage``: open and blocks at the first milestone (``firsts``).
+    """
+    sigs = []
+    for plan in plans.values():
+        s = plan.schools[plan.schools["level"] != "vocational"]
+        caps = [c for c in s if c.startswith("capacity_") and c[9:].isdigit()]
+        sig = (s["action"].astype(str) + "|" + s["action_year"].astype(str) + "|"
+               + s["merge_into"].fillna("").astype(str))
+        for c in sorted(caps):
+            sig = sig + "|" + s[c].astype(str)
+        sigs.append(pd.Series(sig.to_numpy(), index=pd.MultiIndex.from_frame(
+            s[["school_id", "level"]].astype(str))))
+    horizon = pd.concat(sigs, axis=1).fillna("absent")
+    first = pd.concat([signature(f, every=True).rename(n) for n, f in firsts.items()],
+                      axis=1).fillna("0|0")
+    rows = []
+    for what, frame in (("horizon", horizon), ("first_stage", first)):
+        same = (frame.to_numpy() == frame.to_numpy()[:, :1]).all(axis=1)
+        rows.append({"decisions": what, "count": len(frame), "identical": int(same.sum()),
+                     "share": float(same.mean()) if len(frame) else 1.0})
+    return pd.DataFrame(rows)

@@ -23,8 +23,6 @@ from layout.plan.robust import (
     RobustError,
     RobustPlan,
     RobustScenario,
-    county_cost,
-    decision_shares,
     first_stage_of,
     fixed_subs,
     fixings,
@@ -32,7 +30,9 @@ from layout.plan.robust import (
     same_first,
 )
 from layout.plan.staged import prepare_staged, solve_staged, stage_demand
+from layout.plan.staged_model import county_cost
 from layout.region import load_region
+from layout.robust_run import decision_shares
 from layout.scenario import load_scenario
 
 FIX = Path(__file__).parent / "fixtures"
@@ -126,7 +126,7 @@ def test_own_first_stage_fixed_reproduces_the_own_cost(
     run = prepare_staged(region, s.demand_by_year, s.params, target_year=2030, seed=s.seed)
     solve_staged(run, time_limit=10, threads=1)
     for cm, own in zip(run.models, run.subs, strict=True):
-        own_cost = county_cost(run, cm, own, None)
+        own_cost = county_cost(cm, own, run.periods, run.params)
         frame = first_stage_of(cm, own, len(YEARS))
         first = fixings(cm, frame)
         subs, todo = fixed_subs(run, cm, own, first, reuse=False)
@@ -135,7 +135,7 @@ def test_own_first_stage_fixed_reproduces_the_own_cost(
         assert all(np.array_equal(t.model.open_[0], o.model.open_[0])
                    and np.array_equal(t.model.blocks[0], o.model.blocks[0])
                    for t, o in zip(todo, own, strict=True))
-        assert abs(county_cost(run, cm, subs, first) - own_cost) <= _tol(own_cost)
+        assert abs(county_cost(cm, subs, run.periods, run.params, first) - own_cost) <= _tol(own_cost)
 
 
 def test_different_milestones_are_a_named_error(

@@ -53,8 +53,8 @@ from layout.plan.staged_model import (
     FirstStage,
     StagedSubProblem,
     assemble_staged,
+    county_cost,
     make_staged_subproblems,
-    outside_open,
 )
 
 CITY = "all"
@@ -143,7 +143,7 @@ def first_stage_of(cm: CountyModel, subs: Sequence[StagedSubProblem], n_periods:
     }).sort_values(["school_id", "level"], ignore_index=True)
 
 
-def _signature(frame: pd.DataFrame, every: bool = False) -> pd.Series:
+def signature(frame: pd.DataFrame, every: bool = False) -> pd.Series:
     """``open|blocks`` per (school, level) of the facilities open or expanded (``every``: all)."""
     f = frame if every else frame[frame["open_first"] | (frame["blocks_first"] > 0)]
     return pd.Series((f["open_first"].astype(int).astype(str) + "|"
@@ -153,7 +153,7 @@ def _signature(frame: pd.DataFrame, every: bool = False) -> pd.Series:
 
 def same_first(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     """Whether two first stages open and expand the same facilities (absent = closed, none)."""
-    sa, sb = _signature(a), _signature(b)
+    sa, sb = signature(a), signature(b)
     return bool(len(sa) == len(sb) and sa.sort_index().equals(sb.sort_index()))
 
 
@@ -175,31 +175,6 @@ def fixings(cm: CountyModel, frame: pd.DataFrame) -> FirstStage:
     open_ = np.where(listed, g["open_first"].fillna(False).to_numpy(dtype=bool), False)
     blocks = np.where(listed, g["blocks_first"].fillna(0).to_numpy(dtype=float), 0)
     return FirstStage(open_.astype(np.int64), blocks.astype(np.int64))
-
-
-def outside_cost(run: StagedRun, cm: CountyModel, subs: Sequence[StagedSubProblem],
-                 first: FirstStage | None) -> float:
-    """Discounted cost of ``cm``'s facilities in no part (running, or closing once)."""
-    inside = np.zeros(len(cm.facilities), dtype=bool)
-    for s in subs:
-        inside[s.facilities] = True
-    pr = run.periods
-    is_open = outside_open(cm, len(pr.years), first)[:, ~inside]
-    fac = cm.facilities[~inside]
-    existing = ~fac["is_site"].to_numpy(dtype=bool)
-    before = np.vstack([np.ones((1, is_open.shape[1]), dtype=bool), is_open[:-1]])
-    closes = existing & before & ~is_open
-    closed = fac["closed_cost"].to_numpy(dtype=float) / run.params.costs.annuity
-    return float((is_open * pr.weight[:, None] * fac["fixed_cost"].to_numpy(dtype=float)).sum()
-                 + (closes * pr.once[:, None] * closed).sum())
-
-
-def county_cost(run: StagedRun, cm: CountyModel, subs: Sequence[StagedSubProblem],
-                first: FirstStage | None) -> float:
-    """Discounted cost of a county's solved parts plus its facilities in no part (nan: failed)."""
-    objs = np.array([s.model.objective for s in subs], dtype=float)
-    return float(objs.sum()) + outside_cost(run, cm, subs, first) if len(objs) else (
-        outside_cost(run, cm, subs, first))
 
 
 def fixed_subs(run: StagedRun, cm: CountyModel, own: Sequence[StagedSubProblem],
@@ -270,7 +245,7 @@ def plan_robust(scenarios: Sequence[RobustScenario], region: object, *, time_lim
     if not common:
         raise RobustError("no county could be planned in every scenario")
     T = len(years[0])
-    costs = [[county_cost(r, r.models[ix[c]], r.subs[ix[c]], None) for c in common]
+    costs = [[county_cost(r.models[ix[c]], r.subs[ix[c]], r.periods, r.params) for c in common]
              for r, ix in zip(runs, idx, strict=True)]
     bad = sorted({c for row in costs for c, v in zip(common, row, strict=True)
                   if not np.isfinite(v)})
@@ -394,10 +369,10 @@ def _cost_table(runs: list[StagedRun], idx: list[dict[str, int]], common: list[s
     for si, (run, ix) in enumerate(zip(runs, idx, strict=True)):
         for c in common:
             cm = run.models[ix[c]]
-            own_cost = county_cost(run, cm, run.subs[ix[c]], None)
+            own_cost = county_cost(cm, run.subs[ix[c]], run.periods, run.params)
             for k, (origin, _f) in enumerate(cands[c]):
                 e = evals[si, c, k]
-                cost = np.inf if e.error else county_cost(run, cm, e.subs, e.first)
+                cost = np.inf if e.error else county_cost(cm, e.subs, run.periods, run.params, e.first)
                 error = e.error or ("" if np.isfinite(cost) else "a part was not solved")
                 rows.append({"scenario": names[si], "county_code": c, "candidate": k,
                              "candidate_from": names[origin], "own_cost": own_cost,
@@ -431,32 +406,3 @@ def _regret_table(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     out = out.assign(_s=out["scenario"].map(order), _c=out["county_code"] != CITY)
     out = out.sort_values(["_s", "_c", "county_code"], kind="stable", ignore_index=True)
     return out.loc[:, list(REGRET_COLUMNS)]
-
-
-def decision_shares(plans: Mapping[str, LayoutPlan],
-                    firsts: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Share of school-level decisions identical in every scenario.
-
-    ``horizon``: (action, action year, merge target, permanent seats at every milestone) of each
-    school and level of ``plans`` (vocational schools, planned city-wide for the target year
-    only, left out); ``first_stage``: open and blocks at the first milestone (``firsts``).
-    """
-    sigs = []
-    for plan in plans.values():
-        s = plan.schools[plan.schools["level"] != "vocational"]
-        caps = [c for c in s if c.startswith("capacity_") and c[9:].isdigit()]
-        sig = (s["action"].astype(str) + "|" + s["action_year"].astype(str) + "|"
-               + s["merge_into"].fillna("").astype(str))
-        for c in sorted(caps):
-            sig = sig + "|" + s[c].astype(str)
-        sigs.append(pd.Series(sig.to_numpy(), index=pd.MultiIndex.from_frame(
-            s[["school_id", "level"]].astype(str))))
-    horizon = pd.concat(sigs, axis=1).fillna("absent")
-    first = pd.concat([_signature(f, every=True).rename(n) for n, f in firsts.items()],
-                      axis=1).fillna("0|0")
-    rows = []
-    for what, frame in (("horizon", horizon), ("first_stage", first)):
-        same = (frame.to_numpy() == frame.to_numpy()[:, :1]).all(axis=1)
-        rows.append({"decisions": what, "count": len(frame), "identical": int(same.sum()),
-                     "share": float(same.mean()) if len(frame) else 1.0})
-    return pd.DataFrame(rows)

@@ -32,6 +32,7 @@ blocks) — the first stage a robust plan shares across forecast scenarios
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -290,3 +291,32 @@ def assemble_staged(cm: CountyModel, subs: list[StagedSubProblem], n_periods: in
     per = [CountySolution(is_open[t], load[t], blocks[t], assignment[t], status, records)
            for t in range(n_periods)]
     return StagedSolution(per, temp, records)
+
+
+def outside_cost(cm: CountyModel, subs: Sequence[StagedSubProblem], periods: Periods,
+                 params: LayoutParams, first: FirstStage | None = None) -> float:
+    """Discounted cost of ``cm``'s facilities in no part (:func:`outside_open`).
+
+    Running cost per year open, closing cost once, as the parts' models count them.
+    """
+    inside = np.zeros(len(cm.facilities), dtype=bool)
+    for s in subs:
+        inside[s.facilities] = True
+    is_open = outside_open(cm, len(periods.years), first)[:, ~inside]
+    fac = cm.facilities[~inside]
+    existing = ~fac["is_site"].to_numpy(dtype=bool)
+    before = np.vstack([np.ones((1, is_open.shape[1]), dtype=bool), is_open[:-1]])
+    closes = existing & before & ~is_open
+    closed = fac["closed_cost"].to_numpy(dtype=float) / params.costs.annuity
+    return float((is_open * periods.weight[:, None] * fac["fixed_cost"].to_numpy(dtype=float)).sum()
+                 + (closes * periods.once[:, None] * closed).sum())
+
+
+def county_cost(cm: CountyModel, subs: Sequence[StagedSubProblem], periods: Periods,
+                params: LayoutParams, first: FirstStage | None = None) -> float:
+    """Discounted cost of a county's solved parts plus its facilities in no part.
+
+    ``nan`` when a part has no solution.
+    """
+    objs = np.array([s.model.objective for s in subs], dtype=float)
+    return float(objs.sum()) + outside_cost(cm, subs, periods, params, first)
