@@ -340,16 +340,24 @@ def _common_exemptions(runs: list[StagedRun], notes: list[str]) -> None:
             if np.array_equal(exempt, cm.facilities["exempt"].to_numpy(dtype=bool)):
                 continue
             new = ~cm.facilities["exempt"].to_numpy(dtype=bool) & exempt
-            fac = cm.facilities.copy()
-            fac.loc[new, "exempt"] = True
-            fac.loc[new, "exempt_why"] = why[new]
-            run.models[i] = dataclasses.replace(cm, facilities=fac)
+            run.models[i] = _exempt(cm, new, why)
+            base = next((j for j, b in enumerate(run.base) if b.county_code == code), None)
+            if base is not None:  # the models the planner's fixed decisions are priced on
+                run.base[base] = _exempt(run.base[base], new, why)
             try:
                 run.subs[i] = make_staged_subproblems(run.models[i], run.params, run.periods,
                                                       run.first.get(code))
             except Exception as exc:  # as in prepare_staged: the county is set aside
                 run.parts.fail(code, exc)
                 run.subs[i] = []
+
+
+def _exempt(cm: CountyModel, new: np.ndarray, why: pd.Series) -> CountyModel:
+    """``cm`` with facilities ``new`` exempt from the minimum size for reason ``why``."""
+    fac = cm.facilities.copy()
+    fac.loc[new, "exempt"] = True
+    fac.loc[new, "exempt_why"] = why[new]
+    return dataclasses.replace(cm, facilities=fac)
 
 
 def _candidates(frames: list[pd.DataFrame]) -> list[tuple[int, pd.DataFrame]]:
