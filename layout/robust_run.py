@@ -138,7 +138,7 @@ def run_robust(paths: list[Path], out: Path, *, region_path: Path | None = None,
     timings["forecast"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     rp = plan_robust(inputs, region, time_limit=scenarios[0].solver.time_limit,
-                     threads=scenarios[0].solver.threads)
+                     threads=scenarios[0].solver.threads, say=say)
     timings["plan"] = round(time.perf_counter() - t0, 3)
     shares = decision_shares(rp.plans, rp.robust_first)
     result = RobustRunResult(scenarios, rp, shares, years, timings=timings)

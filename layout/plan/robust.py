@@ -31,7 +31,7 @@ maximum regret is an upper bound on that of the best common first stage.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,8 +208,12 @@ class _Eval:
 
 
 def plan_robust(scenarios: Sequence[RobustScenario], region: object, *, time_limit: float = 30,
-                threads: int | None = None, counties: list[str] | None = None) -> RobustPlan:
+                threads: int | None = None, counties: list[str] | None = None,
+                say: Callable[[str], None] | None = None) -> RobustPlan:
     """Robust staged plans of ``scenarios`` on ``region`` (see the module docstring).
+
+    ``time_limit`` is per part solved, ``threads`` the parts solved at a time; ``say`` receives
+    a progress message per step.
 
     Raises
     ------
@@ -233,7 +237,10 @@ def plan_robust(scenarios: Sequence[RobustScenario], region: object, *, time_lim
                            seed=s.seed, counties=counties, envelope=envelope) for s in scenarios]
     notes: list[str] = []
     _common_exemptions(runs, notes)
-    for run in runs:
+    say = say or (lambda _m: None)
+    for s, run in zip(scenarios, runs, strict=True):
+        say(f"robust: solving {s.name} (its own optimum, "
+            f"{sum(len(p) for p in run.subs)} parts)")
         solve_staged(run, time_limit=time_limit, threads=threads)
     idx = [{cm.county_code: i for i, cm in enumerate(r.models)
             if cm.county_code not in r.parts.failed} for r in runs]
@@ -274,6 +281,8 @@ def plan_robust(scenarios: Sequence[RobustScenario], region: object, *, time_lim
                     continue
                 todo += new
         failed: dict[str, str] = {}  # a part that raises is left unsolved: cost nan
+        say(f"robust: {names[si]} under the other scenarios' first stages: {len(todo)} parts "
+            "to re-solve")
         _solve_all(todo, run.params, time_limit, threads, run.seed, failed)
     table = _cost_table(runs, idx, common, cands, evals, names)
     chosen = _choose(table, common)
