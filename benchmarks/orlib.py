@@ -16,9 +16,12 @@ optimum), ``gap %`` (proven gap: objective vs the lower bound), ``proven`` (stat
 and solve seconds (wall), solve CPU seconds, status, ``method``
 (``direct`` = one MIP of all pairs; ``nearest-pairs`` = the exact UFLP path of
 layout/core/pmedian.py; ``radius`` = p-median by the radius formulation and its branch and bound,
-layout/core/radius.py and radius_bb.py; ``linking-cuts`` = capacitated, layout/core/capacitated.py),
-``rounds`` (restricted MIPs, or with ``radius`` LP solves including the tree's) and ``pairs``
-(pairs in the last model, or with ``radius`` its level rows).
+layout/core/radius.py and radius_bb.py; ``linking-cuts`` = capacitated, layout/core/capacitated.py:
+above 10,000 pairs (capa/b/c) the Lagrangian branch and bound of layout/core/cap_bb.py and
+cap_dual.py, otherwise the tree's root (bound, plan, fixings) and then linking cuts and a MIP),
+``rounds`` (restricted MIPs, or with ``radius`` LP solves including the tree's, or with the
+capacitated tree its nodes) and ``pairs`` (pairs in the last model, or with ``radius`` its level
+rows, or linking rows of the capacitated MIP: 0 when the tree alone proved the instance).
 """
 
 from __future__ import annotations
