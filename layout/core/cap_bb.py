@@ -105,7 +105,7 @@ def branch_and_bound(
     start: tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]] | None = None,
     improve: Callable[[NDArray[np.float64], NDArray[np.bool_]],
                       tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]]] | None = None,
-    root_iters: int = 3000, node_iters: int = 150, node_pi: float = 0.5, patience: int = 10,
+    root_iters: int = 3000, node_iters: int = 80, node_pi: float = 0.5, patience: int = 10,
     max_nodes: int | None = None,
 ) -> TreeResult:
     """Solve a plain capacitated instance (no closed costs) by Lagrangian branch and bound.

@@ -55,6 +55,7 @@ class Knapsacks:
         self.rows = d.rows[order]
         self.c = d.costs[order]
         self.dem = d.demand[self.rows]
+        self.key_type = np.int16 if self.m < 2**15 else np.int64
         self.dead = np.ones(self.m, dtype=bool) if keep is None else ~keep
         if keep is None:
             self.dead[:] = False
@@ -67,7 +68,9 @@ class Knapsacks:
         r, dd, cc = rc[idx], self.dem[idx], self.cols[idx]
         with np.errstate(divide="ignore"):
             ratio = np.where(dd > 0, r / np.where(dd > 0, dd, 1.0), -np.inf)
-        order = np.lexsort((ratio, cc))
+        # By facility, then ratio: ratio order first, then a stable (radix) sort on facility.
+        by_ratio = np.argsort(ratio)
+        order = by_ratio[np.argsort(cc[by_ratio].astype(self.key_type), kind="stable")]
         idx, r, dd, cc = idx[order], r[order], dd[order], cc[order]
         cum = np.cumsum(dd)
         first = np.ones(cc.size, dtype=bool)
