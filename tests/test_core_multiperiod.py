@@ -386,7 +386,7 @@ def test_warm_start_and_results_shapes() -> None:
     mp = solve(inst)
     assert np.isfinite(mp.hint_objective)  # the all-existing warm start is feasible here
     assert mp.objective <= mp.hint_objective + 1e-6
-    cold = solve(inst, hint=None)
+    cold = solve(inst, hint=None, root_lp=False)
     assert np.isnan(cold.hint_objective)
     assert cold.objective == pytest.approx(mp.objective)
     T, n, m = inst["T"], inst["n"], inst["m"]

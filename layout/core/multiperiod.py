@@ -47,6 +47,7 @@ for the peak only; the site never opens:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Self
 
@@ -54,11 +55,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from layout.core import multiperiod_lp as mpm_lp
 from layout.core import multiperiod_model as mpm
-from layout.core.backends import SOLVERS, default_threads, solve_mip
+from layout.core.backends import SOLVERS, BackendResult, default_threads, solve_mip
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel
 from layout.core.status import SolveStatus, relative_gap
+
+#: Branch-and-bound nodes of the fix-and-optimise step (a deterministic budget).
+FIX_NODES = 200
 
 #: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
 COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure")
@@ -149,7 +154,8 @@ class MultiPeriodLocation:
         Cost of the stored plan (the total of ``costs``), best proven lower bound and relative
         gap ``|objective - bound| / |objective|``.
     hint_objective : float
-        Cost of the warm start (``nan`` when none was built or it was infeasible).
+        Cost of the MIP start: the better of the warm start and the plans rounded from the
+        root LP (``nan`` when there is none).
     status : SolveStatus
     wall_time : float
         Seconds spent in :meth:`solve` (model building included).
@@ -260,6 +266,7 @@ class MultiPeriodLocation:
         self, time_limit: float = 60, threads: int | None = None, seed: int = 0, *,
         gap: float = 1e-6, hint: ArrayLike | str | None = "existing",
         solver: str = "highspy", log: bool = False, node_limit: int | None = None,
+        root_lp: bool = True,
     ) -> Self:
         """Solve and store the plan as attributes; returns ``self``.
 
@@ -291,6 +298,12 @@ class MultiPeriodLocation:
         node_limit : int, optional
             Most branch-and-bound nodes (``"highspy"``): the same plan on a fast or a loaded
             machine, unlike ``time_limit``. ``nodes`` and ``stopped_by`` record what happened.
+        root_lp : bool
+            First solve the LP relaxation and round it to plans
+            (:func:`layout.core.multiperiod_lp.root_lp`): the best of them and the warm start is
+            the MIP start, and when it is within ``gap`` of the LP bound it is returned without
+            running the MIP (status ``optimal``, ``nodes`` 0).
+            Default ``True``.
 
         """
         start = time.perf_counter()
@@ -306,8 +319,28 @@ class MultiPeriodLocation:
             start_vec = mpm.warm_start(d, model, lay, g_open)
             if start_vec is not None:
                 self.hint_objective = float(model.obj @ start_vec + model.offset)
-        res = solve_mip(model, solver=solver, time_limit=time_limit, threads=threads, seed=seed,
-                        gap=gap, hint=start_vec, log=log, node_limit=node_limit)
+        root = (mpm_lp.root_lp(d, model, lay, time_limit=time_limit, seed=seed) if root_lp
+                else None)
+        if root is not None and root.values is not None and not (
+                self.hint_objective <= root.objective):
+            start_vec, self.hint_objective = root.values, root.objective
+        lp_bound = root.bound if root is not None else -np.inf
+        if (root is not None and root.decisions is not None
+                and not relative_gap(self.hint_objective, lp_bound) <= gap):
+            fixed_vec, fixed_obj = mpm_lp.fix_and_optimise(
+                model, lay, root.decisions, start_vec, gap=gap / 2, seed=seed,
+                time_limit=max(1e-3, time_limit - (time.perf_counter() - start)),
+                node_limit=FIX_NODES)
+            if fixed_vec is not None and not self.hint_objective <= fixed_obj:
+                start_vec, self.hint_objective = fixed_vec, fixed_obj
+        if start_vec is not None and abs(relative_gap(self.hint_objective, lp_bound)) <= gap:
+            res = BackendResult(SolveStatus.OPTIMAL, start_vec, self.hint_objective, lp_bound,
+                                0.0, 1, 0, "")
+        else:
+            left = max(1e-3, time_limit - (time.perf_counter() - start))
+            res = solve_mip(model, solver=solver, time_limit=left, threads=threads, seed=seed,
+                            gap=gap, hint=start_vec, log=log, node_limit=node_limit)
+            res = dataclasses.replace(res, bound=float(np.fmax(res.bound, lp_bound)))
         self.nodes, self.stopped_by = res.nodes, res.stopped_by
         status, values, objective = res.status, res.values, res.objective
         if start_vec is not None and status is not SolveStatus.INFEASIBLE:

@@ -862,7 +862,7 @@ def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
     load is violated. Room above capacity is covered by temporary seats first and blocks for
     the rest, blocks made cumulative. The vector is returned only if it satisfies the model.
     """
-    T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+    T, n, m = d.n_periods, d.n_demand, d.n_facilities
     y = np.clip(g_open.astype(float), d.y_lb, d.y_ub)
     y[:, d.group_existing] = np.minimum.accumulate(y[:, d.group_existing], axis=0)
     y[:, d.group_site] = np.maximum.accumulate(y[:, d.group_site], axis=0)
@@ -906,6 +906,29 @@ def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
             y[span, g] = 0.0
     else:
         return None
+    return plan_vector(d, model, lay, y, choice)
+
+
+def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.float64],
+                choice: NDArray[np.int64]) -> NDArray[np.float64] | None:
+    """The solution vector of decisions ``y`` (T, G) and one pair per row and period.
+
+    ``choice[t, i]`` is the pair serving row i in period t (-1: unserved). Seats above capacity
+    are covered by temporary seats first and blocks for the rest, blocks made cumulative. The
+    vector is returned only if it satisfies every row, bound and integrality of ``model``.
+    """
+    T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+    nu = n if d.unserved_cost is not None else 0
+    if not nu and (choice < 0).any():
+        return None
+    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
+    tmp_room = np.zeros(m)
+    tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
+    load = np.zeros((T, m))
+    for t in range(T):
+        served = choice[t] >= 0
+        load[t] = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served],
+                              minlength=m)
     v = np.zeros(model.obj.size)
     v[lay.y] = y.ravel()
     tt, ii = np.nonzero(choice >= 0)
