@@ -109,6 +109,7 @@ class _Model:
         self.coef = np.zeros(0)
         self.zpos = np.zeros(0, dtype=np.int64)
         self.hard = np.zeros(s.count.size, dtype=bool)
+        self._anchor_cache: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
         self.n_rows = 0
         base_d0 = float(s.costs[s.start[:-1][s.count > 0]].sum())
         a = sp.csc_array((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))), shape=(1, m))
@@ -126,6 +127,7 @@ class _Model:
         if pos.size:
             k0 = self.zpos.size
             self.in_s[pos] = True
+            self._anchor_cache = None
             self.zcol[pos] = self.m + k0 + np.arange(pos.size)
             self.zpos = np.concatenate([self.zpos, pos])
             nz = pos.size
@@ -225,33 +227,35 @@ class _Model:
         """Levels (sorted positions) raising the restricted value at ``y``; uncovered clients."""
         s = self.s
         yv = y[s.cols]
-        cs = np.cumsum(yv)
-        before = cs - yv - (cs - yv)[self.start[s.rows]]  # coverage strictly nearer than pos
-        total = np.bincount(s.rows, weights=yv, minlength=s.count.size)
+        excl = np.cumsum(yv) - yv  # coverage before each position, from the first client
+        first = self.start[:-1]
+        last = np.maximum(self.start[1:] - 1, first)
+        base = excl[np.minimum(first, excl.size - 1)] if excl.size else excl
+        total = np.where(s.count > 0, excl[last] + yv[last] - base, 0.0) if excl.size else base
         hard = np.flatnonzero((total < 1 - 1e-6) & ~self.hard & (s.count > 0))
-        cand = self.level & (before < 1 - 1e-9)
-        # Previous kept level (or the client's first position) and next kept level per position.
-        npairs = s.rows.size
-        idx = np.arange(npairs)
-        anchor = self.in_s | (s.rank == 0)
-        prev = np.maximum.accumulate(np.where(anchor, idx, 0))
-        prev_strict = np.empty_like(prev)
-        prev_strict[0] = 0
-        prev_strict[1:] = prev[:-1]
-        big = npairs
-        nxt = np.minimum.accumulate(np.where(self.in_s, idx, big)[::-1])[::-1]
-        nxt_strict = np.full(npairs, big)
-        nxt_strict[:-1] = nxt[1:]
-        q = np.flatnonzero(cand & ~self.in_s)
+        before = excl - np.repeat(base, s.count)  # coverage strictly nearer than each position
+        q = np.flatnonzero(self.level & (before < 1 - 1e-9) & ~self.in_s)
         if q.size == 0:
             return q, hard
-        p1 = prev_strict[q]
-        n2 = nxt_strict[q]
-        same = (n2 < big)
+        anchors, kept = self._anchors()
+        p1 = anchors[np.searchsorted(anchors, q) - 1]  # previous kept level or first position
+        big = s.rows.size
+        at = np.searchsorted(kept, q, side="right")
+        n2 = np.where(at < kept.size, kept[np.minimum(at, max(kept.size - 1, 0))], big) \
+            if kept.size else np.full(q.size, big)
+        same = n2 < big
         same[same] = s.rows[n2[same]] == s.rows[q[same]]
         cov2 = np.where(same, np.maximum(0.0, 1.0 - before[np.minimum(n2, big - 1)]), 0.0)
         viol = (s.costs[q] - s.costs[p1]) * ((1.0 - before[q]) - cov2)
         return q[viol > tol], hard
+
+    def _anchors(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Sorted positions of kept levels and clients' first pairs, and of kept levels alone."""
+        if self._anchor_cache is None:
+            kept = np.flatnonzero(self.in_s)
+            anchors = np.union1d(kept, self.start[:-1][self.s.count > 0])
+            self._anchor_cache = (anchors, kept)
+        return self._anchor_cache
 
     def hint(self, is_open: NDArray[np.bool_]) -> NDArray[np.float64]:
         """Full variable vector of the open set ``is_open`` (``z`` = 1 where not yet covered)."""
