@@ -270,7 +270,7 @@ RobustOpt = typer.Option(False, "--robust",
                          "(decisions up to the first milestone) common to all, later decisions "
                          "per scenario, each scenario's regret; writes OUT/<scenario>/ and "
                          "OUT/robust/.")
-RobustArgs = typer.Argument(None, metavar="[SCENARIOS]...", show_default=False,
+RobustArgs = typer.Argument(None, metavar="SCENARIOS", show_default=False,
                             help="With --robust: the scenario files (or shipped names).")
 
 
@@ -280,7 +280,10 @@ def run_cmd(scenario: Path | None = RunScenarioOpt, out: Path = OutOpt,
             quiet: bool = QuietOpt, scheduler: str = SchedulerOpt,
             workers: int | None = WorkersOpt, threads: int | None = ThreadsOpt,
             robust: bool = RobustOpt, scenarios: list[Path] | None = RobustArgs) -> None:
-    """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV."""
+    """Run a scenario end to end: forecast -> layout plan -> map -> Excel/GeoPackage/CSV.
+
+    With --robust: several scenarios' staged plans sharing one first stage, and their regrets.
+    """
     from layout.pipeline import summary_text
 
     if robust or scenarios:
