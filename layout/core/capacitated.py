@@ -5,8 +5,15 @@ customers (OR-Library capa/b/c) its LP alone took HiGHS 50-65 s. Here the capaci
 ``sum_i d[i] x[i, j] <= cap[j] y[j]`` already link ``x`` to ``y`` when every demand is positive,
 so the MIP stays exact with any subset of linking rows; they only tighten the bound. So:
 
-0. a Lagrangian phase (:mod:`layout.core.cap_lagrange`) gives a lower bound, a plan, and
-   facilities proven open/closed in every cheaper plan; steps 1-3 run on the reduced instance;
+Instances of more than 10,000 pairs without closed costs (e.g. capa/b/c) are solved by the
+Lagrangian branch and bound of :mod:`layout.core.cap_bb` alone (capa/b/c 12/12 proven, at most
+7.5 s CPU; steps 1-3 below took up to minutes and left 4 of them unproven at 60 s); the steps
+below run only when it finds no plan. Smaller instances (cap41-cap134):
+
+0. the root of that tree (:mod:`layout.core.cap_dual`: ascent, LP-rounding plan, fixing) gives
+   a lower bound, a plan, and facilities proven open/closed in every cheaper plan, and proves
+   the instance when the gap is closed; steps 1-3 run on the reduced instance (with
+   ``method="cuts"`` the older subgradient of :mod:`layout.core.cap_lagrange` on large ones);
 1. solve the LP relaxation without linking rows (only those of zero-demand points), add the
    violated ``x <= y`` rows as cuts and re-solve (dual simplex, warm) until none is violated —
    the bound of the strong formulation with a few per cent of its rows;
