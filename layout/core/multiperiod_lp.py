@@ -46,6 +46,9 @@ from layout.core.status import SolveStatus
 #: LP thresholds at which a decision is rounded open, tried in this order.
 THRESHOLDS = (0.5, 0.3, 0.2, 0.1)
 
+#: Rounds of closing decisions below their minimum load and re-solving (single source).
+CLOSE_ROUNDS = 4
+
 _TOL = 1e-6
 
 
@@ -141,17 +144,24 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
     """
     y_idx = np.arange(lay.y.start, lay.y.stop, dtype=np.int32)
     b_idx = np.arange(lay.b.start, lay.b.stop, dtype=np.int32)
-    gv = g.ravel()
-    h.changeColsBounds(y_idx.size, y_idx, gv, gv)
     if b_idx.size:  # blocks free again (a previous threshold fixed them)
         h.changeColsBounds(b_idx.size, b_idx, model.var_lb[lay.b], model.var_ub[lay.b])
-    res = run_highs(h)
-    if res.status is not SolveStatus.OPTIMAL or res.values is None:
+    g = g.copy()
+    for _ in range(CLOSE_ROUNDS if d.single_source else 1):
+        gv = g.ravel()
+        h.changeColsBounds(y_idx.size, y_idx, gv, gv)
+        res = run_highs(h)
+        if res.status is not SolveStatus.OPTIMAL or res.values is None:
+            return None
+        v = res.values
+        if not d.single_source:
+            break
+        choice = _repair(d, lay, g, v, _largest_share(d, lay, v))
+        plan = mpm.plan_vector(d, model, lay, g, choice)
+        if plan is not None or not _close_under_minimum(d, g, choice):
+            return plan
+    else:
         return None
-    v = res.values
-    if d.single_source:
-        choice = _largest_share(d, lay, v)
-        return mpm.plan_vector(d, model, lay, g, _repair(d, lay, g, v, choice))
     if b_idx.size:
         b = np.minimum(np.ceil(v[lay.b] - _TOL), model.var_ub[lay.b])
         h.changeColsBounds(b_idx.size, b_idx, b, b)
@@ -160,8 +170,30 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
             return None
         v = res.values.copy()
         v[lay.b] = b
-    v[lay.y] = gv
+    v[lay.y] = g.ravel()
     return v
+
+
+def _close_under_minimum(d: mpm.MultiPeriodData, g: NDArray[np.float64],
+                         choice: NDArray[np.int64]) -> bool:
+    """Close (in ``g``) every free decision below its minimum load; whether any was closed.
+
+    As in :func:`layout.core.multiperiod_model.warm_start`: an existing group closes from that
+    period on, a site stays closed up to it (the schedules stay monotone).
+    """
+    T, m = d.n_periods, d.n_facilities
+    closed = False
+    for t in range(T):
+        served = choice[t] >= 0
+        load = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served], minlength=m)
+        for j in np.flatnonzero((g[t, d.group] > 0.5) & (load < d.min_load - _TOL)):
+            grp = d.group[j]
+            span = slice(t, T) if d.group_existing[grp] else slice(0, t + 1)
+            if (d.y_lb[span, grp] > 0.5).any():
+                return False  # fixed open below its minimum load
+            g[span, grp] = 0.0
+            closed = True
+    return closed
 
 
 def _largest_share(d: mpm.MultiPeriodData, lay: mpm.Layout,
