@@ -132,3 +132,20 @@ def test_root_fixings_keep_the_optimum(seed: int) -> None:
         assert _best(costs, cl, none) >= root.upper - 1e-6 * root.upper
     res = solve_capacitated(d, time_limit=30, seed=0, gap=1e-9)
     assert res.objective == pytest.approx(min(costs.values()), rel=1e-7)
+
+
+def test_large_instance_goes_to_the_tree_and_respects_the_time_limit() -> None:
+    d = _data(11, n=400, m=30)  # 12,000 pairs: above the 10,000 of the tree path
+    t0 = time.perf_counter()
+    res = solve_capacitated(d, time_limit=0.5, seed=0, gap=1e-9)
+    assert time.perf_counter() - t0 < 5.0
+    assert res.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+    assert res.values is not None
+    assert res.bound <= res.objective + 1e-6 * abs(res.objective)
+    served = np.bincount(d.rows, weights=res.values[res.model.x], minlength=d.n_demand)
+    assert np.allclose(served, 1.0)
+    full = solve_capacitated(d, time_limit=60, seed=0, gap=1e-9)
+    cuts = solve_capacitated(d, time_limit=60, seed=0, gap=1e-9, method="cuts")
+    assert full.status is SolveStatus.OPTIMAL
+    assert full.objective == pytest.approx(cuts.objective, rel=1e-7)
+    assert full.objective <= res.objective + 1e-6 * abs(res.objective)

@@ -158,7 +158,7 @@ def branch_and_bound(
             continue
         nodes += 1
         is_root = nodes == 1
-        children = _process(node, sub, need, inc, gap, is_root=is_root,
+        children = _process(node, sub, need, inc, gap, is_root=is_root, deadline=deadline,
                             iters=root_iters if is_root else node_iters,
                             pi=2.0 if is_root else node_pi,
                             patience=2 * patience if is_root else patience,
@@ -180,7 +180,7 @@ def branch_and_bound(
 
 
 def _process(node: Node, sub: Knapsacks, need: float, inc: _Incumbent, gap: float, *,
-             is_root: bool, iters: int, pi: float, patience: int,
+             is_root: bool, iters: int, pi: float, patience: int, deadline: float,
              improve: Callable[[NDArray[np.float64], NDArray[np.bool_]],
                                tuple[float, NDArray[np.float64] | None, NDArray[np.bool_]]] | None
              ) -> tuple[list[Node], int, NDArray[np.bool_] | None]:
@@ -194,7 +194,8 @@ def _process(node: Node, sub: Knapsacks, need: float, inc: _Incumbent, gap: floa
     for rep in range(3):
         tol = gap * max(1.0, abs(inc.upper)) if np.isfinite(inc.upper) else 0.0
         res = ascent(sub, need, node, inc.upper, iters=iters if rep == 0 else iters // 3,
-                     pi=pi if rep == 0 else min(pi, 0.25), patience=patience, tol=tol)
+                     pi=pi if rep == 0 else min(pi, 0.25), patience=patience, tol=tol,
+                     deadline=deadline)
         total += res.iterations
         node.lam, node.bound = res.lam, max(node.bound, res.bound)
         if node.bound >= inc.upper - tol:

@@ -22,6 +22,7 @@ Fixing: :func:`fixings` evaluates the relaxation with each free ``y[j]`` forced 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,11 +134,11 @@ def relaxed_y(g: NDArray[np.float64], cap: NDArray[np.float64], need: float, nod
 
 
 def ascent(sub: Knapsacks, need: float, node: Node, upper: float, *, iters: int, pi: float,
-           patience: int, tol: float) -> Ascent:
+           patience: int, tol: float, deadline: float = np.inf) -> Ascent:
     """Subgradient ascent of ``L(lam)`` at ``node`` from ``node.lam``.
 
-    Stops after ``iters`` iterations, when the step factor falls below 1e-3, or when the bound
-    reaches ``upper - tol`` (the node is pruned).
+    Stops after ``iters`` iterations, when the step factor falls below 1e-3, when the bound
+    reaches ``upper - tol`` (the node is pruned), or at ``deadline`` (``time.perf_counter()``).
     """
     lam = node.lam.copy()
     best_l, best_lam = -np.inf, lam.copy()
@@ -145,7 +146,7 @@ def ascent(sub: Knapsacks, need: float, node: Node, upper: float, *, iters: int,
     y_best = ybar
     stall = 0
     it = 0
-    while it < iters and pi > 1e-3:
+    while it < iters and pi > 1e-3 and (it % 16 or time.perf_counter() < deadline):
         it += 1
         g, idx, share = sub(lam)
         val, y = relaxed_y(g, sub.cap, need, node)
