@@ -133,7 +133,7 @@ def test_own_first_stage_fixed_reproduces_the_own_cost(
         assert len(todo) == len(own)  # every part re-solved with the first stage fixed
         _solve_all(todo, run.params, 10, 1, s.seed)
         assert all(np.array_equal(t.model.open_[0], o.model.open_[0])
-                   and np.array_equal(t.model.blocks[0], o.model.blocks[0])
+                   and np.array_equal(t.blocks[0], o.blocks[0])
                    for t, o in zip(todo, own, strict=True))
         assert abs(county_cost(cm, subs, run.periods, run.params, first) - own_cost) <= _tol(own_cost)
 

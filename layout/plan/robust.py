@@ -191,7 +191,7 @@ def fixed_subs(run: StagedRun, cm: CountyModel, own: Sequence[StagedSubProblem],
         f = sub.facilities
         keep = (reuse and np.array_equal(mine.facilities, f)
                 and np.array_equal(mine.model.open_[0].astype(np.int64), first.open_[f])
-                and np.array_equal(mine.model.blocks[0], first.blocks[f]))
+                and np.array_equal(mine.blocks[0], first.blocks[f]))
         out.append(mine if keep else sub)
         if not keep:
             todo.append(sub)

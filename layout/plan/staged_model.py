@@ -120,6 +120,14 @@ class StagedSubProblem:
     rows: np.ndarray
     model: MultiPeriodLocation
     hint: str = "existing"
+    first_blocks: np.ndarray | None = None
+    """Blocks of a fixed first stage, held as seats of the model (see :func:`_part_model`)."""
+
+    @property
+    def blocks(self) -> np.ndarray:
+        """Cumulative permanent blocks per period and facility of the part, shape (T, m)."""
+        b = self.model.blocks
+        return b if self.first_blocks is None else b + self.first_blocks[None, :]
 
     @property
     def size(self) -> int:
@@ -171,19 +179,28 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
         sub = pairs.iloc[p_idx]
         rows, r_loc = np.unique(sub["row"].to_numpy(), return_inverse=True)
         c_loc = np.searchsorted(f_idx, sub["col"].to_numpy())
+        part_first = (None if first is None else FirstStage(first.open_[f_idx],
+                                                             first.blocks[f_idx]))
         model = _part_model(fac.iloc[f_idx], r_loc, c_loc, per_pupil[p_idx], s_t[:, rows],
-                            s_max[rows], params, periods,
-                            None if first is None else FirstStage(first.open_[f_idx],
-                                                                  first.blocks[f_idx]))
+                            s_max[rows], params, periods, part_first)
         name = f"{cm.county_code}/{levels}" + (f"#{n_same + 1}" if n_same else "")
-        out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model))
+        out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model,
+                                    first_blocks=None if part_first is None
+                                    else np.maximum(part_first.blocks, 0)))
     return out
 
 
 def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupil: np.ndarray,
                 students: np.ndarray, s_max: np.ndarray, params: LayoutParams,
                 periods: Periods, first: FirstStage | None = None) -> MultiPeriodLocation:
-    """The multi-period model of one part (its facilities ``sf``, its pairs and rows)."""
+    """The multi-period model of one part (its facilities ``sf``, its pairs and rows).
+
+    A first stage's blocks are seats the model starts with (capacity plus blocks, their capital
+    a cost of the first milestone, where the facility is fixed open), and no further block is
+    built by the first milestone (``fix_blocks``); the model's ``blocks`` are those built
+    later (:attr:`StagedSubProblem.blocks` adds them back). So the warm start, which builds
+    blocks only for the seats its assignment needs, stays a feasible plan.
+    """
     annuity = params.costs.annuity
     cap = sf["capacity"].to_numpy(dtype=float)
     block = sf["block"].to_numpy(dtype=float)
@@ -199,6 +216,7 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     w = periods.weight
     fix = schedule(sf, params.fixed, periods.years)  # the planner's decisions win
     fix_blocks = None
+    fixed_cost = w[:, None] * sf["fixed_cost"].to_numpy(dtype=float)[None, :]
     if first is not None:
         clash = (fix[0] >= 0) & (first.open_ >= 0) & (fix[0] != first.open_)
         if clash.any():
@@ -207,13 +225,22 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
                               f"fixed {'open' if first.open_[j] else 'closed'} in "
                               f"{periods.years[0]}, against layout.fixed")
         fix[0] = np.where(first.open_ >= 0, first.open_, fix[0])
-        fix_blocks = np.full(fix.shape, -1, dtype=np.int64)
-        fix_blocks[0] = first.blocks
+        held = np.maximum(first.blocks, 0)
+        bad = (held > sf["max_blocks"].to_numpy()) | ((held > 0) & (fix[0] != 1))
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise LayoutError(f"first stage: {sf['fac_id'].iloc[j]} ({sf['level'].iloc[j]}): "
+                              f"{held[j]} blocks by {periods.years[0]}, more than it may build "
+                              "or at a school not open then")
         # the fixed blocks may exceed what this scenario's demand would call for
-        max_blocks = np.maximum(max_blocks, np.minimum(first.blocks, sf["max_blocks"].to_numpy()))
+        max_blocks = np.maximum(max_blocks, held) - held
+        cap = cap + held * block
+        fixed_cost[0] += held * sf["block_cost"].to_numpy() / annuity * periods.capital[0]
+        fix_blocks = np.full(fix.shape, -1, dtype=np.int64)
+        fix_blocks[0] = np.where(first.blocks >= 0, 0, -1)
     return MultiPeriodLocation.from_pairs(
         r_loc, c_loc, per_pupil[None, :] * students[:, r_loc] * w[:, None], students, len(sf),
-        existing=existing, fixed_cost=sf["fixed_cost"].to_numpy(), period_weight=w,
+        existing=existing, fixed_cost=fixed_cost, period_weight=w,
         capacity=cap,
         closed_cost=periods.once[:, None] * (sf["closed_cost"].to_numpy() / annuity)[None, :],
         force_open=sf["force_open"].to_numpy() & (fix != 0).all(axis=0),
@@ -276,7 +303,7 @@ def assemble_staged(cm: CountyModel, subs: list[StagedSubProblem], n_periods: in
         mp, f_idx = sub.model, sub.facilities
         is_open[:, f_idx] = mp.open_
         load[:, f_idx] = mp.load
-        blocks[:, f_idx] = mp.blocks
+        blocks[:, f_idx] = sub.blocks
         temp[:, f_idx] = mp.temporary
         a = mp.assignment
         assignment[:, sub.rows] = np.where(a >= 0, f_idx[np.maximum(a, 0)], -1)
