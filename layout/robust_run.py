@@ -177,12 +177,13 @@ def write_robust_tables(result: RobustRunResult, out: Path) -> list[Path]:
     cand = rp.candidates.assign(regret_pct=100.0 * rp.candidates["regret"]
                                 / rp.candidates["own_cost"])
     return [
-        write_csv(rp.regret.round({"own_cost": 0, "robust_cost": 0, "regret": 0,
-                                   "regret_pct": 3}), out / "regret.csv"),
+        write_csv(rp.regret.round({"own_cost": 0, "own_solve_cost": 0, "robust_cost": 0,
+                                   "regret": 0, "regret_pct": 3}), out / "regret.csv"),
         write_csv(first.loc[:, ["county_code", "school_id", "name", "level", "level_label", "is_site",
                                 "open_first", "blocks_first", "seats_first", "chosen_from"]],
                   out / "first_stage.csv"),
-        write_csv(cand.round({"own_cost": 0, "cost": 0, "regret": 0, "regret_pct": 3}),
+        write_csv(cand.round({"own_cost": 0, "own_solve_cost": 0, "cost": 0, "regret": 0,
+                              "regret_pct": 3}),
                   out / "candidates.csv"),
         write_csv(result.shares.round({"share": 4}), out / "shares.csv"),
         write_text_atomic(out / "summary.md", summary_markdown(result)),
@@ -204,8 +205,9 @@ def summary_markdown(result: RobustRunResult) -> str:
         "永久学位 (which schools and sites are open, permanent blocks built). 之后的决策按情景"
         "各自优化 (later decisions per scenario).", "",
         "遗憾 regret = 稳健方案成本 − 该情景自身最优成本 (robust plan's discounted cost minus the "
-        "scenario's own optimum); 精度受各子问题求解间隙限制 (exact up to the solver gaps in "
-        "each scenario's solver_records.csv).", "",
+        "scenario's own optimum: the best plan found for it, own_cost; own_solve_cost is its own "
+        "solve's); 精度受各子问题求解间隙限制 (exact up to the solver gaps in each scenario's "
+        "solver_records.csv).", "",
         "| 情景 scenario | 自身最优 own cost (元) | 稳健方案 robust cost (元) | 遗憾 regret (元) "
         "| 遗憾 regret % |", "|---|---:|---:|---:|---:|",
     ]

@@ -95,6 +95,7 @@ def test_later_decisions_stay_per_scenario(robust: RobustPlan) -> None:
 def test_regrets_are_nonnegative_and_add_up(robust: RobustPlan) -> None:
     r = robust.regret
     assert (r["regret"] >= -_tol(r["own_cost"])).all()
+    assert (r["own_cost"] <= r["own_solve_cost"]).all()  # the best plan found for each
     assert np.allclose(r["regret"], r["robust_cost"] - r["own_cost"])
     per = r[r["county_code"] != CITY].groupby("scenario")[["own_cost", "robust_cost"]].sum()
     city = r[r["county_code"] == CITY].set_index("scenario")[["own_cost", "robust_cost"]]

@@ -57,8 +57,8 @@ def test_robust_run_writes_regret_first_stage_and_each_plan(robust_out: Path) ->
                      "manifest.json"):
             assert (robust_out / scenario / name).is_file(), (scenario, name)
     regret = _read(robust_out / "robust" / "regret.csv")
-    assert list(regret.columns) == ["scenario", "county_code", "own_cost", "robust_cost",
-                                    "regret", "regret_pct", "chosen_from"]
+    assert list(regret.columns) == ["scenario", "county_code", "own_cost", "own_solve_cost",
+                                    "robust_cost", "regret", "regret_pct", "chosen_from"]
     city = regret[regret["county_code"] == "all"]
     assert list(city["scenario"]) == ["medium", "low"]
     assert (city["regret"] >= -0.02 * city["own_cost"]).all()

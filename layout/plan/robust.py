@@ -17,13 +17,17 @@ Method — *minimax-regret choice among the scenarios' own first stages, per cou
 3. per county, each distinct first stage of the scenarios is a candidate; every other
    scenario's county is re-solved with the candidate fixed at the first milestone (the later
    milestones free; a part whose own first stage already equals the candidate keeps its own
-   optimum). A scenario's regret is that cost minus its own optimum; the candidate with the
-   least maximum regret is chosen (ties: least total regret, then scenario order);
+   optimum). A scenario's regret is that cost minus its own optimum — the best plan found for
+   it: its own solve, or a re-solve under another first stage where that one came out cheaper
+   (time-limited solves are not always optimal; ``own_solve_cost`` keeps the own solve's). The
+   candidate with the least maximum regret is chosen (ties: least total regret, then scenario
+   order);
 4. each scenario's robust plan is its plan with the chosen first stage: the first stage is
    common to all scenarios, the later decisions are each scenario's own.
 
-Gap: the regrets are exact only up to the MIP gaps of the parts solved (``solver_records``);
-a regret within the gap of zero may even be slightly negative. The choice is restricted to
+Gap: the regrets are exact only up to the MIP gaps of the parts solved (``solver_records``):
+measured against the best plan found, they are never negative, but a scenario's true optimum
+may lie up to its gap below it. The choice is restricted to
 the scenarios' own first stages (a first stage optimal for no scenario is never tried), so the
 maximum regret is an upper bound on that of the best common first stage.
 """
@@ -65,9 +69,10 @@ FIRST_COLUMNS = ("county_code", "school_id", "level", "is_site", "open_first", "
 """Columns of a first-stage table (:func:`first_stage_of`); defined here, not in
 :mod:`schoolsystem.schemas`, as only the robust run writes them."""
 
-REGRET_COLUMNS = ("scenario", "county_code", "own_cost", "robust_cost", "regret", "regret_pct",
-                  "chosen_from")
-"""Columns of :attr:`RobustPlan.regret` (costs discounted to the base year, CNY)."""
+REGRET_COLUMNS = ("scenario", "county_code", "own_cost", "own_solve_cost", "robust_cost", "regret",
+                  "regret_pct", "chosen_from")
+"""Columns of :attr:`RobustPlan.regret` (costs discounted to the base year, CNY; ``own_cost``
+the best plan found for the scenario, ``own_solve_cost`` its own solve's)."""
 
 
 class RobustError(LayoutError):
@@ -395,6 +400,9 @@ def _cost_table(runs: list[StagedRun], idx: list[dict[str, int]], common: list[s
                              "candidate_from": names[origin], "own_cost": own_cost,
                              "cost": cost if np.isfinite(cost) else np.inf, "error": error})
     t = pd.DataFrame(rows)
+    t["own_solve_cost"] = t["own_cost"]
+    best = t.groupby(["scenario", "county_code"])["cost"].transform("min")
+    t["own_cost"] = np.fmin(t["own_cost"], best)  # the best plan found for the scenario
     t["regret"] = t["cost"] - t["own_cost"]
     return t
 
@@ -415,7 +423,8 @@ def _regret_table(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """:data:`REGRET_COLUMNS`: per scenario and county, then the city (``county_code`` all)."""
     pick = table[table["picked"]]
     per = pick.rename(columns={"cost": "robust_cost", "candidate_from": "chosen_from"})
-    city = per.groupby("scenario", sort=False)[["own_cost", "robust_cost", "regret"]].sum()
+    city = per.groupby("scenario", sort=False)[["own_cost", "own_solve_cost", "robust_cost",
+                                                "regret"]].sum()
     city = city.reset_index().assign(county_code=CITY, chosen_from="")
     out = pd.concat([city, per], ignore_index=True)
     out["regret_pct"] = 100.0 * out["regret"] / out["own_cost"].where(out["own_cost"] != 0)
