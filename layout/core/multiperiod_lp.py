@@ -158,8 +158,10 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
             break
         choice = _repair(d, lay, g, v, _largest_share(d, lay, v))
         plan = mpm.plan_vector(d, model, lay, g, choice)
-        if plan is not None or not _close_under_minimum(d, g, choice):
+        if plan is not None:
             return plan
+        if not (_close_under_minimum(d, g, choice) | _open_for_overflow(d, lay, g, v, choice)):
+            return None
     else:
         return None
     if b_idx.size:
@@ -172,6 +174,43 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
         v[lay.b] = b
     v[lay.y] = g.ravel()
     return v
+
+
+def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
+                       v: NDArray[np.float64], choice: NDArray[np.int64]) -> bool:
+    """Open (in ``g``) a closed facility for a row of every facility still above its room.
+
+    The row with the smallest LP share at the full facility goes to its closed pair of largest
+    LP share (cheapest on ties); the facility's decision is opened from then on (a site) or
+    up to then (an existing group), so the schedules stay monotone. Whether any was opened.
+    """
+    T, m, K = d.n_periods, d.n_facilities, d.rows.size
+    x = v[lay.x].reshape(T, K)
+    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
+    room = cap.copy()
+    room[lay.b_fac] += d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
+    room[lay.s_fac] += d.temp_max[lay.s_fac]
+    opened = False
+    for t in range(T):
+        served = choice[t] >= 0
+        load = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served], minlength=m)
+        is_open = g[t, d.group] > 0.5
+        for j in np.flatnonzero(is_open & (load > room + _TOL)):
+            mine = np.flatnonzero(served & (d.cols[np.maximum(choice[t], 0)] == j))
+            i = int(mine[np.argmin(x[t, choice[t, mine]])])
+            alt = np.flatnonzero((d.rows == i) & ~is_open[d.cols]
+                                 & (d.y_ub[t, d.group[d.cols]] > 0.5))
+            if not alt.size:
+                continue
+            k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt]))[0]])
+            grp = d.group[d.cols[k]]
+            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
+                slice(0, t + 1)
+            if (d.y_ub[span, grp] < 0.5).any():
+                continue
+            g[span, grp] = 1.0
+            opened = True
+    return opened
 
 
 def _close_under_minimum(d: mpm.MultiPeriodData, g: NDArray[np.float64],
