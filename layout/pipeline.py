@@ -13,7 +13,7 @@ Each stage is a function of plain inputs so the CLI, notebooks and tests call th
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,24 +109,41 @@ def demand_for_year(outlook: RegionOutlook, year: int, quantile: str = "p50") ->
     })
 
 
-def milestone_years(scenario: Scenario) -> list[int]:
-    """Milestones of a staged plan (with the target year), or [] for a one-year plan."""
+def milestone_years(scenario: Scenario, forecast_years: Iterable[int] | None = None) -> list[int]:
+    """Milestones of a staged plan (with the target year), or [] for a one-year plan.
+
+    With ``forecast_years``, milestones outside them are left out (the target year stays).
+    """
     ms = scenario.layout.milestones
-    return sorted({*ms, scenario.target_year}) if ms else []
+    if not ms:
+        return []
+    keep = set(ms) if forecast_years is None else set(ms) & {int(y) for y in forecast_years}
+    return sorted({*keep, scenario.target_year})
+
+
+def _milestones_of(scenario: Scenario, outlook: RegionOutlook) -> tuple[list[int], list[int]]:
+    """The milestones the forecast covers (after its base year), and those left out."""
+    fc = {int(y) for y in outlook.village_demand["year"].unique() if y > outlook.base_year}
+    years = milestone_years(scenario, fc)
+    return years, sorted(set(scenario.layout.milestones) - set(years))
 
 
 def staged_plan_stage(region: Region, scenario: Scenario, outlook: RegionOutlook,
                       progress: Callable[[str, int, int], None] | None = None,
                       counties: list[str] | None = None) -> LayoutPlan:
     """The staged plan over the scenario's milestones, from the forecast's P50 demand."""
-    years = milestone_years(scenario)
-    return plan_staged(
+    years, left_out = _milestones_of(scenario, outlook)
+    plan = plan_staged(
         region, {y: demand_for_year(outlook, y) for y in years}, scenario.layout,
         target_year=scenario.target_year, time_limit=scenario.solver.time_limit,
         threads=scenario.solver.threads, seed=scenario.seed, progress=progress,
         counties=counties, demand_p90_by_year={y: demand_for_year(outlook, y, "p90")
                                                for y in years},
     )
+    if left_out:
+        plan.notes.append(f"milestones {', '.join(map(str, left_out))} left out: outside the "
+                          f"forecast years after the base year {outlook.base_year}")
+    return plan
 
 
 def plan_stage(region: Region, scenario: Scenario, demand: pd.DataFrame,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -158,3 +159,25 @@ def test_synthetic_inputs_are_labelled_in_every_handover_file(tiny_run: Path) ->
     manifest = json.loads((tiny_run / "manifest.json").read_text(encoding="utf-8"))
     assert "schools" in manifest["region"]["synthetic_layers"]
     assert "SYNTHETIC" in (tiny_run / "map.html").read_text(encoding="utf-8")
+
+
+def test_default_run_is_staged_over_the_default_milestones(tiny_run: Path) -> None:
+    """The default scenario plans the milestones 2025/2027/2030/2035 (and its target year)."""
+    timeline = pd.read_csv(tiny_run / "timeline.csv", encoding="utf-8-sig")
+    assert sorted(timeline["year"].unique()) == [2025, 2027, 2028, 2030, 2035]
+    assert (tiny_run / "report.html").stat().st_size > 0
+
+
+def test_milestones_outside_the_forecast_are_left_out_and_named() -> None:
+    from types import SimpleNamespace
+
+    from layout.pipeline import _milestones_of, milestone_years
+    from layout.scenario import load_scenario
+
+    sc = load_scenario(TINY_SCENARIO)
+    assert milestone_years(sc) == [2025, 2027, 2028, 2030, 2035]
+    outlook = SimpleNamespace(base_year=2026, village_demand=pd.DataFrame(
+        {"year": [2026, 2027, 2028, 2029, 2030]}))
+    assert _milestones_of(sc, outlook) == ([2027, 2028, 2030], [2025, 2035])  # type: ignore[arg-type]
+    one_year = dataclasses.replace(sc, layout=sc.layout.model_copy(update={"milestones": []}))
+    assert milestone_years(one_year) == []

@@ -117,6 +117,10 @@ class MultiPeriodLocation:
         Temporary seats: cost per seat per period (shape (m,) per year times
         ``period_weight``, or (T, m)), and at most ``temp_max[j]`` seats per period at an open
         facility (0 = none). Default: none.
+    temp_share : array_like, shape (m,), optional
+        Temporary seats in a period also at most ``temp_share[j]`` times the facility's
+        permanent seats then (capacity and blocks built), so a facility never runs on temporary
+        seats alone. Default: no such limit.
     unserved_cost : array_like, shape (n,) or (T, n), optional
         Cost of leaving all of row i's demand unserved in period t (1-D: per year, times
         ``period_weight``). Default: all demand must be served.
@@ -209,6 +213,7 @@ class MultiPeriodLocation:
         temp_cost: ArrayLike | None = None, temp_max: ArrayLike | None = None,
         unserved_cost: ArrayLike | None = None, single_source: bool = False,
         fix_open: ArrayLike | None = None, fix_blocks: ArrayLike | None = None,
+        temp_share: ArrayLike | None = None,
     ) -> Self:
         """Build from permitted pairs shared by every period (see the class docstring).
 
@@ -227,7 +232,7 @@ class MultiPeriodLocation:
             expansion_cost=expansion_cost, max_blocks=max_blocks,
             capital_discount=capital_discount, temp_cost=temp_cost, temp_max=temp_max,
             unserved_cost=unserved_cost, single_source=single_source, fix_open=fix_open,
-            fix_blocks=fix_blocks,
+            fix_blocks=fix_blocks, temp_share=temp_share,
         ))
 
     @property

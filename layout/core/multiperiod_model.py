@@ -116,6 +116,8 @@ class MultiPeriodData:
     y_lb: NDArray[np.float64]
     y_ub: NDArray[np.float64]
     b_fix: NDArray[np.int64] | None = None
+    temp_share: NDArray[np.float64] | None = None
+
 
 
 def _first(mask: NDArray[np.bool_]) -> tuple[int, ...]:
@@ -249,7 +251,7 @@ def build(
     capital_discount: ArrayLike | None, temp_cost: ArrayLike | None,
     temp_max: ArrayLike | None, unserved_cost: ArrayLike | None,
     single_source: bool, fix_open: ArrayLike | None,
-    fix_blocks: ArrayLike | None = None,
+    fix_blocks: ArrayLike | None = None, temp_share: ArrayLike | None = None,
 ) -> MultiPeriodData:
     """Check every argument of :meth:`MultiPeriodLocation.from_pairs` and normalise it.
 
@@ -291,6 +293,7 @@ def build(
         temp_max=room.temp_max, min_load=ml, unserved_cost=unserved,
         single_source=bool(single_source), group=group, n_groups=n_groups,
         group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub, b_fix=b_fix,
+        temp_share=vector("temp_share", temp_share, m) if temp_share is not None else None,
     )
 
 
@@ -745,6 +748,17 @@ def _period_rows(d: MultiPeriodData, lay: Layout, rows: Rows, t: int) -> None:
         loc = np.arange(ns)
         rows.add(ns, -np.inf, 0.0,
                  [(loc, per.ss, 1.0), (loc, per.y_fac[lay.s_fac], -d.temp_max[lay.s_fac])])
+        if d.temp_share is not None and d.capacity is not None:
+            # temporary seats at most temp_share of the permanent seats of the period
+            share = d.temp_share[lay.s_fac]
+            terms: list[tuple[Any, Any, Any]] = [
+                (loc, per.ss, 1.0), (loc, per.y_fac[lay.s_fac], -share * d.capacity[lay.s_fac])]
+            b_pos = np.full(d.n_facilities, -1)
+            b_pos[lay.b_fac] = np.arange(nb)
+            has_b = b_pos[lay.s_fac] >= 0
+            terms.append((loc[has_b], per.bs[b_pos[lay.s_fac][has_b]],
+                          -share[has_b] * d.expansion_block[lay.s_fac][has_b]))
+            rows.add(ns, -np.inf, 0.0, terms)
     if nb:
         _block_rows(d, lay, rows, per)
     _min_load_rows(d, rows, per)
@@ -940,6 +954,11 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
     if lay.b_fac.size:
         blk = d.expansion_block[lay.b_fac]
         need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)
+        if d.temp_share is not None:  # temporary seats within a share of the permanent ones
+            sh = d.temp_share[lay.b_fac]
+            c_b = cap[lay.b_fac]
+            need = np.maximum(need, np.ceil(
+                (load[:, lay.b_fac] - (1.0 + sh) * c_b) / ((1.0 + sh) * blk) - _TOL))
         cum = np.maximum.accumulate(np.maximum(need, 0.0), axis=0)
         v[lay.b] = cum.ravel()
         excess[:, lay.b_fac] = np.maximum(0.0, excess[:, lay.b_fac] - cum * blk)

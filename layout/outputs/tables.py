@@ -7,6 +7,7 @@ defined once in :mod:`schoolsystem.schemas`, the level and action labels in
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import numpy as np
@@ -90,6 +91,10 @@ def plan_table(plan: Any, name: str) -> pd.DataFrame:
     if missing:
         raise LayoutError(f"plan.{name} lacks columns {missing}")
     extra = [c for c in table.columns if c not in PLAN_TABLES[name]]
+    if name == "schools":  # a staged plan's per-milestone columns; the model's own stay inside
+        per_year = re.compile("|".join(c.replace("<year>", r"\d{4}")
+                                       for c in STAGED_SCHOOL_COLUMNS))
+        extra = [c for c in extra if per_year.fullmatch(str(c))]
     return table[[*PLAN_TABLES[name], *extra]].reset_index(drop=True)
 
 

@@ -344,12 +344,11 @@ class LayoutParams(StrictModel):
 
     """
 
-    milestones: list[int] = Field(default_factory=list)
-    """Milestone years of a staged plan, e.g. ``[2025, 2027, 2030, 2035]``
-    (``scenarios/staged.yaml``): every decision is taken at one of them (the scenario's target
-    year is added when missing). Empty (the default for now): the one-year plan for the target
-    year. The staged plan is not yet the default: its largest county parts stop on the node or
-    time limit with wide gaps (see README, "Staged plans")."""
+    milestones: list[int] = Field(default_factory=lambda: [2025, 2027, 2030, 2035])
+    """Milestone years of the staged plan (default ``[2025, 2027, 2030, 2035]``): every decision
+    is taken at one of them; the scenario's target year is added when missing, and milestones
+    outside the forecast's years (at or before the base year, after its horizon) are left out
+    and named in the run's notes. An empty list asks for the one-year plan of the target year."""
     last_period_years: int = Field(5, ge=1)
     """Years the last milestone stands for (the plan horizon ends this many years after it)."""
     temporary: TemporaryParams = TemporaryParams()

@@ -20,7 +20,8 @@ do not depend on the year); the rows carry their students per milestone in the c
   moving at once to a host that would need seats for a passing peak;
 * temporary seats (modular or rented classrooms, larger classes up to the class-size ceilings)
   cost ``temporary.cost_per_seat_year`` and are capped per school and period at
-  ``temporary.max_share`` of its seats today (a new school: of its largest size).
+  ``temporary.max_share`` of its seats today (a new school: of its largest size) and of the
+  permanent seats it has in that period (no school runs on temporary seats alone).
 
 Existing schools may close at a milestone and stay closed; candidate and village sites may open
 at a milestone and stay open; blocks are never removed.
@@ -251,6 +252,9 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
         max_blocks=max_blocks, capital_discount=periods.capital,
         temp_cost=np.full(len(sf), tmp.cost_per_seat_year) if temp_max is not None else None,
         temp_max=temp_max,
+        # and never more than that share of the seats it has then: no school of temporary
+        # seats alone
+        temp_share=np.full(len(sf), tmp.max_share) if temp_max is not None else None,
         unserved_cost=students * params.costs.unserved_cost * w[:, None],
         single_source=True,
     )

@@ -110,7 +110,10 @@ def _per_year(out: pd.DataFrame, long: pd.DataFrame, years: list[int]) -> None:
             # a site not yet built has 0; a school not planned that year (vocational schools
             # are planned for the target year only) has no figure
             vals = vals.where(vals.notna() | ~site, 0.0)
-            out[f"{col}_{y}"] = pd.array(np.round(vals.to_numpy(dtype=float)), dtype="Int64")
+            # whole seats: temporary seats are rounded up so they cover the pupils they serve
+            whole = np.ceil(vals.to_numpy(dtype=float) - 1e-6) if col == "temporary" else \
+                np.round(vals.to_numpy(dtype=float))
+            out[f"{col}_{y}"] = pd.array(whole, dtype="Int64")
 
 
 def staged_projects(schools_y: dict[int, pd.DataFrame], years: list[int],
