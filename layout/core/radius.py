@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from layout.core.inputs import CoreData
 from layout.core.interchange import local_search
 from layout.core.radius_bb import branch_and_bound
+from layout.core.radius_benders import benders_root
 from layout.core.radius_model import RadiusResult, _Model, _pad, _plan_cost, _solve_lp
 from layout.core.radius_steps import (
     _final_mip,
@@ -107,6 +108,11 @@ class _Run:
         Facility values of the last optimal LP.
     lp_done : bool
         Whether the LP was solved with no level violated.
+    rc : ndarray of float, shape (m,), or None
+        Facility reduced costs of the root LP when it was solved by Benders cuts
+        (:mod:`layout.core.radius_benders`; ``model`` is then not solved yet).
+    lp_val : float
+        That LP's value.
 
     """
 
@@ -130,6 +136,8 @@ class _Run:
     rounds: int = 0
     y: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     lp_done: bool = False
+    rc: NDArray[np.float64] | None = None
+    lp_val: float = float("nan")
 
     def lift(self, lb: float) -> float:
         """``lb`` rounded up to an integer when every cost is one (``lb`` itself otherwise)."""
@@ -198,7 +206,8 @@ def solve_radius(
     """
     run = _start(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log, dense=dense,
                  heuristic_share=heuristic_share)
-    if _lp_with_levels(run):
+    benders = tree and d.p is not None and run.best_open.size > 0
+    if _benders_lp(run) if benders else _lp_with_levels(run):
         return run.infeasible(0)
     if run.best_open.size > 0 and np.isfinite(run.ub) and run.closed():
         return run.optimal()
@@ -215,9 +224,11 @@ def solve_radius(
     close = np.zeros(d.n_facilities, dtype=bool)
     openf = np.zeros(d.n_facilities, dtype=bool)
     if run.lp_done and np.isfinite(run.ub):
-        sol = run.model.h.getSolution()
-        rc = np.asarray(sol.col_dual)[:d.n_facilities]
-        lp_val = float(run.model.h.getInfo().objective_function_value)
+        if run.rc is not None:
+            rc, lp_val = run.rc, run.lp_val
+        else:
+            rc = np.asarray(run.model.h.getSolution().col_dual)[:d.n_facilities]
+            lp_val = float(run.model.h.getInfo().objective_function_value)
         if d.p is not None and run.gap_open() and not tree:
             _support_mip(run, rc, lp_val)
             if run.closed():
@@ -225,7 +236,9 @@ def solve_radius(
         close, openf = _fix_by_reduced_cost(run, rc, lp_val)
         n_fixed = int(close.sum() + openf.sum())
     # Step 4: MIP with level generation, on the instance without the fixed-closed facilities.
-    if close.sum() >= 0.25 * d.n_facilities:  # worth a smaller model (else the fixings are bounds)
+    # A smaller model when worth it (else the fixings are bounds); after a Benders root always,
+    # as the radius model is not solved yet.
+    if close.sum() >= 0.25 * d.n_facilities or (run.rc is not None and run.lp_done):
         _shrink(run, close, openf)
     if run.lp_done and run.best_open.size > 0 and tree:
         return _tree(run, close, openf, n_fixed)
@@ -338,4 +351,30 @@ def _lp_with_levels(run: _Run) -> bool:
             run.lp_done = True
             break
         model.add(q, hard)
+    return False
+
+
+def _benders_lp(run: _Run) -> bool:
+    """Step 2 by Benders cuts over the facilities (:mod:`layout.core.radius_benders`).
+
+    Parameters
+    ----------
+    run : _Run
+        Updated: ``lb``, ``y``, ``lp_done``, ``rounds``, ``rc`` and ``lp_val``.
+
+    Returns
+    -------
+    bool
+        Whether the LP is infeasible.
+
+    """
+    res = benders_root(run, run.best_open.astype(np.float64))
+    run.rounds += res.rounds
+    if res.status is SolveStatus.INFEASIBLE:
+        return True
+    if np.isfinite(res.value):
+        run.lb = max(run.lb, run.lift(res.value))
+    run.y = res.y
+    run.lp_done = res.status is SolveStatus.OPTIMAL
+    run.rc, run.lp_val = res.rc, res.value
     return False
