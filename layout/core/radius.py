@@ -26,7 +26,10 @@ Method (each step exact):
    interchange from the rounded LP solution.
 2. **LP with level generation**: initial levels are each client's levels up to its cost in the
    heuristic plan and the one after; violated levels are added (dual simplex, warm) until none.
-   The LP value is then the full LP bound (rounded up when every cost is an integer).
+   The LP value is then the full LP bound (rounded up when every cost is an integer). With
+   ``p`` given, a plan and the tree, the same LP is instead solved by Benders cuts over the
+   facilities (:mod:`layout.core.radius_benders`, 2-3x faster); its ``y`` then seeds the
+   radius model of step 4 (always rebuilt without the fixed-closed facilities).
 3. **Reduced-cost fixing**: a facility whose LP reduced cost lifts the bound above the best plan
    can be fixed (closed at 0, open at 1): every plan it excludes costs at least the best plan.
 4. **Branch and bound** (:mod:`layout.core.radius_bb`, default) on the same LP: level branching,
