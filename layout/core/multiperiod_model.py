@@ -960,6 +960,10 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
             need = np.maximum(need, np.ceil(
                 (load[:, lay.b_fac] - (1.0 + sh) * c_b) / ((1.0 + sh) * blk) - _TOL))
         cum = np.maximum.accumulate(np.maximum(need, 0.0), axis=0)
+        if d.b_fix is not None:  # blocks fixed in a period are what they are fixed to
+            fixed = d.b_fix[:, lay.b_fac]
+            cum = np.where(fixed >= 0, fixed, np.maximum.accumulate(
+                np.maximum(cum, np.where(fixed >= 0, fixed, 0)), axis=0))
         v[lay.b] = cum.ravel()
         excess[:, lay.b_fac] = np.maximum(0.0, excess[:, lay.b_fac] - cum * blk)
     if lay.s_fac.size:

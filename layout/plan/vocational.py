@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from layout.core import FacilityLocation
 from layout.plan.candidates import nearest
 from layout.plan.params import LayoutParams
 from layout.plan.travel import circuity, speed_mpm
+
+VOC_NEAREST = 12
+"""Nearest open vocational schools each demand row may be sent to (all of them if that leaves
+pupils without a seat): a province has hundreds of schools and tens of thousands of rows."""
 
 
 def _groups(text: str) -> frozenset[str]:
@@ -217,20 +222,30 @@ def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.n
     rules, bus = p.bands.vocational, float(speed_mpm(["bus"], p.travel)[0])
     pts = d[["x", "y"]].to_numpy()
     circ = circuity(d["county_code"].map(terrain).to_numpy(), p.travel)
-    dist = np.sqrt(((pts[:, None, :] - xy[open_idx][None, :, :]) ** 2).sum(-1))
-    minutes = dist * circ[:, None] / bus
     students = d["students"].to_numpy(dtype=float)
-    model = FacilityLocation.from_cost_matrix(
-        minutes * students[:, None], students, capacity=capacity[open_idx],
-        fixed_cost=np.zeros(open_idx.size), force_open=np.ones(open_idx.size, dtype=bool),
-        unserved_cost=students * 1e6,
-    )
-    model.solve(time_limit=30.0, threads=1, seed=0)
+    tree = cKDTree(xy[open_idx])
+    model = None
+    # the nearest schools of each row first (a province has hundreds), all of them if that
+    # leaves pupils without a seat
+    for k in sorted({min(VOC_NEAREST, open_idx.size), open_idx.size}):
+        dist, near = tree.query(pts, k=k)
+        dist, near = dist.reshape(len(d), k), near.reshape(len(d), k)
+        rows_k = np.repeat(np.arange(len(d)), k)
+        minutes_k = (dist * circ[:, None] / bus).ravel()
+        model = FacilityLocation.from_pairs(
+            rows_k, near.ravel(), minutes_k * students[rows_k], students, open_idx.size,
+            capacity=capacity[open_idx], fixed_cost=np.zeros(open_idx.size),
+            force_open=np.ones(open_idx.size, dtype=bool), unserved_cost=students * 1e6,
+        )
+        model.solve(time_limit=30.0, threads=1, seed=0)
+        if not (model.unserved > 1e-9).any():
+            break
+    assert model is not None
     fl = model.flows
     rows, cols = fl["demand"].to_numpy(), fl["facility"].to_numpy()
     day_cap = np.where(d["urban"].to_numpy(dtype=bool), rules.day_cap_urban_min,
                        rules.day_cap_rural_min)
-    mins = minutes[rows, cols]
+    mins = np.sqrt(((pts[rows] - xy[open_idx][cols]) ** 2).sum(-1)) * circ[rows] / bus
     return pd.DataFrame({
         "row": rows, "demand_id": d["demand_id"].to_numpy()[rows], "col": open_idx[cols],
         "students": students[rows] * fl["fraction"].to_numpy(), "minutes": mins,
