@@ -4,7 +4,11 @@ The plan is decided on the median (P50) demand. At each milestone, its network (
 blocks built by then) is kept as decided and the P90 demand is assigned to it, with temporary
 seats allowed up to each school's limit (``temporary.max_share``) and no new building: the
 temporary seats used and the pupils left unserved say how much of the high end the plan absorbs
-with temporary measures alone. Pupils with no permitted school within their journey cap at all
+with temporary measures alone. The check is a transport problem (a village's pupils may be split
+between schools, as a planner would place the extra pupils of a high year), so its unserved
+count is the least any assignment to the plan's network leaves; it was a single-source
+assignment MIP per county, part and milestone, and then took longer than the plan itself.
+Pupils with no permitted school within their journey cap at all
 are the rule-based exceptions already listed in ``unserved``; the rest would need more than
 temporary measures.
 """
@@ -78,7 +82,7 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
             model = FacilityLocation.from_pairs(
                 r_loc, c_loc, per_pupil[sel] * d[r_loc], d, f_glob.size,
                 fixed_cost=np.zeros(f_glob.size), capacity=seats[f_glob] + temp_max[f_glob],
-                single_source=True, force_open=np.ones(f_glob.size, dtype=bool),
+                force_open=np.ones(f_glob.size, dtype=bool),
                 unserved_cost=d * params.costs.unserved_cost)
             model.solve(time_limit=30.0, threads=1, seed=seed, solver="highspy",
                         gap=params.mip_gap, node_limit=params.mip_node_limit, method="direct")
