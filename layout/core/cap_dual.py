@@ -83,7 +83,8 @@ class Knapsacks:
         share = np.clip(share, 0.0, 1.0)
         g = self.f + np.bincount(cc, weights=r * share, minlength=self.m)
         g[self.dead] = np.inf
-        return g, idx, share
+        return (np.asarray(g, dtype=np.float64), np.asarray(idx, dtype=np.int64),
+                np.asarray(share, dtype=np.float64))
 
 
 @dataclass

@@ -114,6 +114,7 @@ class _Master:
         d0 = np.where(s.count > 0, s.costs[s.start[:-1].clip(max=max(s.rows.size - 1, 0))], 0.0)
         a = sp.csc_array((np.ones(m), (np.zeros(m, dtype=np.int64), np.arange(m))),
                          shape=(1, m + n))
+        assert d.p is not None  # the Benders root LP is built for p-median only
         p = float(d.p)
         self.h = highs_lp(np.concatenate([run.net_fixed, np.ones(n)]),
                           np.concatenate([np.zeros(m), d0]),
