@@ -177,7 +177,9 @@ class MultiPeriodLocation:
     benchmarks/multiperiod_bench.py (800 rows, 120 facilities, 8 candidates per row) HiGHS
     needs about 1 s for the root LP of one period, 4 s for two and 25-30 s for four, so
     within a short time limit the warm start may well be the plan returned (status
-    ``feasible``, ``gap`` against the root bound).
+    ``feasible``, ``gap`` against the root bound). :meth:`solve` therefore first solves the LP
+    relaxation and rounds it to plans (:mod:`layout.core.multiperiod_lp`); on the school models
+    a rounded plan is usually within the requested gap of the LP bound, and the MIP is skipped.
 
     """
 
