@@ -16,6 +16,15 @@ re-solved once more with the blocks fixed for the best assignment and temporary 
 rounded plan that violates a row (a minimum load the fixed decisions cannot reach) is
 dropped. Both re-solves start from the previous basis, so each costs a fraction of the first LP.
 
+Single-source models (the school models: a village goes to one school per milestone) are made
+integral differently: each row goes to the facility of its largest LP share, a repair moves rows
+out of facilities above their room and into facilities below their minimum load, and what the
+repair cannot mend closes the decision below its minimum or opens a closed pair beside a full
+facility, after which the fixed LP is solved again (at most ``CLOSE_ROUNDS`` rounds). The greedy
+warm start with the rounded decisions is tried as well. When no rounded plan is within the gap,
+:func:`fix_and_optimise` runs the MIP with the best plan's decisions fixed (a small model) from
+that plan.
+
 Examples
 --------
 >>> import numpy as np
@@ -46,7 +55,8 @@ from layout.core.status import SolveStatus
 #: LP thresholds at which a decision is rounded open, tried in this order.
 THRESHOLDS = (0.5, 0.3, 0.2, 0.1)
 
-#: Rounds of closing decisions below their minimum load and re-solving (single source).
+#: Rounds of closing (below minimum) or opening (beside a full facility) decisions and
+#: re-solving the fixed LP (single source).
 CLOSE_ROUNDS = 4
 
 _TOL = 1e-6
