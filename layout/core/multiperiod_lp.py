@@ -194,16 +194,13 @@ def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.fl
     LP share (cheapest on ties); the facility's decision is opened from then on (a site) or
     up to then (an existing group), so the schedules stay monotone. Whether any was opened.
     """
-    T, m, K = d.n_periods, d.n_facilities, d.rows.size
+    T, K = d.n_periods, d.rows.size
     x = v[lay.x].reshape(T, K)
-    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
-    room = cap.copy()
-    room[lay.b_fac] += d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
-    room[lay.s_fac] += d.temp_max[lay.s_fac]
+    _, room = mpm.seats_room(d, lay)
     opened = False
     for t in range(T):
         served = choice[t] >= 0
-        load = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served], minlength=m)
+        load = mpm.choice_load(d, choice, t)
         is_open = g[t, d.group] > 0.5
         for j in np.flatnonzero(is_open & (load > room + _TOL)):
             mine = np.flatnonzero(served & (d.cols[np.maximum(choice[t], 0)] == j))
@@ -230,11 +227,10 @@ def _close_under_minimum(d: mpm.MultiPeriodData, g: NDArray[np.float64],
     As in :func:`layout.core.multiperiod_model.warm_start`: an existing group closes from that
     period on, a site stays closed up to it (the schedules stay monotone).
     """
-    T, m = d.n_periods, d.n_facilities
+    T = d.n_periods
     closed = False
     for t in range(T):
-        served = choice[t] >= 0
-        load = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served], minlength=m)
+        load = mpm.choice_load(d, choice, t)
         for j in np.flatnonzero((g[t, d.group] > 0.5) & (load < d.min_load - _TOL)):
             grp = d.group[j]
             span = slice(t, T) if d.group_existing[grp] else slice(0, t + 1)
@@ -299,12 +295,9 @@ def _repair(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
     facility stays at or above its own minimum. Rounds until nothing moves (at most n per
     period); what is left is caught by the feasibility check of the plan.
     """
-    T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+    T, n, K = d.n_periods, d.n_demand, d.rows.size
     x = v[lay.x].reshape(T, K)
-    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
-    room = cap.copy()
-    room[lay.b_fac] += d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
-    room[lay.s_fac] += d.temp_max[lay.s_fac]
+    _, room = mpm.seats_room(d, lay)
     choice = choice.copy()
     for t in range(T):
         is_open = g[t, d.group] > 0.5
@@ -312,7 +305,7 @@ def _repair(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
         dem = d.demand[t]
         for _ in range(n):
             served = choice[t] >= 0
-            load = np.bincount(d.cols[choice[t, served]], weights=dem[served], minlength=m)
+            load = mpm.choice_load(d, choice, t)
             over = np.flatnonzero(is_open & (load > room + _TOL))
             under = np.flatnonzero(is_open & (load < d.min_load - _TOL))
             if over.size:

@@ -862,6 +862,26 @@ def is_feasible(model: MipModel, v: NDArray[np.float64], tol: float = _TOL) -> b
     return bool((act >= model.row_lb - scale).all() and (act <= model.row_ub + scale).all())
 
 
+def seats_room(d: MultiPeriodData, lay: Layout) -> tuple[NDArray[np.float64],
+                                                          NDArray[np.float64]]:
+    """Seats of each facility today (``inf`` uncapacitated) and its room, shape (m,) each.
+
+    The room counts every block and the temporary seats on top of the seats.
+    """
+    cap = d.capacity if d.capacity is not None else np.full(d.n_facilities, np.inf)
+    room = cap.copy()
+    room[lay.b_fac] += d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
+    room[lay.s_fac] += d.temp_max[lay.s_fac]
+    return cap, room
+
+
+def choice_load(d: MultiPeriodData, choice: NDArray[np.int64], t: int) -> NDArray[np.float64]:
+    """Demand each facility serves in period ``t`` when row i goes to pair ``choice[t, i]``."""
+    served = choice[t] >= 0
+    return np.asarray(np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served],
+                                  minlength=d.n_facilities), dtype=np.float64)
+
+
 def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
                g_open: NDArray[np.bool_]) -> NDArray[np.float64] | None:
     """A full solution vector with (at most) groups ``g_open[t, g]`` open, or ``None``.
@@ -882,12 +902,7 @@ def warm_start(d: MultiPeriodData, model: MipModel, lay: Layout,
     y[:, d.group_site] = np.maximum.accumulate(y[:, d.group_site], axis=0)
     if (y < d.y_lb).any() or (y > d.y_ub).any():
         return None
-    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
-    blk_room = np.zeros(m)
-    blk_room[lay.b_fac] = d.max_blocks[lay.b_fac] * d.expansion_block[lay.b_fac]
-    tmp_room = np.zeros(m)
-    tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
-    room = cap + blk_room + tmp_room
+    cap, room = seats_room(d, lay)
     ptr = np.searchsorted(d.rows, np.arange(n + 1))
     n_opt = np.diff(ptr)
     order = [np.lexsort((-d.demand[t], n_opt)) for t in range(T)]
@@ -935,14 +950,10 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
     nu = n if d.unserved_cost is not None else 0
     if not nu and (choice < 0).any():
         return None
-    cap = d.capacity if d.capacity is not None else np.full(m, np.inf)
+    cap, _ = seats_room(d, lay)
     tmp_room = np.zeros(m)
     tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
-    load = np.zeros((T, m))
-    for t in range(T):
-        served = choice[t] >= 0
-        load[t] = np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served],
-                              minlength=m)
+    load = np.vstack([choice_load(d, choice, t) for t in range(T)])
     v = np.zeros(model.obj.size)
     v[lay.y] = y.ravel()
     tt, ii = np.nonzero(choice >= 0)
