@@ -375,7 +375,7 @@ def test_one_period_equals_facility_location(seed: int, single: bool) -> None:
                                         existing=np.ones(m, dtype=bool), **kw).solve(gap=1e-9)
     assert fl.status is mp.status is SolveStatus.OPTIMAL
     assert mp.objective == pytest.approx(fl.objective, rel=1e-6)
-    assert mp.costs.shape == (1, 7)
+    assert mp.costs.shape == (1, 9)
 
 
 def test_warm_start_and_results_shapes() -> None:

@@ -57,6 +57,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from layout.core import multiperiod_lp as mpm_lp
 from layout.core import multiperiod_model as mpm
+from layout.core import multiperiod_peak as mpp
 from layout.core.backends import SOLVERS, BackendResult, default_threads, solve_mip
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel
@@ -66,7 +67,8 @@ from layout.core.status import SolveStatus, relative_gap
 FIX_NODES = 200
 
 #: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
-COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure")
+COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure", "peak",
+              "idle")
 
 
 class MultiPeriodLocation:
@@ -134,6 +136,17 @@ class MultiPeriodLocation:
         Fixed cumulative permanent blocks: -1 free, else the blocks facility j holds by period t
         (at most ``max_blocks[j]``, never fewer than an earlier fixed value), e.g. the first
         stage of a plan fixed in period 0 (:mod:`layout.plan.robust`). Default: all free.
+    peak_demand : array_like, shape (T, n), optional
+        A high demand (e.g. a forecast's P90) each facility's catchment must fit with its
+        permanent capacity plus the most temporary capacity it may add; what does not fit is
+        ``overflow``, charged ``peak_cost`` per unit (:mod:`layout.core.multiperiod_peak`).
+        Needs ``capacity``. Default: no such check.
+    peak_cost : array_like, shape (m,) or (T, m), optional
+        Cost per unit of overflow (1-D: per year, times ``period_weight``). Default 0.
+    idle_cost : array_like, shape (m,), optional
+        Cost per unit of capacity added at a facility without capacity of its own (a new site)
+        that stands unused in the last period: the residual value a building only keeps if it
+        is used. Default: none.
 
     Attributes (after :meth:`solve`)
     --------------------------------
@@ -151,9 +164,13 @@ class MultiPeriodLocation:
         Columns ``period``, ``demand``, ``facility``, ``fraction`` (non-zero shares; exact split).
     unserved : ndarray of float, shape (T, n)
         Share of each row's demand left unserved.
+    overflow : ndarray of float, shape (T, m)
+        High demand (``peak_demand``) each facility could not take even with temporary
+        capacity (zeros without ``peak_demand``).
     costs : pandas.DataFrame
         One row per period, columns ``fixed``, ``assignment``, ``temporary``, ``unserved``,
-        ``capital``, ``closure`` and ``total``, recomputed from the stored plan.
+        ``capital``, ``closure``, ``peak`` (overflow), ``idle`` (added capacity unused in the
+        last period) and ``total``, recomputed from the stored plan.
     objective, bound, gap : float
         Cost of the stored plan (the total of ``costs``), best proven lower bound and relative
         gap ``|objective - bound| / |objective|``.
@@ -215,7 +232,8 @@ class MultiPeriodLocation:
         temp_cost: ArrayLike | None = None, temp_max: ArrayLike | None = None,
         unserved_cost: ArrayLike | None = None, single_source: bool = False,
         fix_open: ArrayLike | None = None, fix_blocks: ArrayLike | None = None,
-        temp_share: ArrayLike | None = None,
+        temp_share: ArrayLike | None = None, peak_demand: ArrayLike | None = None,
+        peak_cost: ArrayLike | None = None, idle_cost: ArrayLike | None = None,
     ) -> Self:
         """Build from permitted pairs shared by every period (see the class docstring).
 
@@ -234,7 +252,8 @@ class MultiPeriodLocation:
             expansion_cost=expansion_cost, max_blocks=max_blocks,
             capital_discount=capital_discount, temp_cost=temp_cost, temp_max=temp_max,
             unserved_cost=unserved_cost, single_source=single_source, fix_open=fix_open,
-            fix_blocks=fix_blocks, temp_share=temp_share,
+            fix_blocks=fix_blocks, temp_share=temp_share, peak_demand=peak_demand,
+            peak_cost=peak_cost, idle_cost=idle_cost,
         ))
 
     @property
@@ -397,6 +416,7 @@ class MultiPeriodLocation:
             self.load = np.zeros((T, m))
             self.assignment = np.full((T, n), -1, dtype=np.int64)
             self.unserved = np.ones((T, n))
+            self.overflow = np.zeros((T, m))
             self.flows = pd.DataFrame({c: pd.Series([], dtype="int64")
                                        for c in ("period", "demand", "facility")})
             self.flows["fraction"] = pd.Series([], dtype="float64")
@@ -432,6 +452,9 @@ class MultiPeriodLocation:
             dem, pos = np.unique(d.rows[first], return_index=True)
             self.assignment[t, dem] = d.cols[first[pos]]
             self.assignment[t, self.unserved[t] > best] = -1
+        peak_load = mpp.peak_load_of(d, x)
+        self.overflow = (np.zeros((T, m)) if peak_load is None else
+                         mpp.overflow_of(d, self.open_, self.blocks.astype(float), peak_load))
         if d.capacity is not None and lay.s_fac.size:
             # The seats the plan needs (the solver's value may be off by its tolerance).
             need = (self.load - d.capacity * self.open_
@@ -458,7 +481,15 @@ class MultiPeriodLocation:
                          else (d.unserved_cost * self.unserved).sum(axis=1)),
             "capital": d.capital_discount * (built * d.expansion_cost).sum(axis=1),
             "closure": (d.closed_cost * d.existing * (before - op)).sum(axis=1),
+            "peak": (np.zeros(d.n_periods) if d.peak_cost is None
+                     else (d.peak_cost * self.overflow).sum(axis=1)),
+            "idle": np.zeros(d.n_periods),
         }
+        if d.idle_cost is not None and self._layout is not None and self._layout.e_fac.size:
+            j = self._layout.e_fac
+            added = d.expansion_block[j] * self.blocks[-1, j]
+            parts["idle"][-1] = float((d.idle_cost[j] * np.maximum(
+                0.0, added - np.minimum(added, self.load[-1, j]))).sum())
         frame = pd.DataFrame(parts, index=pd.RangeIndex(d.n_periods, name="period"))
         frame["total"] = frame.sum(axis=1)
         return frame

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from layout.core import multiperiod_peak as mpp
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel, Rows
 from layout.core.inputs import vector
@@ -86,6 +87,15 @@ class MultiPeriodData:
         Bounds of each decision after forcing, fixing and monotone propagation.
     b_fix : ndarray of int64 or None, shape (T, m)
         Fixed cumulative blocks per period and facility (-1 free); ``None``: none fixed.
+    temp_share : ndarray of float or None, shape (m,)
+    peak_demand : ndarray of float or None, shape (T, n)
+        High demand checked against capacity plus temporary capacity
+        (:mod:`layout.core.multiperiod_peak`).
+    peak_cost : ndarray of float or None, shape (T, m)
+        Cost per unit of high demand a facility cannot take.
+    idle_cost : ndarray of float or None, shape (m,)
+        Cost per unit of added capacity unused in the last period (facilities without
+        capacity of their own).
 
     """
 
@@ -117,6 +127,9 @@ class MultiPeriodData:
     y_ub: NDArray[np.float64]
     b_fix: NDArray[np.int64] | None = None
     temp_share: NDArray[np.float64] | None = None
+    peak_demand: NDArray[np.float64] | None = None
+    peak_cost: NDArray[np.float64] | None = None
+    idle_cost: NDArray[np.float64] | None = None
 
 
 
@@ -252,6 +265,8 @@ def build(
     temp_max: ArrayLike | None, unserved_cost: ArrayLike | None,
     single_source: bool, fix_open: ArrayLike | None,
     fix_blocks: ArrayLike | None = None, temp_share: ArrayLike | None = None,
+    peak_demand: ArrayLike | None = None, peak_cost: ArrayLike | None = None,
+    idle_cost: ArrayLike | None = None,
 ) -> MultiPeriodData:
     """Check every argument of :meth:`MultiPeriodLocation.from_pairs` and normalise it.
 
@@ -285,6 +300,9 @@ def build(
     fix = _fixings(fix_open, force_open, n_periods, m)
     y_lb, y_ub = _schedule_bounds(fix, group, n_groups, g_existing, g_site)
     b_fix = _block_fixings(fix_blocks, room, n_periods, m)
+    peak = per_period("peak_demand", peak_demand, n_periods, n, default=None)
+    if peak is not None and room.capacity is None:
+        raise CoreInputError("peak_demand: the high-demand check needs capacity to be given")
     return MultiPeriodData(
         n_periods=n_periods, n_demand=n, n_facilities=m, rows=r, cols=c, pair_cost=costs,
         demand=dem_arr, existing=exist, fixed_cost=fixed, temp_cost=room.temp_cost,
@@ -294,6 +312,10 @@ def build(
         single_source=bool(single_source), group=group, n_groups=n_groups,
         group_existing=g_existing, group_site=g_site, y_lb=y_lb, y_ub=y_ub, b_fix=b_fix,
         temp_share=vector("temp_share", temp_share, m) if temp_share is not None else None,
+        peak_demand=peak,
+        peak_cost=(None if peak is None else
+                   _filled("peak_cost", peak_cost, n_periods, m, 0.0, weight=weight)),
+        idle_cost=vector("idle_cost", idle_cost, m) if idle_cost is not None else None,
     )
 
 
@@ -549,8 +571,11 @@ class Layout:
     x, y, b, s, u : slice
         Pair shares (T*K), decisions (T*G), cumulative blocks (T*nb), temporary seats (T*ns),
         unserved shares (T*n or empty).
-    b_fac, s_fac : ndarray of int64
-        Facility of each per-period ``b`` / ``s`` variable.
+    o, e : slice
+        High demand a facility cannot take (T*no) and used added capacity in the last period
+        (ne) (:mod:`layout.core.multiperiod_peak`; empty when not asked for).
+    b_fac, s_fac, o_fac, e_fac : ndarray of int64
+        Facility of each per-period ``b`` / ``s`` / ``o`` variable and of each ``e``.
 
     """
 
@@ -561,6 +586,15 @@ class Layout:
     u: slice
     b_fac: NDArray[np.int64]
     s_fac: NDArray[np.int64]
+    o: slice
+    e: slice
+    o_fac: NDArray[np.int64]
+    e_fac: NDArray[np.int64]
+
+    @property
+    def n_var(self) -> int:
+        """Number of variables."""
+        return self.e.stop
 
 
 def layout_of(d: MultiPeriodData) -> Layout:
@@ -575,7 +609,11 @@ def layout_of(d: MultiPeriodData) -> Layout:
     b = slice(y.stop, y.stop + T * b_fac.size)
     s = slice(b.stop, b.stop + T * s_fac.size)
     u = slice(s.stop, s.stop + T * nu)
-    return Layout(x, y, b, s, u, b_fac, s_fac)
+    o_fac = mpp.peak_facilities(d)
+    e_fac = mpp.idle_facilities(d, b_fac)
+    o = slice(u.stop, u.stop + T * o_fac.size)
+    e = slice(o.stop, o.stop + e_fac.size)
+    return Layout(x, y, b, s, u, b_fac, s_fac, o, e, o_fac, e_fac)
 
 
 def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
@@ -591,7 +629,7 @@ def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
         (np.concatenate(rows.v) if rows.v else np.zeros(0),
          (np.concatenate(rows.r) if rows.r else np.zeros(0, dtype=np.int64),
           np.concatenate(rows.c) if rows.c else np.zeros(0, dtype=np.int64))),
-        shape=(rows.n, lay.u.stop),
+        shape=(rows.n, lay.n_var),
     )
     matrix.sum_duplicates()
     empty = np.zeros(0, dtype=np.int64)
@@ -623,7 +661,7 @@ def _objective(d: MultiPeriodData, lay: Layout) -> tuple[NDArray[np.float64], fl
 
     """
     T, G = d.n_periods, d.n_groups
-    obj = np.zeros(lay.u.stop)
+    obj = np.zeros(lay.n_var)
     obj[lay.x] = d.pair_cost.ravel()
     ex = d.existing.astype(float)
     # closed[t] * (y[t-1] - y[t]) with y[-1] = 1: y[t] gets -closed[t] + closed[t+1].
@@ -640,6 +678,7 @@ def _objective(d: MultiPeriodData, lay: Layout) -> tuple[NDArray[np.float64], fl
     obj[lay.s] = d.temp_cost[:, lay.s_fac].ravel()
     if d.unserved_cost is not None and d.n_demand:
         obj[lay.u] = d.unserved_cost.ravel()
+    mpp.add_objective(d, lay, obj)
     return obj, offset
 
 
@@ -660,7 +699,7 @@ def _variable_bounds(d: MultiPeriodData, lay: Layout
     integer : ndarray of bool, shape (n_var,)
 
     """
-    n_var, T = lay.u.stop, d.n_periods
+    n_var, T = lay.n_var, d.n_periods
     lb = np.zeros(n_var)
     ub = np.ones(n_var)
     lb[lay.y] = d.y_lb.ravel()
@@ -672,6 +711,8 @@ def _variable_bounds(d: MultiPeriodData, lay: Layout
         pos = np.arange(lay.b.start, lay.b.stop)[fixed >= 0]
         lb[pos] = ub[pos] = fixed[fixed >= 0]
     ub[lay.s] = np.tile(d.temp_max[lay.s_fac], T)
+    ub[lay.o] = np.inf
+    ub[lay.e] = np.inf
     integer = np.zeros(n_var, dtype=bool)
     integer[lay.y] = True
     integer[lay.b] = True
@@ -762,6 +803,7 @@ def _period_rows(d: MultiPeriodData, lay: Layout, rows: Rows, t: int) -> None:
     if nb:
         _block_rows(d, lay, rows, per)
     _min_load_rows(d, rows, per)
+    mpp.add_rows(d, lay, rows, t, per.xs, per.y_fac, per.bs)
     if t > 0:
         # Monotone schedules: existing groups y[t] <= y[t-1]; site groups y[t] >= y[t-1].
         for mask, sign in ((d.group_existing, 1.0), (d.group_site, -1.0)):
@@ -962,6 +1004,10 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
         tt, ii = np.nonzero(choice < 0)
         v[lay.u.start + tt * nu + ii] = 1.0
     excess = np.maximum(0.0, load - cap) if d.capacity is not None else np.zeros((T, m))
+    peak_load = (None if d.peak_demand is None else np.vstack(
+        [np.bincount(d.cols[choice[t, choice[t] >= 0]],
+                     weights=d.peak_demand[t, choice[t] >= 0], minlength=m)
+         for t in range(T)]).astype(np.float64))
     if lay.b_fac.size:
         blk = d.expansion_block[lay.b_fac]
         need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)
@@ -970,6 +1016,8 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
             c_b = cap[lay.b_fac]
             need = np.maximum(need, np.ceil(
                 (load[:, lay.b_fac] - (1.0 + sh) * c_b) / ((1.0 + sh) * blk) - _TOL))
+        if peak_load is not None:  # the high demand with temporary seats at most
+            need = np.maximum(need, mpp.peak_blocks(d, cap, peak_load, lay.b_fac))
         cum = np.maximum.accumulate(np.maximum(need, 0.0), axis=0)
         if d.b_fix is not None:  # blocks fixed in a period are what they are fixed to
             fixed = d.b_fix[:, lay.b_fac]
@@ -979,4 +1027,5 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
         excess[:, lay.b_fac] = np.maximum(0.0, excess[:, lay.b_fac] - cum * blk)
     if lay.s_fac.size:
         v[lay.s] = excess[:, lay.s_fac].ravel()
+    mpp.fill(d, lay, v, y[:, d.group] > 0.5, load, peak_load)
     return v if is_feasible(model, v) else None

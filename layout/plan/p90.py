@@ -21,25 +21,13 @@ import pandas as pd
 from layout.core import FacilityLocation
 from layout.plan.model import CountyModel
 from layout.plan.params import LayoutParams
-from layout.plan.staged_model import StagedSolution
+from layout.plan.staged_model import StagedSolution, p90_students
+
+__all__ = ["P90_COLUMNS", "check_county", "p90_students", "round_table"]
 
 P90_COLUMNS = ("year", "county_code", "level", "demand_p90", "seats", "temporary_seats_p90",
                "unserved_p90", "unserved_p90_no_school")
 """Columns of the P90 check table (``p90_check.csv``)."""
-
-
-def p90_students(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
-    """P90 students of each county demand row (part), shape (T, n): P50 part x P90 / P50."""
-    keys = ["demand_id", "grade_band"]
-    mid = cm.demand[keys].merge(p90, on=keys, how="left")
-    out = np.zeros((n_periods, len(cm.demand)))
-    for t in range(n_periods):
-        part = cm.demand[f"s{t}"].to_numpy(dtype=float)
-        total50 = cm.demand.groupby(keys)[f"s{t}"].transform("sum").to_numpy(dtype=float)
-        total90 = mid[f"s{t}"].fillna(0.0).to_numpy(dtype=float)
-        out[t] = np.where(total50 > 0, part * total90 / np.where(total50 > 0, total50, 1.0),
-                          total90 / cm.demand.groupby(keys)[f"s{t}"].transform("size").to_numpy())
-    return out
 
 
 def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
@@ -68,6 +56,8 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
         per = sol.periods[t]
         seats = cap0 + per.blocks_added * fac["block"].to_numpy()
         open_ = per.open.astype(bool)
+        # as in the staged model: never more than that share of the seats it has then
+        temp_t = np.minimum(temp_max, np.floor(tmp.max_share * seats)) if tmp.enabled else temp_max
         temp_used = np.zeros(len(fac))
         unserved = np.where(has_pair, 0.0, s90[t])
         for k in range(len(parts)):
@@ -81,7 +71,7 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
             d = s90[t][r_glob]
             model = FacilityLocation.from_pairs(
                 r_loc, c_loc, per_pupil[sel] * d[r_loc], d, f_glob.size,
-                fixed_cost=np.zeros(f_glob.size), capacity=seats[f_glob] + temp_max[f_glob],
+                fixed_cost=np.zeros(f_glob.size), capacity=seats[f_glob] + temp_t[f_glob],
                 force_open=np.ones(f_glob.size, dtype=bool),
                 unserved_cost=d * params.costs.unserved_cost)
             model.solve(time_limit=30.0, threads=1, seed=seed, solver="highspy",

@@ -239,7 +239,8 @@ def plan_robust(scenarios: Sequence[RobustScenario], region: object, *, time_lim
     envelope = pd.concat([stage_demand(s.demand_by_year)[["demand_id", "level", "grade_band",
                                                           "students"]] for s in scenarios])
     runs = [prepare_staged(region, s.demand_by_year, s.params, target_year=s.target_year,
-                           seed=s.seed, counties=counties, envelope=envelope) for s in scenarios]
+                           seed=s.seed, counties=counties, envelope=envelope,
+                           demand_p90_by_year=s.demand_p90_by_year) for s in scenarios]
     notes: list[str] = []
     _common_exemptions(runs, notes)
     say = say or (lambda _m: None)

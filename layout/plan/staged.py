@@ -48,6 +48,7 @@ from layout.plan.staged_model import (
     StagedSubProblem,
     assemble_staged,
     make_staged_subproblems,
+    with_p90,
 )
 from layout.plan.staged_tables import (
     combine_schools,
@@ -215,7 +216,9 @@ def plan_staged(
     time_limit, threads, seed, progress, counties
         As for :func:`layout.plan.plan_layout` (``time_limit`` per part of a county).
     demand_p90_by_year : mapping, optional
-        The same at the P90 of the forecast: reported in ``timeline`` (``demand_p90``).
+        The same at the P90 of the forecast: every school is sized so that its catchment fits
+        at the P90 with temporary seats at most; reported in ``timeline`` (``demand_p90``) and
+        checked in ``p90_check``.
     first_stage : mapping of str to FirstStage, optional
         County code -> decisions fixed at the first milestone (on that county's model
         facilities, :func:`prepare_staged`); the later milestones stay free.
@@ -227,7 +230,8 @@ def plan_staged(
 
     """
     run = prepare_staged(region, demand_by_year, params, target_year=target_year, seed=seed,
-                         progress=progress, counties=counties, first_stage=first_stage)
+                         progress=progress, counties=counties, first_stage=first_stage,
+                         demand_p90_by_year=demand_p90_by_year)
     solve_staged(run, time_limit=time_limit, threads=threads)
     return finish_staged(run, time_limit=time_limit, demand_p90_by_year=demand_p90_by_year)
 
@@ -237,8 +241,12 @@ def prepare_staged(
     *, target_year: int, seed: int = 0, progress: Progress | None = None,
     counties: list[str] | None = None, first_stage: Mapping[str, FirstStage] | None = None,
     envelope: pd.DataFrame | None = None,
+    demand_p90_by_year: Mapping[int, pd.DataFrame] | None = None,
 ) -> StagedRun:
     """County models and their (unsolved) staged sub-problems; arguments as :func:`plan_staged`.
+
+    With ``demand_p90_by_year`` every school is sized so that its catchment fits at the P90
+    with temporary seats at most (:func:`layout.plan.staged_model.with_p90`).
 
     ``envelope`` (rows ``demand_id, level, grade_band, students``) shapes the models instead of
     each row's own largest demand where it is larger (:func:`with_envelope`).
@@ -265,6 +273,9 @@ def prepare_staged(
                               seed, parts, progress, make_subs=False, transition=True)
     if envelope is not None:
         base = [_own_catchment(cm, len(years)) for cm in base]
+    if demand_p90_by_year is not None:
+        p90 = stage_demand(demand_p90_by_year)
+        base = [with_p90(cm, p90, len(years)) for cm in base]
     models = [apply(cm, p.fixed) for cm in base]
     periods = Periods.from_params(years, int(region.base_year), p)
     first = dict(first_stage or {})

@@ -33,6 +33,7 @@ blocks) — the first stage a robust plan shares across forecast scenarios
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,10 @@ class Periods:
         capital cost built at that milestone).
     once : ndarray
         Discount factor of a one-off cost at each milestone (closures).
+    residual : float
+        Discounted annuity-years of a building put up at the first milestone that fall after
+        the horizon, within its lifetime: the residual value (per unit of one-off capital) a
+        new building keeps only if it is still used at the last milestone.
 
     """
 
@@ -69,6 +74,7 @@ class Periods:
     weight: np.ndarray
     capital: np.ndarray
     once: np.ndarray
+    residual: float = 0.0
 
     @classmethod
     def from_params(cls, years: list[int], base_year: int, params: LayoutParams) -> Periods:
@@ -88,7 +94,9 @@ class Periods:
         weight = np.array([d.sum() for d in disc])
         capital = np.array([weight[t:].sum() for t in range(len(years))]) * params.costs.annuity
         once = np.array([(1.0 + r) ** -(y - base_year) for y in years])
-        return cls(tuple(years), weight, capital, once)
+        after = np.arange(ends[-1], years[0] + round(params.costs.lifetime_years))
+        residual = float(((1.0 + r) ** -(after - base_year)).sum()) * params.costs.annuity
+        return cls(tuple(years), weight, capital, once, residual)
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,38 @@ def students_by_period(cm: CountyModel, n_periods: int) -> np.ndarray:
     return np.vstack([cm.demand[f"s{t}"].to_numpy(dtype=float) for t in range(n_periods)])
 
 
+def p90_students(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
+    """P90 students of each county demand row (part), shape (T, n): P50 part x P90 / P50.
+
+    ``p90`` holds ``demand_id, grade_band, s0, s1, ...`` (the P90 demand per milestone).
+    """
+    keys = ["demand_id", "grade_band"]
+    mid = cm.demand[keys].merge(p90, on=keys, how="left")
+    out = np.zeros((n_periods, len(cm.demand)))
+    for t in range(n_periods):
+        part = cm.demand[f"s{t}"].to_numpy(dtype=float)
+        total50 = cm.demand.groupby(keys)[f"s{t}"].transform("sum").to_numpy(dtype=float)
+        total90 = mid[f"s{t}"].fillna(0.0).to_numpy(dtype=float)
+        out[t] = np.where(total50 > 0, part * total90 / np.where(total50 > 0, total50, 1.0),
+                          total90 / cm.demand.groupby(keys)[f"s{t}"].transform("size").to_numpy())
+    return out
+
+
+def with_p90(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> CountyModel:
+    """``cm`` with the P90 students of each demand row in columns ``p90_0, p90_1, ...``."""
+    s90 = p90_students(cm, p90, n_periods)
+    return dataclasses.replace(cm, demand=cm.demand.assign(
+        **{f"p90_{t}": s90[t] for t in range(n_periods)}))
+
+
+def p90_by_period(cm: CountyModel, n_periods: int) -> np.ndarray | None:
+    """P90 students per period and demand row (T, n) from :func:`with_p90`, else ``None``."""
+    cols = [f"p90_{t}" for t in range(n_periods)]
+    if not set(cols) <= set(cm.demand.columns):
+        return None
+    return cm.demand[cols].to_numpy(dtype=float).T
+
+
 def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Periods,
                             first: FirstStage | None = None) -> list[StagedSubProblem]:
     """Multi-period models of the independent parts of ``cm``.
@@ -161,10 +201,17 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
     list of StagedSubProblem
         One per part, in the order of :func:`layout.plan.model.subproblems` (not solved).
 
+    Notes
+    -----
+    With the P90 of demand on the rows (:func:`with_p90`), each school's catchment must fit at
+    the P90 with its permanent seats plus the most temporary seats it may add, or its
+    overflow costs as much as unserved pupils (:mod:`layout.core.multiperiod_peak`).
+
     """
     fac, pairs = cm.facilities, cm.pairs
     s_max = cm.demand["students"].to_numpy(dtype=float)
     s_t = students_by_period(cm, len(periods.years))
+    peak = p90_by_period(cm, len(periods.years))
     per_pupil = pairs["cost"].to_numpy() / np.where(s_max > 0, s_max, 1.0)[pairs["row"]]
     # the layout principle's pull: a pupil kept at a school it would leave for a host school
     per_pupil = per_pupil + pairs["transition"].to_numpy() * params.transition_cost_per_pupil_year
@@ -183,7 +230,8 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
         part_first = (None if first is None else FirstStage(first.open_[f_idx],
                                                              first.blocks[f_idx]))
         model = _part_model(fac.iloc[f_idx], r_loc, c_loc, per_pupil[p_idx], s_t[:, rows],
-                            s_max[rows], params, periods, part_first)
+                            s_max[rows], params, periods, part_first,
+                            None if peak is None else peak[:, rows])
         name = f"{cm.county_code}/{levels}" + (f"#{n_same + 1}" if n_same else "")
         out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model,
                                     first_blocks=None if part_first is None
@@ -193,7 +241,8 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
 
 def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupil: np.ndarray,
                 students: np.ndarray, s_max: np.ndarray, params: LayoutParams,
-                periods: Periods, first: FirstStage | None = None) -> MultiPeriodLocation:
+                periods: Periods, first: FirstStage | None = None,
+                peak: np.ndarray | None = None) -> MultiPeriodLocation:
     """The multi-period model of one part (its facilities ``sf``, its pairs and rows).
 
     A first stage's blocks are seats the model starts with (capacity plus blocks, their capital
@@ -205,7 +254,8 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     annuity = params.costs.annuity
     cap = sf["capacity"].to_numpy(dtype=float)
     block = sf["block"].to_numpy(dtype=float)
-    reach = np.bincount(c_loc, weights=s_max[r_loc], minlength=len(sf))
+    most = s_max if peak is None else np.maximum(s_max, peak.max(axis=0))
+    reach = np.bincount(c_loc, weights=most[r_loc], minlength=len(sf))
     need = np.ceil(np.maximum(0.0, reach - cap) / block)
     max_blocks = np.minimum(sf["max_blocks"].to_numpy(), need.astype(np.int64))
     existing = ~sf["is_site"].to_numpy(dtype=bool)
@@ -257,6 +307,9 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
         temp_share=np.full(len(sf), tmp.max_share) if temp_max is not None else None,
         unserved_cost=students * params.costs.unserved_cost * w[:, None],
         single_source=True,
+        peak_demand=peak, peak_cost=np.full(len(sf), params.costs.unserved_cost),
+        # a new school's seats empty at the last milestone lose their residual value
+        idle_cost=sf["block_cost"].to_numpy() / annuity / block * periods.residual,
     )
 
 
