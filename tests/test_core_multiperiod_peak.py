@@ -111,3 +111,51 @@ def test_peak_demand_needs_capacity() -> None:
     with pytest.raises(CoreInputError, match="peak_demand"):
         MultiPeriodLocation.from_pairs([0], [0], np.zeros((1, 1)), np.ones((1, 1)), 1,
                                        peak_demand=np.ones((1, 1)))
+
+
+def _expansion_model(idle_cost: float) -> MultiPeriodLocation:
+    """An existing school of 100 seats; 140 pupils, then 120, then 90 (the peak passes)."""
+    demand = np.array([[140.0], [120.0], [90.0]])
+    return MultiPeriodLocation.from_pairs(
+        [0], [0], np.zeros((3, 1)), demand, 1, existing=[True], fixed_cost=[1.0],
+        capacity=[100.0], expansion_block=[10.0], expansion_cost=[100.0], max_blocks=[6],
+        temp_cost=[12.0], temp_max=[30.0], temp_share=[0.3], idle_cost=[idle_cost],
+        unserved_cost=[1e6]).solve(gap=1e-9)
+
+
+def _brute_force_expansion(idle_cost: float) -> float:
+    demand, best = [140.0, 120.0, 90.0], np.inf
+    for b in itertools.product(range(7), repeat=3):
+        if list(b) != sorted(b):
+            continue
+        cost, ok = 3.0 + 100.0 * b[2], True
+        for t, d in enumerate(demand):
+            seats = 100.0 + 10.0 * b[t]
+            temp = max(0.0, d - seats)
+            if temp > min(30.0, 0.3 * seats) + 1e-9:
+                ok = False
+                break
+            cost += 12.0 * temp
+        if ok:
+            added = 10.0 * b[2]
+            used = min(added, demand[2] - 100.0 * (b[2] > 0))
+            best = min(best, cost + idle_cost * (added - used))
+    return best
+
+
+@pytest.mark.parametrize("idle_cost", [0.0, 5.0, 40.0])
+def test_idle_cost_of_an_expansion_matches_brute_force(idle_cost: float) -> None:
+    mp = _expansion_model(idle_cost)
+    assert mp.status is SolveStatus.OPTIMAL
+    assert mp.objective == pytest.approx(_brute_force_expansion(idle_cost), rel=1e-9)
+
+
+def test_an_expansion_for_a_passing_peak_pays_for_its_empty_seats() -> None:
+    free, dear = _expansion_model(0.0), _expansion_model(40.0)
+    # 140 pupils need at least 108 permanent seats (30 % temporary): one block either way;
+    # without the idle cost a second block saves rent, with it the peak is rented instead
+    assert dear.blocks[-1, 0] <= free.blocks[-1, 0]
+    assert dear.blocks[-1, 0] >= 1
+    added = 10.0 * dear.blocks[-1, 0]
+    # it ends at 90 pupils, below its own 100 seats: every empty seat of the school is charged
+    assert dear.costs["idle"].sum() == pytest.approx(40.0 * (added + 100.0 - 90.0))

@@ -144,9 +144,9 @@ class MultiPeriodLocation:
     peak_cost : array_like, shape (m,) or (T, m), optional
         Cost per unit of overflow (1-D: per year, times ``period_weight``). Default 0.
     idle_cost : array_like, shape (m,), optional
-        Cost per unit of capacity added at a facility without capacity of its own (a new site)
-        that stands unused in the last period: the residual value a building only keeps if it
-        is used. Default: none.
+        Cost per unit of added capacity (blocks) that stands unused in the last period: the
+        residual value a building only keeps if it is used. A facility that added capacity and
+        ends below its own capacity pays for all its empty seats. Default: none.
 
     Attributes (after :meth:`solve`)
     --------------------------------
@@ -487,9 +487,9 @@ class MultiPeriodLocation:
         }
         if d.idle_cost is not None and self._layout is not None and self._layout.e_fac.size:
             j = self._layout.e_fac
+            used, _ = mpp.used_added(d, j, self.blocks[-1].astype(float), self.load[-1])
             added = d.expansion_block[j] * self.blocks[-1, j]
-            parts["idle"][-1] = float((d.idle_cost[j] * np.maximum(
-                0.0, added - np.minimum(added, self.load[-1, j]))).sum())
+            parts["idle"][-1] = float((d.idle_cost[j] * (added - used)).sum())
         frame = pd.DataFrame(parts, index=pd.RangeIndex(d.n_periods, name="period"))
         frame["total"] = frame.sum(axis=1)
         return frame

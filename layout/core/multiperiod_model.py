@@ -571,9 +571,10 @@ class Layout:
     x, y, b, s, u : slice
         Pair shares (T*K), decisions (T*G), cumulative blocks (T*nb), temporary seats (T*ns),
         unserved shares (T*n or empty).
-    o, e : slice
-        High demand a facility cannot take (T*no) and used added capacity in the last period
-        (ne) (:mod:`layout.core.multiperiod_peak`; empty when not asked for).
+    o, e, z : slice
+        High demand a facility cannot take (T*no), used added capacity in the last period (ne)
+        and whether capacity was added by then (ne, binary)
+        (:mod:`layout.core.multiperiod_peak`; empty when not asked for).
     b_fac, s_fac, o_fac, e_fac : ndarray of int64
         Facility of each per-period ``b`` / ``s`` / ``o`` variable and of each ``e``.
 
@@ -590,11 +591,12 @@ class Layout:
     e: slice
     o_fac: NDArray[np.int64]
     e_fac: NDArray[np.int64]
+    z: slice
 
     @property
     def n_var(self) -> int:
         """Number of variables."""
-        return self.e.stop
+        return self.z.stop
 
 
 def layout_of(d: MultiPeriodData) -> Layout:
@@ -613,7 +615,8 @@ def layout_of(d: MultiPeriodData) -> Layout:
     e_fac = mpp.idle_facilities(d, b_fac)
     o = slice(u.stop, u.stop + T * o_fac.size)
     e = slice(o.stop, o.stop + e_fac.size)
-    return Layout(x, y, b, s, u, b_fac, s_fac, o, e, o_fac, e_fac)
+    z = slice(e.stop, e.stop + e_fac.size)
+    return Layout(x, y, b, s, u, b_fac, s_fac, o, e, o_fac, e_fac, z)
 
 
 def formulate(d: MultiPeriodData) -> tuple[MipModel, Layout]:
@@ -713,9 +716,12 @@ def _variable_bounds(d: MultiPeriodData, lay: Layout
     ub[lay.s] = np.tile(d.temp_max[lay.s_fac], T)
     ub[lay.o] = np.inf
     ub[lay.e] = np.inf
+    if d.capacity is not None:  # used added capacity below zero: old seats idle as well
+        lb[lay.e] = -d.capacity[lay.e_fac]
     integer = np.zeros(n_var, dtype=bool)
     integer[lay.y] = True
     integer[lay.b] = True
+    integer[lay.z] = True
     if d.single_source:
         integer[lay.x] = True
         integer[lay.u] = True

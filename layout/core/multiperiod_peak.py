@@ -17,12 +17,15 @@ High demand (``peak_demand``, shape (T, n), e.g. the P90 of a forecast)
     a plan with ``o = 0`` serves the high demand with temporary capacity alone.
 
 Idle added capacity (``idle_cost``, shape (m,))
-    Capacity added at a facility without capacity of its own (a new site: all its capacity is
-    blocks) that stands unused in the last period costs ``idle_cost[j]`` per unit: the
-    residual value of a building that outlives the horizon is only worth something if it is
-    used. With ``e[j] <= block[j] b[T-1, j]`` and ``e[j] <= sum_i d[T-1, i] x[T-1, i, j]``
-    (the used added capacity), the objective gains ``idle_cost[j] (block[j] b[T-1, j] -
-    e[j])``.
+    Capacity added (blocks) that stands unused in the last period costs ``idle_cost[j]`` per
+    unit: the residual value of a building that outlives the horizon is only worth something if
+    it is used. The used added capacity ``e[j]`` is at most the added capacity,
+    ``e[j] <= block[j] b[T-1, j]``, and at most the last period's load beyond the capacity the
+    facility had, ``e[j] <= sum_i d[T-1, i] x[T-1, i, j] - cap[j] z[j]``, where the binary
+    ``z[j]`` is 1 once capacity is added (``b[T-1, j] <= max_blocks[j] z[j]``); the objective
+    gains ``idle_cost[j] (block[j] b[T-1, j] - e[j])``. A facility that added capacity and
+    ends below even its own capacity pays for all its empty seats (``e`` goes below zero, down
+    to ``-cap[j]``): its blocks served a passing peak only.
 """
 
 from __future__ import annotations
@@ -47,11 +50,10 @@ def peak_facilities(d: MultiPeriodData) -> NDArray[np.int64]:
 
 
 def idle_facilities(d: MultiPeriodData, b_fac: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Facilities with a used-added-capacity variable ``e`` (no own capacity, blocks, cost)."""
+    """Facilities with a used-added-capacity variable ``e`` (may add capacity, idle cost)."""
     if d.idle_cost is None or d.capacity is None:
         return np.zeros(0, dtype=np.int64)
-    sel = (d.capacity[b_fac] <= 0) & (d.idle_cost[b_fac] > 0)
-    return b_fac[sel].astype(np.int64)
+    return b_fac[d.idle_cost[b_fac] > 0].astype(np.int64)
 
 
 def add_objective(d: MultiPeriodData, lay: Layout, obj: NDArray[np.float64]) -> None:
@@ -93,12 +95,17 @@ def add_rows(d: MultiPeriodData, lay: Layout, rows: Rows, t: int, xs: NDArray[np
         b_pos = np.searchsorted(lay.b_fac, lay.e_fac)
         rows.add(ne, -np.inf, 0.0, [(loc, es, 1.0),
                                     (loc, bs[b_pos], -d.expansion_block[lay.e_fac])])
+        zs = lay.z.start + loc
         local = np.full(d.n_facilities, -1)
         local[lay.e_fac] = loc
         sel = local[d.cols] >= 0
+        cap = d.capacity if d.capacity is not None else np.zeros(d.n_facilities)
         terms: list[tuple[Any, Any, Any]] = [
-            (loc, es, 1.0), (local[d.cols[sel]], xs[sel], -d.demand[t, d.rows[sel]])]
+            (loc, es, 1.0), (local[d.cols[sel]], xs[sel], -d.demand[t, d.rows[sel]]),
+            (loc, zs, cap[lay.e_fac])]
         rows.add(ne, -np.inf, 0.0, terms)
+        rows.add(ne, -np.inf, 0.0, [(loc, bs[b_pos], 1.0),
+                                    (loc, zs, -d.max_blocks[lay.e_fac].astype(float))])
 
 
 def peak_blocks(d: MultiPeriodData, cap: NDArray[np.float64], peak_load: NDArray[np.float64],
@@ -145,9 +152,21 @@ def fill(d: MultiPeriodData, lay: Layout, v: NDArray[np.float64], open_f: NDArra
     if lay.o_fac.size and peak_load is not None:
         v[lay.o] = overflow_of(d, open_f, blocks, peak_load)[:, lay.o_fac].ravel()
     if lay.e_fac.size:
-        added = d.expansion_block[lay.e_fac] * blocks[-1, lay.e_fac]
-        v[lay.e] = np.minimum(added, load[-1, lay.e_fac])
+        used, grew = used_added(d, lay.e_fac, blocks[-1], load[-1])
+        v[lay.e] = used
+        v[lay.z] = grew
 
+
+def used_added(d: MultiPeriodData, fac: NDArray[np.int64], blocks: NDArray[np.float64],
+               load: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Used added capacity ``e`` and ``z`` (capacity added) of facilities ``fac`` at the end.
+
+    ``blocks`` and ``load`` are the last period's, shape (m,).
+    """
+    added = d.expansion_block[fac] * blocks[fac]
+    grew = (blocks[fac] > 0.5).astype(np.float64)
+    cap = d.capacity[fac] if d.capacity is not None else np.zeros(fac.size)
+    return np.minimum(added, load[fac] - cap * grew), grew
 
 def peak_load_of(d: MultiPeriodData, x: NDArray[np.float64]) -> NDArray[np.float64] | None:
     """Load (T, m) at the high demand of pair shares ``x`` (T, K); ``None`` without one."""

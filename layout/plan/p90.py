@@ -21,7 +21,7 @@ import pandas as pd
 from layout.core import FacilityLocation
 from layout.plan.model import CountyModel
 from layout.plan.params import LayoutParams
-from layout.plan.staged_model import StagedSolution, p90_students
+from layout.plan.staged_model import StagedSolution, p90_students, temp_limits
 
 __all__ = ["P90_COLUMNS", "check_county", "p90_students", "round_table"]
 
@@ -38,15 +38,12 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
     Returns rows of :data:`P90_COLUMNS` per milestone and level.
     """
     fac, pairs = cm.facilities, cm.pairs
-    tmp = params.temporary
     rows, cols = pairs["row"].to_numpy(), pairs["col"].to_numpy()
     per_pupil = pairs["cost"].to_numpy() / np.maximum(
         cm.demand["students"].to_numpy(dtype=float), 1e-9)[rows]
     has_pair = np.bincount(rows, minlength=len(cm.demand)) > 0
     cap0 = fac["capacity"].to_numpy(dtype=float)
-    size = np.where(~fac["is_site"].to_numpy(dtype=bool), cap0,
-                    fac["max_capacity"].to_numpy(dtype=float))  # as in the staged model
-    temp_max = np.floor(tmp.max_share * size) if tmp.enabled else np.zeros(len(fac))
+    temp_max, share = temp_limits(fac, params)  # as in the staged model
     part_of = np.full(len(fac), -1)
     for k, f_idx in enumerate(parts):
         part_of[f_idx] = k
@@ -57,7 +54,8 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
         seats = cap0 + per.blocks_added * fac["block"].to_numpy()
         open_ = per.open.astype(bool)
         # as in the staged model: never more than that share of the seats it has then
-        temp_t = np.minimum(temp_max, np.floor(tmp.max_share * seats)) if tmp.enabled else temp_max
+        temp_t = (np.zeros(len(fac)) if temp_max is None or share is None
+                  else np.minimum(temp_max, np.floor(share * seats)))
         temp_used = np.zeros(len(fac))
         unserved = np.where(has_pair, 0.0, s90[t])
         for k in range(len(parts)):

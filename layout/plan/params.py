@@ -233,6 +233,11 @@ class VillageSiteKind(StrictModel):
         Annual running cost of one site (CNY).
     capital_per_seat : float
         Construction cost per seat (CNY, one-off; annualised like other capital).
+    temp_share : float
+        Most temporary seats of such a site per milestone, as a share of its permanent seats
+        (instead of ``temporary.max_share``): a small village school bridges its first, fuller
+        years in rented village premises (the village committee's rooms, a closed school's
+        building) rather than building a class that stands empty once births have fallen.
 
     """
 
@@ -242,6 +247,7 @@ class VillageSiteKind(StrictModel):
     class_size: int = Field(30, gt=0)
     fixed_cost: float = Field(150_000.0, ge=0)
     capital_per_seat: float = Field(20_000.0, ge=0)
+    temp_share: float = Field(1.0, ge=0, le=2)
 
 
 class VillageSiteParams(StrictModel):

@@ -239,6 +239,36 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
     return out
 
 
+_SITE_BAND = {"kindergarten": "kindergarten", "primary": "primary_lower"}
+"""Level -> band of its generated village sites (:mod:`layout.plan.village_sites`)."""
+
+
+def temp_limits(fac: pd.DataFrame, params: LayoutParams
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Most temporary seats per facility and milestone, and their most share of its seats.
+
+    Returns ``(temp_max, temp_share)``, shape (m,) each, or ``(None, None)`` when temporary
+    seats are disabled. ``temp_share`` is ``temporary.max_share``, or a generated village
+    site's own ``village_sites.<band>.temp_share`` (a small village school bridges its first,
+    fuller years in rented village premises rather than building for them); ``temp_max`` is
+    that share of the seats today, or of a new school's largest size (the school it could
+    become), so a new school may bridge its first years instead of building for a passing peak.
+    """
+    tmp = params.temporary
+    if not tmp.enabled:
+        return None, None
+    existing = ~fac["is_site"].to_numpy(dtype=bool)
+    size = np.where(existing, fac["capacity"].to_numpy(dtype=float),
+                    fac["max_capacity"].to_numpy(dtype=float))
+    share = np.full(len(fac), tmp.max_share)
+    if "village_site" in fac:
+        vs = fac["village_site"].to_numpy(dtype=bool)
+        level = fac["level"].to_numpy()
+        for lv, band in _SITE_BAND.items():
+            share[vs & (level == lv)] = params.village_sites.get(band).temp_share
+    return np.floor(share * size), share
+
+
 def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupil: np.ndarray,
                 students: np.ndarray, s_max: np.ndarray, params: LayoutParams,
                 periods: Periods, first: FirstStage | None = None,
@@ -260,10 +290,7 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
     max_blocks = np.minimum(sf["max_blocks"].to_numpy(), need.astype(np.int64))
     existing = ~sf["is_site"].to_numpy(dtype=bool)
     tmp = params.temporary
-    # a new school may also bridge its first, fuller years with temporary seats, sized on the
-    # school it could become (its largest size), instead of building for a passing peak
-    size = np.where(existing, cap, sf["max_capacity"].to_numpy(dtype=float))
-    temp_max = np.floor(tmp.max_share * size) if tmp.enabled else None
+    temp_max, temp_share = temp_limits(sf, params)
     w = periods.weight
     fix = schedule(sf, params.fixed, periods.years)  # the planner's decisions win
     fix_blocks = None
@@ -304,11 +331,11 @@ def _part_model(sf: pd.DataFrame, r_loc: np.ndarray, c_loc: np.ndarray, per_pupi
         temp_max=temp_max,
         # and never more than that share of the seats it has then: no school of temporary
         # seats alone
-        temp_share=np.full(len(sf), tmp.max_share) if temp_max is not None else None,
+        temp_share=temp_share,
         unserved_cost=students * params.costs.unserved_cost * w[:, None],
         single_source=True,
         peak_demand=peak, peak_cost=np.full(len(sf), params.costs.unserved_cost),
-        # a new school's seats empty at the last milestone lose their residual value
+        # seats built that stand empty at the last milestone lose their residual value
         idle_cost=sf["block_cost"].to_numpy() / annuity / block * periods.residual,
     )
 
