@@ -155,3 +155,30 @@ def test_reasons_say_the_county_was_searched_and_never_round_up_to_the_minimum()
     reason = plan.unserved["reason"].iloc[0]
     assert "of the county" in reason
     assert "县内" in reason
+
+
+def test_a_community_its_only_kindergarten_cannot_hold_gets_a_village_kindergarten():
+    # K1 (30 seats, at most 9 classes of 30 more, 30 % temporary on top: 390) is the only
+    # kindergarten within a 15-minute walk of V1's 600 children: without a site the rest
+    # would stay unserved for good
+    small = [{"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT,
+              "x_km": 0.3, "y_km": 0.0, "capacity": 30, "enrollment": {"kindergarten": 30}},
+             {"school_id": "P1", "school_type": "primary", "township_code": SEAT, "x_km": 0.3,
+              "y_km": 0.0, "capacity": 1500, "beds": 0, "enrollment": {"primary": 600}}]
+    plan = _plan(_region(schools=small), [(V1, "kindergarten", 600)])
+    new = _new(plan, "kindergarten")
+    assert len(new) == 1
+    assert "cannot hold these children even when fully expanded" in new["reason"].iloc[0]
+    assert plan.unserved.empty
+
+
+def test_a_site_grows_for_the_rows_its_neighbours_left_over():
+    import numpy as np
+
+    from layout.plan.village_sites import _grow_for_the_rest
+
+    # rows 0 and 1 reach site 0 (nearest) and site 1; row 1 was left with 40 children
+    cap = np.array([90.0, 60.0])
+    r, c = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    grown = _grow_for_the_rest(cap, r, c, np.array([0.0, 40.0]), 30.0)
+    assert grown.tolist() == [150.0, 60.0]  # 90 + 40 -> 130, in classes of 30: 150

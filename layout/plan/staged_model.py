@@ -251,15 +251,17 @@ def temp_limits(fac: pd.DataFrame, params: LayoutParams
     seats are disabled. ``temp_share`` is ``temporary.max_share``, or a generated village
     site's own ``village_sites.<band>.temp_share`` (a small village school bridges its first,
     fuller years in rented village premises rather than building for them); ``temp_max`` is
-    that share of the seats today, or of a new school's largest size (the school it could
-    become), so a new school may bridge its first years instead of building for a passing peak.
+    that share of the school it could become (its seats with every block it may build; a new
+    school's largest size). The model also holds temporary seats to that share of the
+    permanent seats of each milestone.
     """
     tmp = params.temporary
     if not tmp.enabled:
         return None, None
     existing = ~fac["is_site"].to_numpy(dtype=bool)
-    size = np.where(existing, fac["capacity"].to_numpy(dtype=float),
-                    fac["max_capacity"].to_numpy(dtype=float))
+    grown = (fac["capacity"].to_numpy(dtype=float)
+             + fac["max_blocks"].to_numpy(dtype=float) * fac["block"].to_numpy(dtype=float))
+    size = np.where(existing, grown, fac["max_capacity"].to_numpy(dtype=float))
     share = np.full(len(fac), tmp.max_share)
     if "village_site" in fac:
         vs = fac["village_site"].to_numpy(dtype=bool)

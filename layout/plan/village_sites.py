@@ -44,6 +44,9 @@ _NOTE = {
                       "(new lower-grade teaching point, grades 1-3: no school of the county "
                       "within {cap:.0f} min)"),
 }
+_NOTE_FULL = ("新建村级幼儿园: 县内{cap:.0f}分钟内的幼儿园扩建后仍容不下 "
+              "(new village kindergarten: the kindergartens of the county within {cap:.0f} min "
+              "cannot hold these children even when fully expanded)")
 _NAME = {"kindergarten": "村级幼儿园", "primary_lower": "教学点(1-3年级)"}
 
 
@@ -69,6 +72,21 @@ def _greedy(a: sp.csc_array, minutes: sp.csc_array, students: np.ndarray, cap: n
         remaining[rows[fits]] = 0.0
         chosen.append(j)
     return chosen, remaining
+
+
+def _grow_for_the_rest(cap: np.ndarray, r: np.ndarray, c: np.ndarray, remaining: np.ndarray,
+                       block: float) -> np.ndarray:
+    """Site sizes grown for rows the greedy left uncovered but a chosen site reaches.
+
+    A row whose children did not fit in the site chosen for its neighbours (its only site
+    within the cap) would stay unserved though the site could simply be larger: its nearest
+    chosen site (``r, c`` sorted by row, then journey) grows by those children, in whole
+    blocks. Returns the new sizes (per village point).
+    """
+    first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]]) if r.size else np.zeros(0, dtype=int)
+    rest = remaining[r[first]]
+    grow = np.bincount(c[first], weights=rest, minlength=cap.size)
+    return np.where(grow > 0, np.ceil((cap + grow) / block - 1e-9) * block, cap)
 
 
 def add_village_sites(
@@ -114,10 +132,13 @@ def add_village_sites(
     n_fac = len(fac)
     for band in SITE_BANDS:
         kind = params.village_sites.get(band)
-        rows = np.flatnonzero(((dem["grade_band"] == band).to_numpy()) & ~has_pair)
+        in_band = (dem["grade_band"] == band).to_numpy()
+        full = _beyond_room(fac, dem, pairs, params, band) if band == "kindergarten" else None
+        rows = np.flatnonzero(in_band & (~has_pair | (full if full is not None else False)))
         if not kind.enabled or rows.size == 0:
             continue
-        got = _band_sites(band, kind, dem, rows, n_fac, params.max_candidates, circ, roads)
+        got = _band_sites(band, kind, dem, rows, n_fac, params.max_candidates, circ, roads,
+                          had_pair=has_pair[rows])
         if got is not None:
             new_fac.append(got[0])
             new_pairs.append(got[1])
@@ -129,14 +150,50 @@ def add_village_sites(
     return fac, dem, pairs
 
 
+def _beyond_room(fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame,
+                 params: LayoutParams, band: str) -> np.ndarray:
+    """Rows of ``band`` whose only school cannot hold them even fully expanded (bool, per row).
+
+    A school's room is its seats plus every block it may build, with temporary seats on top
+    (``temporary.max_share``); the rows that may use it alone, largest first, are marked until
+    the rest fits. Such rows may then get a village site as rows with no school at all do: an
+    urban community whose one kindergarten within a 15-minute walk is full for good would
+    otherwise stay unserved.
+    """
+    level = BAND_LEVEL[band]
+    lv = params.levels.get(level)
+    share = params.temporary.max_share if params.temporary.enabled else 0.0
+    room = ((fac["capacity"].to_numpy(dtype=float) + lv.max_blocks * lv.class_size)
+            * (1.0 + share))
+    r, c = pairs["row"].to_numpy(dtype=np.int64), pairs["col"].to_numpy(dtype=np.int64)
+    n_opts = np.bincount(r, minlength=len(dem))
+    students = dem["students"].to_numpy(dtype=float)
+    sole = (n_opts[r] == 1) & (dem["grade_band"].to_numpy()[r] == band) & (
+        fac["level"].to_numpy()[c] == level)
+    out = np.zeros(len(dem), dtype=bool)
+    if not sole.any():
+        return out
+    sr, sc = r[sole], c[sole]
+    order = np.lexsort((sr, -students[sr], sc))  # per school, largest row first
+    sr, sc = sr[order], sc[order]
+    total = np.bincount(sc, weights=students[sr], minlength=len(fac))
+    start = np.searchsorted(sc, sc, side="left")
+    before = np.cumsum(students[sr]) - students[sr]
+    before = before - before[start]  # children of the school's larger rows
+    out[sr[total[sc] - before > room[sc] + 1e-9]] = True
+    return out
+
+
 def _band_sites(
     band: str, kind: VillageSiteKind, dem: pd.DataFrame, rows: np.ndarray, n_fac: int,
     max_candidates: int, circ: float, roads: RoadNetwork | None,
+    had_pair: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Sites of one band for its uncovered ``rows``: new facility rows and their pairs.
 
-    Rows left without a site get ``reach_children`` and ``site_min_children`` in ``dem`` (in
-    place). Returns None when no site is chosen.
+    ``had_pair`` marks rows that have a school within the cap that cannot hold them (the
+    site's note says so). Rows left without a site get ``reach_children`` and
+    ``site_min_children`` in ``dem`` (in place). Returns None when no site is chosen.
     """
     level, stype, prefix = SITE_BANDS[band]
     d = dem.iloc[rows]
@@ -174,8 +231,12 @@ def _band_sites(
     near = (np.arange(r.size) - np.searchsorted(r, r, side="left")) < max_candidates
     r, c, mins, dist = r[near], c[near], mins[near], dist[near]
     covered = np.bincount(r, minlength=rows.size) > 0
-    dem.loc[dem.index[rows[~covered]], "reach_children"] = reach[~covered]
-    dem.loc[dem.index[rows[~covered]], "site_min_children"] = float(kind.min_children)
+    cap = _grow_for_the_rest(cap, r, c, remaining, block)
+    had = np.zeros(rows.size, dtype=bool) if had_pair is None else had_pair
+    left = ~covered & ~had  # rows with a school keep its reasons
+    dem.loc[dem.index[rows[left]], "reach_children"] = reach[left]
+    dem.loc[dem.index[rows[left]], "site_min_children"] = float(kind.min_children)
+    full_site = np.bincount(c, weights=had[r], minlength=len(vil)) > 0
     if not chosen:
         return None
     chosen_ids = np.sort(np.asarray(chosen))
@@ -191,7 +252,8 @@ def _band_sites(
         "beds": 0.0, "enrollment_base": 0.0, "enrollment_lower": 0.0, "programme_groups": "",
         "lon": v["lon"].to_numpy(), "lat": v["lat"].to_numpy(), "x": v["x"].to_numpy(),
         "y": v["y"].to_numpy(), "max_capacity": cap[chosen_ids], "host": True,
-        "village_site": True, "site_note": [_NOTE[band].format(cap=m) for m in v["cap_min"]],
+        "village_site": True, "site_note": [(_NOTE_FULL if f else _NOTE[band]).format(cap=m)
+                      for m, f in zip(v["cap_min"], full_site[chosen_ids], strict=True)],
         "vs_fixed_cost": float(kind.fixed_cost), "vs_block": block,
         "vs_capital": float(kind.capital_per_seat),
     }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size))
