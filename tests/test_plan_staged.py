@@ -119,3 +119,23 @@ def test_p90_check_reports_temporary_seats_and_what_stays_unserved(staged: Path)
     assert (both["demand_p90"] >= both["demand_p50"] - 1).all()
     # the network checked is the plan's: same permanent seats as the timeline
     assert (both["seats"] == both["seats_t"]).all()
+
+
+def test_a_reason_of_another_milestone_is_kept_with_its_year() -> None:
+    import pandas as pd
+
+    from layout.plan.staged_tables import combine_schools
+
+    def year(reason: str, load: float, site: bool = False, action: str = "keep") -> pd.DataFrame:
+        return pd.DataFrame({
+            "school_id": ["S1"], "level": ["primary"], "action": [action], "is_site": [site],
+            "seats_added": [0], "beds_added": [0], "reason": [reason], "merge_into": [""],
+            "demand_target": [load], "capacity_after": [1000.0], "capacity_base": [1000.0],
+            "boarders": [0.0], "temporary": [0.0]})
+
+    low = ("保留比撤并成本低 (closing would cost more); 学位使用率 25%, 富余 750 学位 "
+           "(utilisation 25%: 750 surplus seats; to put to other use)")
+    out = combine_schools({2030: year("", 450.0), 2035: year(low, 250.0)}, [2030, 2035], 2030)
+    reason = out["reason"].iloc[0]
+    # the target year says nothing; 2035's rule is kept, once, with its year, whole
+    assert reason == "2035年: " + low

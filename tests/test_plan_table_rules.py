@@ -124,3 +124,30 @@ def test_low_utilization_reason_names_each_rule() -> None:
     assert "closing would cost more" in got[2]
     assert got[3] == ""  # junior schools concentrate: not this rule
     assert "270 surplus seats" in got[0]
+
+
+def _milestones(s: pd.DataFrame) -> list[int]:
+    return sorted(int(c.split("_")[1]) for c in s.columns if c.startswith("capacity_2"))
+
+
+def test_kept_schools_under_30pct_in_any_milestone_name_their_rule(tables) -> None:
+    s = tables["schools"]
+    kept = s[s["action"].isin(["keep", "expand", "convert"])
+             & s["level"].isin(["kindergarten", "primary"])]
+    for y in _milestones(s):
+        cap = pd.to_numeric(kept[f"capacity_{y}"], errors="coerce").fillna(0.0)
+        enr = pd.to_numeric(kept[f"enrollment_{y}"], errors="coerce").fillna(0.0)
+        low = kept[(cap > 0) & (enr < 0.3 * cap)]
+        assert low["reason"].str.contains("utilisation").all(), (y, low[["school_id", "reason"]])
+
+
+def test_builds_below_their_minimum_in_a_later_milestone_say_why(tables) -> None:
+    s = tables["schools"]
+    mins = {lv: LayoutParams().levels.get(lv).min_size for lv in s["level"].unique()}
+    built = s[(s["action"].isin(["new", "expand"])) & (s["level"] != "vocational")]
+    for y in _milestones(s):
+        cap = pd.to_numeric(built[f"capacity_{y}"], errors="coerce").fillna(0.0)
+        enr = pd.to_numeric(built[f"enrollment_{y}"], errors="coerce").fillna(0.0)
+        small = built[(cap > 0) & (enr < built["level"].map(mins) - 0.5)]
+        assert small["reason"].str.contains("minimum size").all(), (
+            y, small[["school_id", "reason"]])

@@ -74,9 +74,60 @@ def combine_schools(schools_y: dict[int, pd.DataFrame], years: list[int],
                              decisive.astype("Int64").astype(str) + "年: " + pd.Series(
                                  reason_at, index=out.index).fillna(""),
                              pd.Series(reason_at, index=out.index).fillna(""))
+    out["reason"] = _other_years(out, long, decisive)
     _target_view(out, target, long)
     _per_year(out, long, years)
     return out.reset_index()
+
+
+def _top_parts(text: str) -> list[str]:
+    """``text`` split at the ``"; "`` outside parentheses (a reason's own parts)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "(（":
+            depth += 1
+        elif ch in ")）":
+            depth -= 1
+        elif depth == 0 and text.startswith("; ", i):
+            out.append(text[start:i])
+            start = i + 2
+    out.append(text[start:])
+    return [p for p in out if p]
+
+
+def _other_years(out: pd.DataFrame, long: pd.DataFrame, decisive: pd.Series) -> pd.Series:
+    """``reason`` plus what other milestones say of an open school, each part once.
+
+    A school kept under 30 % of its seats in 2035 only, or a new village site below its level's
+    minimum size from 2030 on, says so with that year, though its decisive reason is another
+    year's (or the target year's).
+    """
+    is_open = long[long["is_open"] & long["reason"].fillna("").astype(bool)]
+    if is_open.empty:
+        return out["reason"]
+    parts = is_open.assign(part=is_open["reason"].astype(str).map(_top_parts)).explode("part")
+    parts = parts[parts["part"].str.len() > 0]
+    first = parts.groupby([*KEYS, "part"], sort=False)["year"].min().reset_index()
+    first = first.sort_values([*KEYS, "year"], kind="stable")
+    reason = out["reason"].astype(str)
+    extra: dict[tuple[object, ...], dict[int, list[str]]] = {}
+    for row in first.itertuples(index=False):
+        key = tuple(getattr(row, k) for k in KEYS)
+        if key not in reason.index or row.part in reason[key]:
+            continue
+        when = decisive.get(key)
+        if pd.notna(when) and int(row.year) < int(when):
+            continue  # before the school's own decision (a site not yet built)
+        extra.setdefault(key, {}).setdefault(int(row.year), []).append(str(row.part))
+    add = pd.Series({k: "; ".join(f"{y}年: " + "; ".join(p) for y, p in by_year.items())
+                     for k, by_year in extra.items()}, dtype=object)
+    if add.empty:
+        return out["reason"]
+    add.index = pd.MultiIndex.from_tuples(add.index, names=KEYS)
+    add = add.reindex(out.index)
+    base = out["reason"].fillna("").astype(str)
+    return base.where(add.isna(), np.where(base == "", add.fillna(""),
+                                           base + "; " + add.fillna("")))
 
 
 def _target_view(out: pd.DataFrame, target: pd.DataFrame, long: pd.DataFrame) -> None:
@@ -183,8 +234,8 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
       empty in the last milestone;
     * ``utilization_median`` (per level and milestone) — median pupils / seats of the open
       schools;
-    * ``kept_under_30pct`` (per level, last milestone) — kindergartens and primaries kept with
-      under 30 % of their seats filled (each names its rule in ``reason``).
+    * ``kept_under_30pct`` (per level and milestone) — kindergartens and primaries kept with
+      under 30 % of their seats filled (each names its rule, with the year, in ``reason``).
     """
     s = schools[schools["level"] != "vocational"]
     enr = s[[f"enrollment_{y}" for y in years]].astype(float).fillna(0.0).to_numpy()
@@ -205,9 +256,10 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
             rows.append(("utilization_median", str(level), y,
                          float(u.median()) if len(u) else float("nan")))
         if level in ("kindergarten", "primary"):
-            c = grp[f"capacity_{years[-1]}"].astype(float).fillna(0.0)
-            e = grp[f"enrollment_{years[-1]}"].astype(float).fillna(0.0)
-            kept = (c > 0) & (grp["action"] != "new")
-            rows.append(("kept_under_30pct", str(level), years[-1],
-                         float((kept & (e < 0.3 * c)).sum())))
+            for y in years:
+                c = grp[f"capacity_{y}"].astype(float).fillna(0.0)
+                e = grp[f"enrollment_{y}"].astype(float).fillna(0.0)
+                kept = (c > 0) & (grp["action"] != "new")
+                rows.append(("kept_under_30pct", str(level), y,
+                             float((kept & (e < 0.3 * c)).sum())))
     return pd.DataFrame(rows, columns=["metric", "level", "year", "value"])
