@@ -106,9 +106,11 @@ def test_grades_1_to_3_never_board_and_far_demand_is_diagnosed():
 
 
 def test_capacity_shortfall_is_diagnosed_with_seats_missing():
+    # no block may be built and no village kindergarten proposed (it would be, for a community
+    # its only kindergarten cannot hold): the shortfall stays, diagnosed
     params = LayoutParams.model_validate({"levels": {"kindergarten": {
         "min_size": 30, "class_size": 30, "max_blocks": 0, "fixed_cost": 3e5,
-        "per_student_cost": 8e3}}})
+        "per_student_cost": 8e3}}, "village_sites": {"kindergarten": {"enabled": False}}})
     region = make_region(_tw(), [_v(V1, SEAT, 0, urban=True)], [
         _s("K1", "kindergarten", SEAT, 0.3, 100, {"kindergarten": 90}, y=0.0),
     ])
