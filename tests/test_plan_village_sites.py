@@ -182,3 +182,33 @@ def test_a_site_grows_for_the_rows_its_neighbours_left_over():
     r, c = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
     grown = _grow_for_the_rest(cap, r, c, np.array([0.0, 40.0]), 30.0)
     assert grown.tolist() == [150.0, 60.0]  # 90 + 40 -> 130, in classes of 30: 150
+
+
+def test_a_village_kindergarten_moves_into_a_village_schools_building_nearby():
+    # a teaching point 0.4 km from the remote village (not a host: its pupils belong to the
+    # township's central school) lends its building; the capital is the conversion's
+    tp = {"school_id": "T1", "school_type": "teaching_point", "township_code": T2,
+          "x_km": FAR + 0.4, "y_km": 0.0, "capacity": 60, "beds": 0,
+          "enrollment": {"primary": 10}}
+    base = [{"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT,
+             "x_km": 0.3, "y_km": 0.0, "capacity": 300, "enrollment": {"kindergarten": 100}},
+            {"school_id": "P1", "school_type": "primary", "township_code": SEAT, "x_km": 0.3,
+             "y_km": 0.0, "capacity": 1500, "beds": 0, "enrollment": {"primary": 600}}]
+    plan = _plan(_region(schools=[*base, tp]), [(V1, "kindergarten", 100),
+                                                (VR, "kindergarten", 40)])
+    new = _new(plan, "kindergarten")
+    assert len(new) == 1
+    site = new.iloc[0]
+    assert "in the building of T1, converted" in site["reason"]
+    assert "seats by conversion" in site["reason"]
+    kind = LayoutParams().village_sites.kindergarten
+    pr = plan.projects[plan.projects["school_id"] == site["school_id"]]
+    assert pr["capital_cost"].iloc[0] == site["seats_added"] * kind.conversion_capital_per_seat
+    # switched off: a new building at the village's own point, at the building's capital
+    off = LayoutParams.model_validate({"village_sites": {"kindergarten": {"reuse_within_m": 0}}})
+    plan2 = _plan(_region(schools=[*base, tp]), [(V1, "kindergarten", 100),
+                                                 (VR, "kindergarten", 40)], off)
+    site2 = _new(plan2, "kindergarten").iloc[0]
+    assert "converted" not in site2["reason"]
+    pr2 = plan2.projects[plan2.projects["school_id"] == site2["school_id"]]
+    assert pr2["capital_cost"].iloc[0] == site2["seats_added"] * kind.capital_per_seat

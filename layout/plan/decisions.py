@@ -155,8 +155,10 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
             action[i] = "new"
             seats = fac["seats_added"].iat[i]
             note = fac["site_note"].iat[i] if "site_note" in fac else ""
-            reason[i] = (f"{note}; 新建 {seats:.0f} 个学位 ({seats:.0f} seats)" if note
-                         else f"新建 {seats:.0f} 个学位 (new school)")
+            conv = "converted_from" in fac and bool(fac["converted_from"].iat[i])
+            made = (f"改建 {seats:.0f} 个学位 ({seats:.0f} seats by conversion)" if conv
+                    else f"新建 {seats:.0f} 个学位 ({seats:.0f} seats)")
+            reason[i] = f"{note}; {made}" if note else f"新建 {seats:.0f} 个学位 (new school)"
         elif not is_open[i]:
             target = fac["merge_into"].iat[i]
             action[i] = "merge" if target else "close"

@@ -238,6 +238,14 @@ class VillageSiteKind(StrictModel):
         (instead of ``temporary.max_share``): a small village school bridges its first, fuller
         years in rented village premises (the village committee's rooms, a closed school's
         building) rather than building a class that stands empty once births have fallen.
+    reuse_within_m : float
+        Kindergarten sites only: a village kindergarten whose point lies this close (straight
+        line, metres) to the building of a village primary school or teaching point that is not
+        a host of the layout principle moves into that building, if every community it serves
+        still reaches it within the cap (闲置校舍改建幼儿园; kindergarten classes in a village
+        school, 附设幼儿班). 0 switches it off.
+    conversion_capital_per_seat : float
+        Capital per seat of such a conversion (CNY, one-off), instead of ``capital_per_seat``.
 
     """
 
@@ -248,6 +256,8 @@ class VillageSiteKind(StrictModel):
     fixed_cost: float = Field(150_000.0, ge=0)
     capital_per_seat: float = Field(20_000.0, ge=0)
     temp_share: float = Field(1.0, ge=0, le=2)
+    reuse_within_m: float = Field(1_000.0, ge=0)
+    conversion_capital_per_seat: float = Field(8_000.0, ge=0)
 
 
 class VillageSiteParams(StrictModel):
@@ -266,7 +276,10 @@ class VillageSiteParams(StrictModel):
     township kindergarten's 300,000), 20,000 CNY per seat (a simple single-storey building,
     often in re-used village premises, against 30,000 for a standard school seat); a teaching
     point of up to 4 classes of 30 (120 seats, mixed grades), 200,000 CNY a year, 20,000 CNY per
-    seat. Both need at least 10 children within reach.
+    seat. Both need at least 10 children within reach. A village kindergarten moves into a
+    non-host village school's building within 1 km when its communities still reach it, at
+    8,000 CNY per seat (conversion of an idle school building, about 40 % of the simple
+    building's 20,000).
     """
 
     kindergarten: VillageSiteKind = VillageSiteKind()

@@ -4,8 +4,9 @@
   (the township keeps one public kindergarten; pupils with no other school within the journey
   cap; closing would cost more than keeping) and its surplus seats, to be put to other use.
 * A new school within reach of an existing building that is closed or has many idle seats says
-  so: the model does not convert buildings across levels, so converting that building is to be
-  assessed before building (闲置校舍改建).
+  so: a village kindergarten moves into an idle village school only where all its pupils still
+  reach it within the cap (:mod:`layout.plan.village_sites`), so converting that building is to
+  be assessed before building (闲置校舍改建).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def reuse_reasons(fac: pd.DataFrame) -> pd.Series:
     """For each new school: the nearest closed or half-empty existing building within reach."""
     out = pd.Series("", index=fac.index, dtype=object)
     new = fac["is_site"].to_numpy(dtype=bool) & fac["open"].to_numpy(dtype=bool)
+    if "converted_from" in fac:  # already in an idle building (its note says which)
+        new &= fac["converted_from"].fillna("").astype(str).to_numpy() == ""
     existing = ~fac["is_site"].to_numpy(dtype=bool)
     spare = np.maximum(0.0, fac["capacity_after"].to_numpy() - fac["load"].to_numpy())
     idle_building = existing & (~fac["open"].to_numpy(dtype=bool)
@@ -79,7 +82,6 @@ def reuse_reasons(fac: pd.DataFrame) -> pd.Series:
         state = ("已撤并" if not fac["open"].iat[k] else
                  f"空余 {spare[k]:.0f} 学位")
         out.iat[i] = (f"附近 {d / 1000:.1f} km 有闲置校舍 {fac['fac_id'].iat[k]} "
-                      f"({fac['level'].iat[k]}, {state}): 模型未做跨学段改建, 建议先评估改建 "
-                      f"(an idle building {d / 1000:.1f} km away: assess converting it before "
-                      "building)")
+                      f"({fac['level'].iat[k]}, {state}): 建议先评估改建 (an idle building "
+                      f"{d / 1000:.1f} km away: assess converting it before building)")
     return out

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 
 from layout.plan.candidates import radius_pairs
 from layout.plan.params import LayoutParams, VillageSiteKind
@@ -124,6 +125,7 @@ def add_village_sites(
     dem = dem.copy()
     fac["village_site"] = False
     fac["site_note"] = ""
+    fac["converted_from"] = ""
     dem["reach_children"] = np.nan
     dem["site_min_children"] = np.nan
     has_pair = np.bincount(pairs["row"].to_numpy(dtype=np.int64), minlength=len(dem)) > 0
@@ -138,7 +140,8 @@ def add_village_sites(
         if not kind.enabled or rows.size == 0:
             continue
         got = _band_sites(band, kind, dem, rows, n_fac, params.max_candidates, circ, roads,
-                          had_pair=has_pair[rows])
+                          had_pair=has_pair[rows],
+                          buildings=_idle_buildings(fac) if band == "kindergarten" else None)
         if got is not None:
             new_fac.append(got[0])
             new_pairs.append(got[1])
@@ -184,15 +187,66 @@ def _beyond_room(fac: pd.DataFrame, dem: pd.DataFrame, pairs: pd.DataFrame,
     return out
 
 
+def _idle_buildings(fac: pd.DataFrame) -> pd.DataFrame:
+    """Buildings a village kindergarten may move into: village schools the principle closes.
+
+    Existing primary schools and teaching points that are not hosts of the layout principle
+    (their pupils move to the township's central school; the building stays).
+    """
+    sel = (~fac["is_site"].astype(bool) & (fac["level"] == "primary")
+           & ~fac["host"].astype(bool))
+    return fac.loc[sel, ["fac_id", "name", "x", "y", "lon", "lat"]].drop_duplicates("fac_id")
+
+
+def _into_buildings(v: pd.DataFrame, chosen_ids: np.ndarray, buildings: pd.DataFrame,
+                    d: pd.DataFrame, r: np.ndarray, c: np.ndarray, mins: np.ndarray,
+                    dist: np.ndarray, within_m: float, circ: float,
+                    roads: RoadNetwork | None) -> tuple[np.ndarray, np.ndarray]:
+    """Move chosen sites into the nearest idle building within ``within_m`` (in place on ``v``).
+
+    A site moves only if every row paired with it still reaches the building within its
+    journey cap; each building takes one site. The pairs' journeys are recomputed from the
+    building; returns the new ``mins`` and ``dist`` (the pairs ``r, c`` are unchanged).
+    """
+    mins, dist = mins.copy(), dist.copy()
+    b_xy = buildings[["x", "y"]].to_numpy(dtype=float)
+    gap, near = cKDTree(b_xy).query(v[["x", "y"]].to_numpy(dtype=float),
+                                    distance_upper_bound=within_m)
+    taken: set[int] = set()
+    xy = d[["x", "y"]].to_numpy(dtype=float)
+    speed, cap = d["speed"].to_numpy(dtype=float), d["max_cap"].to_numpy(dtype=float)
+    for k, (g, b) in enumerate(zip(gap, near, strict=True)):
+        if not np.isfinite(g) or int(b) in taken:
+            continue
+        sel = np.flatnonzero(c == chosen_ids[k])
+        to = np.repeat(b_xy[[int(b)]], sel.size, axis=0)
+        dd = np.hypot(*(xy[r[sel]] - to).T)
+        if roads is not None and sel.size:
+            dd = roads.route_m(xy[r[sel]], b_xy[[int(b)]], np.arange(sel.size),
+                               np.zeros(sel.size, dtype=np.int64))
+        mm = dd * circ / speed[r[sel]]
+        if not (np.isfinite(mm) & (mm <= cap[r[sel]] + 1e-9)).all():
+            continue
+        taken.add(int(b))
+        mins[sel], dist[sel] = mm, dd
+        row = buildings.iloc[int(b)]
+        for col in ("x", "y", "lon", "lat"):
+            v.iloc[k, v.columns.get_loc(col)] = row[col]
+        v.iloc[k, v.columns.get_loc("converted_from")] = str(row["fac_id"])
+        v.iloc[k, v.columns.get_loc("building_name")] = str(row["name"])
+    return mins, dist
+
+
 def _band_sites(
     band: str, kind: VillageSiteKind, dem: pd.DataFrame, rows: np.ndarray, n_fac: int,
     max_candidates: int, circ: float, roads: RoadNetwork | None,
-    had_pair: np.ndarray | None = None,
+    had_pair: np.ndarray | None = None, buildings: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Sites of one band for its uncovered ``rows``: new facility rows and their pairs.
 
     ``had_pair`` marks rows that have a school within the cap that cannot hold them (the
-    site's note says so). Rows left without a site get ``reach_children`` and
+    site's note says so); ``buildings`` are existing buildings a site may move into
+    (:func:`_into_buildings`). Rows left without a site get ``reach_children`` and
     ``site_min_children`` in ``dem`` (in place). Returns None when no site is chosen.
     """
     level, stype, prefix = SITE_BANDS[band]
@@ -242,20 +296,33 @@ def _band_sites(
     chosen_ids = np.sort(np.asarray(chosen))
     col_of = np.full(len(vil), -1, dtype=np.int64)
     col_of[chosen_ids] = n_fac + np.arange(chosen_ids.size)
-    v = vil.iloc[chosen_ids]
+    v = vil.iloc[chosen_ids].copy()
+    v["converted_from"] = ""
+    v["building_name"] = ""
+    if buildings is not None and kind.reuse_within_m > 0 and len(buildings):
+        mins, dist = _into_buildings(v, chosen_ids, buildings, d, r, c, mins, dist,
+                                     kind.reuse_within_m, circ, roads)
+    conv = (v["converted_from"] != "").to_numpy()
+    names = [f"{_NAME[band]}({i})" if not b else f"{_NAME[band]}({i}, 改建自{b})"
+             for i, b in zip(v.index, v["building_name"], strict=True)]
+    notes = [(_NOTE_FULL if f else _NOTE[band]).format(cap=m) + (
+        f"; 利用 {b} 校舍改建 (in the building of {b}, converted)" if b else "")
+        for m, f, b in zip(v["cap_min"], full_site[chosen_ids], v["converted_from"],
+                           strict=True)]
     sites = pd.DataFrame({
         "fac_id": [prefix + str(i) for i in v.index], "level": level,
-        "name": [f"{_NAME[band]}({i})" for i in v.index],
+        "name": names,
         "county_code": v["county_code"].to_numpy(), "township_code": v["township_code"].to_numpy(),
         "school_type": stype, "site_class": "village", "ownership": "public", "is_site": True,
         "capacity": 0.0,
         "beds": 0.0, "enrollment_base": 0.0, "enrollment_lower": 0.0, "programme_groups": "",
         "lon": v["lon"].to_numpy(), "lat": v["lat"].to_numpy(), "x": v["x"].to_numpy(),
         "y": v["y"].to_numpy(), "max_capacity": cap[chosen_ids], "host": True,
-        "village_site": True, "site_note": [(_NOTE_FULL if f else _NOTE[band]).format(cap=m)
-                      for m, f in zip(v["cap_min"], full_site[chosen_ids], strict=True)],
+        "village_site": True, "site_note": notes,
+        "converted_from": v["converted_from"].to_numpy(),
         "vs_fixed_cost": float(kind.fixed_cost), "vs_block": block,
-        "vs_capital": float(kind.capital_per_seat),
+        "vs_capital": np.where(conv, float(kind.conversion_capital_per_seat),
+                               float(kind.capital_per_seat)),
     }, index=pd.RangeIndex(n_fac, n_fac + chosen_ids.size))
     pairs = pd.DataFrame({
         "row": rows[r], "col": col_of[c], "minutes": mins, "km": dist * circ / 1000.0,
