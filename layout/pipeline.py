@@ -275,6 +275,11 @@ def summary_text(plan: LayoutPlan) -> str:
                      f"{v.get('peak_net_need', 0):,.0f}; {v.get('new_seats_idle_share', 0):.0%} "
                      f"of new seats idle in {plan.milestones[-1]} (timeline.csv, "
                      "staged_summary.csv)")
+        near = plan.staged_summary[plan.staged_summary["metric"] == "new_near_closed"]
+        if near["value"].sum() > 0:
+            lines.append(f"new schools within 2 km of a closed school of their level: "
+                         f"{near['value'].sum():,.0f} (each names the nearest idle building "
+                         "in its reason)")
     sr = plan.solver_records
     if len(sr):
         counts = ", ".join(f"{k} {v}" for k, v in sr["status"].value_counts().items())

@@ -139,3 +139,25 @@ def test_a_reason_of_another_milestone_is_kept_with_its_year() -> None:
     reason = out["reason"].iloc[0]
     # the target year says nothing; 2035's rule is kept, once, with its year, whole
     assert reason == "2035年: " + low
+
+
+def test_summary_counts_new_schools_next_to_a_closed_one() -> None:
+    import pandas as pd
+
+    from layout.plan.staged_tables import staged_summary
+
+    # N1 is 1.1 km from the closed K1 (counted); N2 is 11 km from it (not); a closed primary
+    # next to N2 is another level
+    def row(sid, level, action, lon, lat, added=0):
+        return {"school_id": sid, "level": level, "action": action, "lon": lon, "lat": lat,
+                "seats_added": added, "capacity_base": 0 if action == "new" else 90,
+                "capacity_2030": 0 if action in ("merge", "close") else 90,
+                "enrollment_2030": 0 if action in ("merge", "close") else 60}
+
+    schools = pd.DataFrame([row("K1", "kindergarten", "merge", 105.80, 32.40),
+                            row("N1", "kindergarten", "new", 105.81, 32.40, 90),
+                            row("N2", "kindergarten", "new", 105.92, 32.40, 90),
+                            row("P1", "primary", "close", 105.92, 32.40)])
+    out = staged_summary(schools, [2030]).set_index(["metric", "level"])["value"]
+    assert out[("new_near_closed", "kindergarten")] == 1
+    assert out[("new_near_closed", "primary")] == 0

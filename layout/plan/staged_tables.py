@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from layout.plan.params import LayoutParams
+from layout.plan.reasons import REUSE_RADIUS_M
 from schoolsystem.schemas import PROJECT_COLUMNS, TIMELINE_COLUMNS
 
 KEYS = ["school_id", "level"]
@@ -235,7 +236,10 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     * ``utilization_median`` (per level and milestone) — median pupils / seats of the open
       schools;
     * ``kept_under_30pct`` (per level and milestone) — kindergartens and primaries kept with
-      under 30 % of their seats filled (each names its rule, with the year, in ``reason``).
+      under 30 % of their seats filled (each names its rule, with the year, in ``reason``);
+    * ``new_near_closed`` (per level) — new schools within :data:`REUSE_RADIUS_M` of a school of
+      the same level the plan closes: what a planner asks about first (each names the nearest
+      idle building in its ``reason``).
     """
     s = schools[schools["level"] != "vocational"]
     enr = s[[f"enrollment_{y}" for y in years]].astype(float).fillna(0.0).to_numpy()
@@ -262,4 +266,19 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
                 kept = (c > 0) & (grp["action"] != "new")
                 rows.append(("kept_under_30pct", str(level), y,
                              float((kept & (e < 0.3 * c)).sum())))
+        rows.append(("new_near_closed", str(level), years[-1], float(_new_near_closed(grp))))
     return pd.DataFrame(rows, columns=["metric", "level", "year", "value"])
+
+
+def _new_near_closed(grp: pd.DataFrame) -> int:
+    """New schools of one level within :data:`REUSE_RADIUS_M` of one of its closed schools."""
+    new = grp[grp["action"] == "new"]
+    closed = grp[grp["action"].isin(_CLOSED)]
+    if new.empty or closed.empty:
+        return 0
+    lat = np.radians(new["lat"].to_numpy(dtype=float))[:, None]
+    dx = (new["lon"].to_numpy(dtype=float)[:, None] - closed["lon"].to_numpy(dtype=float)) \
+        * np.cos(lat)
+    dy = new["lat"].to_numpy(dtype=float)[:, None] - closed["lat"].to_numpy(dtype=float)
+    metres = np.hypot(dx, dy) * np.radians(1.0) * 6_371_000.0
+    return int((metres.min(axis=1) <= REUSE_RADIUS_M).sum())
