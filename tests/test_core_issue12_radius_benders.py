@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from core_instances import random_costs
 
 from layout.core import FacilityLocation
 from layout.core.backends import run_highs
@@ -20,14 +21,8 @@ from layout.core.status import SolveStatus
 
 
 def _instance(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(300 + seed)
-    cost = rng.integers(1, 60, (16, 9)).astype(float)
-    if seed % 2:
-        cost += rng.random(cost.shape)
-    if seed % 3 == 0:
-        cost[rng.random(cost.shape) < 0.3] = np.inf  # some pairs not permitted
-        cost[np.arange(cost.shape[0]), rng.integers(0, cost.shape[1], cost.shape[0])] = 40.0
-    return cost
+    return random_costs(300 + seed, 16, 9, fractional=bool(seed % 2),
+                        blocked=0.3 if seed % 3 == 0 else 0.0, fallback=40.0)
 
 
 def _data(cost: np.ndarray, p: int):

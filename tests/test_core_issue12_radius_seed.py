@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from core_instances import random_costs
 
 import layout.core.radius_steps as rsteps
 from layout.core import FacilityLocation
@@ -19,14 +20,8 @@ from layout.core.radius_model import _Model
 
 
 def _instance(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(900 + seed)
-    cost = rng.integers(1, 60, (18, 10)).astype(float)
-    if seed % 2:
-        cost += rng.random(cost.shape)
-    if seed % 3 == 0:
-        cost[rng.random(cost.shape) < 0.2] = np.inf  # some pairs not permitted
-        cost[np.arange(cost.shape[0]), rng.integers(0, cost.shape[1], cost.shape[0])] = 30.0
-    return cost
+    return random_costs(900 + seed, 18, 10, fractional=bool(seed % 2),
+                        blocked=0.2 if seed % 3 == 0 else 0.0, fallback=30.0)
 
 
 def _best(cost: np.ndarray, p: int, closed: np.ndarray) -> float:

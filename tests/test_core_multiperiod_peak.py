@@ -65,26 +65,37 @@ def _site_model(idle_cost: float | None) -> MultiPeriodLocation:
         single_source=True).solve(gap=1e-9)
 
 
-def _brute_force_site(idle_cost: float) -> float:
-    """Cheapest (blocks per period, temporary seats) plan of :func:`_site_model`."""
-    demand, best = [40.0, 30.0, 20.0], np.inf
+def _brute_force_one(demand: list[float], cap: float, temp_cost: float, temp_max: float,
+                     share: float, idle_cost: float) -> float:
+    """Cheapest plan of one facility open in 3 periods (fixed cost 1 each, blocks of 10 at 100).
+
+    Enumerates the cumulative blocks per period; temporary seats cover the rest, at most
+    ``min(temp_max, share * permanent seats)``. A facility without seats of its own (a site)
+    must build in the first period. Idle cost: added seats beyond the last period's pupils over
+    the old capacity (all empty seats once it was expanded).
+    """
+    best = np.inf
     for b in itertools.product(range(7), repeat=3):
-        if list(b) != sorted(b) or b[0] == 0:
+        if list(b) != sorted(b) or (cap == 0 and b[0] == 0):
             continue
-        cost = 3 * 1.0 + 100.0 * b[0]
-        cost += 100.0 * (b[1] - b[0]) + 100.0 * (b[2] - b[1])
-        ok = True
+        cost, ok = 3.0 + 100.0 * b[2], True
         for t, d in enumerate(demand):
-            seats = 10.0 * b[t]
+            seats = cap + 10.0 * b[t]
             temp = max(0.0, d - seats)
-            if temp > min(20.0, 0.5 * seats) + 1e-9:
+            if temp > min(temp_max, share * seats) + 1e-9:
                 ok = False
                 break
-            cost += 20.0 * temp
+            cost += temp_cost * temp
         if ok:
-            cost += idle_cost * max(0.0, 10.0 * b[2] - demand[2])
-            best = min(best, cost)
+            added = 10.0 * b[2]
+            used = min(added, demand[2] - cap * (b[2] > 0))
+            best = min(best, cost + idle_cost * (added - used))
     return best
+
+
+def _brute_force_site(idle_cost: float) -> float:
+    """Cheapest (blocks per period, temporary seats) plan of :func:`_site_model`."""
+    return _brute_force_one([40.0, 30.0, 20.0], 0.0, 20.0, 20.0, 0.5, idle_cost)
 
 
 @pytest.mark.parametrize("idle_cost", [0.0, 30.0, 200.0])
@@ -124,23 +135,8 @@ def _expansion_model(idle_cost: float) -> MultiPeriodLocation:
 
 
 def _brute_force_expansion(idle_cost: float) -> float:
-    demand, best = [140.0, 120.0, 90.0], np.inf
-    for b in itertools.product(range(7), repeat=3):
-        if list(b) != sorted(b):
-            continue
-        cost, ok = 3.0 + 100.0 * b[2], True
-        for t, d in enumerate(demand):
-            seats = 100.0 + 10.0 * b[t]
-            temp = max(0.0, d - seats)
-            if temp > min(30.0, 0.3 * seats) + 1e-9:
-                ok = False
-                break
-            cost += 12.0 * temp
-        if ok:
-            added = 10.0 * b[2]
-            used = min(added, demand[2] - 100.0 * (b[2] > 0))
-            best = min(best, cost + idle_cost * (added - used))
-    return best
+    """Cheapest plan of :func:`_expansion_model`."""
+    return _brute_force_one([140.0, 120.0, 90.0], 100.0, 12.0, 30.0, 0.3, idle_cost)
 
 
 @pytest.mark.parametrize("idle_cost", [0.0, 5.0, 40.0])

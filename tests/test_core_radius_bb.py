@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from core_instances import random_costs
 
 from layout.core import FacilityLocation, SolveStatus
 from layout.core.pmedian import _Sorted
@@ -17,9 +18,7 @@ from layout.core.radius_bb import _children, _fix, _Node, _node_lp, branch_and_b
 
 def _instance(seed: int, n: int, m: int, integer: bool) -> np.ndarray:
     """Random (non-metric) costs: their LP bound is often below the optimum, so the tree branches."""
-    rng = np.random.default_rng(seed)
-    cost = rng.integers(1, 60, (n, m)).astype(float)
-    return cost if integer else cost + rng.random(cost.shape)
+    return random_costs(seed, n, m, fractional=not integer)
 
 
 def _all_plans(cost: np.ndarray, p: int) -> list[tuple[float, tuple[int, ...]]]:

@@ -923,10 +923,15 @@ def seats_room(d: MultiPeriodData, lay: Layout) -> tuple[NDArray[np.float64],
     return cap, room
 
 
-def choice_load(d: MultiPeriodData, choice: NDArray[np.int64], t: int) -> NDArray[np.float64]:
-    """Demand each facility serves in period ``t`` when row i goes to pair ``choice[t, i]``."""
+def choice_load(d: MultiPeriodData, choice: NDArray[np.int64], t: int,
+                demand: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Demand each facility serves in period ``t`` when row i goes to pair ``choice[t, i]``.
+
+    ``demand`` (T, n) replaces ``d.demand`` (e.g. the high demand ``d.peak_demand``).
+    """
     served = choice[t] >= 0
-    return np.asarray(np.bincount(d.cols[choice[t, served]], weights=d.demand[t, served],
+    dem = d.demand if demand is None else demand
+    return np.asarray(np.bincount(d.cols[choice[t, served]], weights=dem[t, served],
                                   minlength=d.n_facilities), dtype=np.float64)
 
 
@@ -1011,9 +1016,7 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
         v[lay.u.start + tt * nu + ii] = 1.0
     excess = np.maximum(0.0, load - cap) if d.capacity is not None else np.zeros((T, m))
     peak_load = (None if d.peak_demand is None else np.vstack(
-        [np.bincount(d.cols[choice[t, choice[t] >= 0]],
-                     weights=d.peak_demand[t, choice[t] >= 0], minlength=m)
-         for t in range(T)]).astype(np.float64))
+        [choice_load(d, choice, t, d.peak_demand) for t in range(T)]))
     if lay.b_fac.size:
         blk = d.expansion_block[lay.b_fac]
         need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)

@@ -21,9 +21,7 @@ import pandas as pd
 from layout.core import FacilityLocation
 from layout.plan.model import CountyModel
 from layout.plan.params import LayoutParams
-from layout.plan.staged_model import StagedSolution, p90_students, temp_limits
-
-__all__ = ["P90_COLUMNS", "check_county", "p90_students", "round_table"]
+from layout.plan.staged_model import StagedSolution, temp_limits
 
 P90_COLUMNS = ("year", "county_code", "level", "demand_p90", "seats", "temporary_seats_p90",
                "unserved_p90", "unserved_p90_no_school")

@@ -28,7 +28,7 @@ from layout.plan.fixed import apply, check_ids, outside_cost, price_entries
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
 from layout.plan.model import CountyModel, solve_subproblem
-from layout.plan.p90 import check_county, p90_students, round_table
+from layout.plan.p90 import check_county, round_table
 from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.planner import (
     RECORD_EXTRA,
@@ -48,6 +48,8 @@ from layout.plan.staged_model import (
     StagedSubProblem,
     assemble_staged,
     make_staged_subproblems,
+    p90_by_period,
+    p90_students,
     with_p90,
 )
 from layout.plan.staged_tables import (
@@ -343,9 +345,15 @@ def _p90_check(models: list[CountyModel], subs: list[list[StagedSubProblem]],
                p: LayoutParams, seed: int) -> pd.DataFrame | None:
     """The plan's network at every milestone under the P90 demand (see :mod:`layout.plan.p90`)."""
     tables = [check_county(cm, sols[cm.county_code], [s.facilities for s in part],
-                           p90_students(cm, p90, len(years)), years, p, seed)
+                           _p90_rows(cm, p90, len(years)), years, p, seed)
               for cm, part in zip(models, subs, strict=True) if cm.county_code in sols]
     return round_table(pd.concat(tables, ignore_index=True)) if tables else None
+
+
+def _p90_rows(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
+    """P90 students per period and demand row: those the model was built with, if any."""
+    rows = p90_by_period(cm, n_periods)
+    return p90_students(cm, p90, n_periods) if rows is None else rows
 
 
 def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods, parts: _PlanParts,

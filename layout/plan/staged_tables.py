@@ -109,23 +109,18 @@ def _other_years(out: pd.DataFrame, long: pd.DataFrame, decisive: pd.Series) -> 
     parts = is_open.assign(part=is_open["reason"].astype(str).map(_top_parts)).explode("part")
     parts = parts[parts["part"].str.len() > 0]
     first = parts.groupby([*KEYS, "part"], sort=False)["year"].min().reset_index()
-    first = first.sort_values([*KEYS, "year"], kind="stable")
-    reason = out["reason"].astype(str)
-    extra: dict[tuple[object, ...], dict[int, list[str]]] = {}
-    for row in first.itertuples(index=False):
-        key = tuple(getattr(row, k) for k in KEYS)
-        if key not in reason.index or row.part in reason[key]:
-            continue
-        when = decisive.get(key)
-        if pd.notna(when) and int(row.year) < int(when):
-            continue  # before the school's own decision (a site not yet built)
-        extra.setdefault(key, {}).setdefault(int(row.year), []).append(str(row.part))
-    add = pd.Series({k: "; ".join(f"{y}年: " + "; ".join(p) for y, p in by_year.items())
-                     for k, by_year in extra.items()}, dtype=object)
-    if add.empty:
+    first = first.join(out["reason"].astype(str).rename("own"), on=KEYS, how="inner")
+    first = first.join(decisive.rename("when"), on=KEYS)
+    new = np.array([p not in own for p, own in zip(first["part"], first["own"], strict=True)],
+                   dtype=bool)
+    # not before the school's own decision (a site not yet built)
+    first = first[new & ~(first["year"] < first["when"])]
+    if first.empty:
         return out["reason"]
-    add.index = pd.MultiIndex.from_tuples(add.index, names=KEYS)
-    add = add.reindex(out.index)
+    first = first.sort_values([*KEYS, "year"], kind="stable")
+    per_year = first.groupby([*KEYS, "year"], sort=False)["part"].agg("; ".join)
+    per_year = per_year.index.get_level_values("year").astype(str) + "年: " + per_year
+    add = per_year.groupby(level=KEYS, sort=False).agg("; ".join).reindex(out.index)
     base = out["reason"].fillna("").astype(str)
     return base.where(add.isna(), np.where(base == "", add.fillna(""),
                                            base + "; " + add.fillna("")))
@@ -253,19 +248,17 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     rows.append(("new_seats_idle_share", "all", years[-1],
                  float(idle_new.sum() / added.sum()) if added.sum() > 0 else 0.0))
     for level, grp in s.groupby("level"):
+        low = []
         for y in years:
             c = grp[f"capacity_{y}"].astype(float).fillna(0.0)
             e = grp[f"enrollment_{y}"].astype(float).fillna(0.0)
             u = (e / c)[c > 0]
             rows.append(("utilization_median", str(level), y,
                          float(u.median()) if len(u) else float("nan")))
+            kept = (c > 0) & (grp["action"] != "new")
+            low.append(("kept_under_30pct", str(level), y, float((kept & (e < 0.3 * c)).sum())))
         if level in ("kindergarten", "primary"):
-            for y in years:
-                c = grp[f"capacity_{y}"].astype(float).fillna(0.0)
-                e = grp[f"enrollment_{y}"].astype(float).fillna(0.0)
-                kept = (c > 0) & (grp["action"] != "new")
-                rows.append(("kept_under_30pct", str(level), y,
-                             float((kept & (e < 0.3 * c)).sum())))
+            rows.extend(low)
         rows.append(("new_near_closed", str(level), years[-1], float(_new_near_closed(grp))))
     return pd.DataFrame(rows, columns=["metric", "level", "year", "value"])
 

@@ -1,0 +1,27 @@
+"""Random cost matrices for the core's p-median tests (SYNTHETIC).
+
+Non-metric integer costs 1-59, optionally with a fractional part, and optionally with a share
+of pairs not permitted (``inf``) while every client keeps one pair at ``fallback``: their LP
+bound is often below the optimum, so the exact methods have to branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_costs(rng_seed: int, n: int, m: int, *, fractional: bool, blocked: float = 0.0,
+                 fallback: float = 0.0) -> np.ndarray:
+    """Costs (n, m) drawn from ``default_rng(rng_seed)`` (draw order fixed: same seed, same costs).
+
+    ``blocked`` > 0: that share of pairs is not permitted (``inf``), then one random pair per
+    client costs ``fallback``, so no client is left without a facility.
+    """
+    rng = np.random.default_rng(rng_seed)
+    cost = rng.integers(1, 60, (n, m)).astype(float)
+    if fractional:
+        cost += rng.random(cost.shape)
+    if blocked > 0:
+        cost[rng.random(cost.shape) < blocked] = np.inf  # some pairs not permitted
+        cost[np.arange(n), rng.integers(0, m, n)] = fallback
+    return cost
