@@ -213,9 +213,12 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
     from layout.outputs.excel import write_csvs, write_workbook
     from layout.outputs.gpkg import write_geopackage
     from layout.outputs.maps import write_map
+    from layout.outputs.prefectures import with_prefectures
+    from layout.outputs.province import write_province_outputs
     from layout.outputs.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
+    plan = with_prefectures(plan, region.prefectures)  # kpis, timeline: + prefecture columns
     series = change = None
     if outlook is not None:
         series = school_age_series(outlook)
@@ -233,6 +236,10 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
     files += write_csvs(plan, out)
     files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
                                   pop_change=change, years_series=series, note=text))
+    files += write_province_outputs(  # more than one prefecture: overview + one set each
+        plan, region, out, scenario_params=scenario.effective(), tiles=scenario.map.tiles,
+        title=f"学校布局规划 {scenario.target_year} · {scenario.name}", years_series=series,
+        pop_change=change, note=note, text=text)
     files.append(write_text_atomic(out / "README.txt", text + "\n\n" + _FILES_TEXT))
     return files
 
@@ -243,6 +250,10 @@ _FILES_TEXT = """Files 文件:
   layout.xlsx     workbook 工作簿: recommended layout, assignments, KPIs, projects, parameters
   layout.gpkg     GeoPackage: schools (with actions), demand points, assignments, townships
   *.csv           the plan tables (UTF-8 with BOM); data_dictionary.csv explains every column
+                  (kpis.csv, timeline.csv: prefecture_code / prefecture_name of each county)
+  province_map.html   (regions of several prefectures) overview: per prefecture and level,
+                  schools before -> after, closed, new, seats added; click a prefecture
+  prefectures/<code>/map.html, layout.xlsx   (same) each prefecture's own map and workbook
   forecast/       forecast tables, back-tests, fan charts and pyramids
   manifest.json   scenario, input file hashes, package versions, seed, solver records, timings
 """

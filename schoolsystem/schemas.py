@@ -51,6 +51,10 @@ _COLUMNS: tuple[Column, ...] = (
     Column("school_id", "str", "学校代码", "学校或候选校址的唯一代码（新建学校为校址代码）"),
     Column("name", "str", "名称", "学校或项目名称"),
     Column("county_code", "str", "县区代码", "所属县（区）6位行政区划代码"),
+    Column("prefecture_code", "str", "市州代码",
+           "所属市（州）6位行政区划代码（县区数据未给出时取县区代码前4位加00）"),
+    Column("prefecture_name", "str", "市州名称",
+           "所属市（州）名称（县区数据未给出时取代码相同的区域外界 city 的名称，否则为市州代码）"),
     Column("township_code", "str", "乡镇代码", "所属乡镇（街道）9位代码"),
     Column("level", "str", "学段",
            "kindergarten 幼儿园 / primary 小学 / junior 初中 / senior 高中 / vocational 中职"),
@@ -169,6 +173,28 @@ TIMELINE_COLUMNS: Final[tuple[str, ...]] = (
     "temporary_seats", "idle_seats",
 )  # fmt: skip
 """Staged plan, per milestone, county and level."""
+PREFECTURE_COLUMNS: Final[tuple[str, ...]] = ("prefecture_code", "prefecture_name")
+"""The prefecture of a row's county, added to the per-county tables when they are written
+(:data:`KPI_OUTPUT_COLUMNS`, :data:`TIMELINE_OUTPUT_COLUMNS`; the planner does not compute it)."""
+
+
+def with_prefecture(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``columns`` with :data:`PREFECTURE_COLUMNS` inserted before ``county_code``.
+
+    Examples
+    --------
+    >>> with_prefecture(("year", "county_code", "level"))
+    ('year', 'prefecture_code', 'prefecture_name', 'county_code', 'level')
+
+    """
+    i = columns.index("county_code")
+    return (*columns[:i], *PREFECTURE_COLUMNS, *columns[i:])
+
+
+KPI_OUTPUT_COLUMNS: Final[tuple[str, ...]] = with_prefecture(KPI_COLUMNS)
+"""``kpis.csv`` and the 指标 sheet: :data:`KPI_COLUMNS` with the prefecture of each county."""
+TIMELINE_OUTPUT_COLUMNS: Final[tuple[str, ...]] = with_prefecture(TIMELINE_COLUMNS)
+"""``timeline.csv`` and the 分期时间表 sheet: :data:`TIMELINE_COLUMNS` with the prefecture."""
 SOLVER_COLUMNS: Final[tuple[str, ...]] = (
     "county_code", "subproblem", "status", "objective", "bound", "gap", "wall_time", "threads",
     "seed",
@@ -189,6 +215,11 @@ PLAN_TABLES: Final = MappingProxyType({
     "solver_records": SOLVER_COLUMNS,
 })
 """LayoutPlan attribute -> its columns, in output order."""
+
+OUTPUT_TABLES: Final = MappingProxyType({
+    **PLAN_TABLES, "kpis": KPI_OUTPUT_COLUMNS, "timeline": TIMELINE_OUTPUT_COLUMNS,
+})
+"""Table -> its columns as written (CSV, workbook): the plan's, with the prefecture columns."""
 
 QUANTILES: Final[tuple[str, ...]] = ("p10", "p50", "p90")
 """Quantile columns of every forecast table."""

@@ -37,6 +37,12 @@ def test_run_writes_every_output(tiny_run: Path) -> None:
     assert any((tiny_run / "forecast" / "plots").glob("fan_*.png"))
     # no temp litter left by the atomic writers
     assert not [p for p in tiny_run.rglob("*") if ".tmp" in p.name]
+    # one prefecture (519900): no province overview, no per-prefecture files
+    assert not (tiny_run / "province_map.html").exists()
+    assert not (tiny_run / "prefectures").exists()
+    kpis = pd.read_csv(tiny_run / "kpis.csv", dtype=str, encoding="utf-8-sig")
+    assert list(kpis.columns[:3]) == ["prefecture_code", "prefecture_name", "county_code"]
+    assert set(kpis["prefecture_code"]) == {"519900"}
 
 
 def test_run_outputs_are_consistent(tiny_run: Path) -> None:

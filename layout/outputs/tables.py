@@ -15,10 +15,10 @@ import pandas as pd
 
 from schoolsystem.schemas import (
     COLUMNS,
+    OUTPUT_TABLES,
     PLAN_TABLES,
     STAGED_SCHOOL_COLUMNS,
     SUMMARY_COLUMNS,
-    TIMELINE_COLUMNS,
 )
 from schoolsystem.vocabulary import ACTION_LABELS_ZH, ACTIONS, LEVEL_LABELS_ZH, LEVELS
 
@@ -74,7 +74,9 @@ def plan_table(plan: Any, name: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Documented columns first, any extra columns after them.
+        Documented columns first (with the prefecture columns of
+        :data:`schoolsystem.schemas.OUTPUT_TABLES` in their place when the table has them), any
+        extra columns after them.
 
     Raises
     ------
@@ -90,12 +92,13 @@ def plan_table(plan: Any, name: str) -> pd.DataFrame:
     missing = [c for c in PLAN_TABLES[name] if c not in table.columns]
     if missing:
         raise LayoutError(f"plan.{name} lacks columns {missing}")
-    extra = [c for c in table.columns if c not in PLAN_TABLES[name]]
+    documented = [c for c in OUTPUT_TABLES[name] if c in table.columns]
+    extra = [c for c in table.columns if c not in OUTPUT_TABLES[name]]
     if name == "schools":  # a staged plan's per-milestone columns; the model's own stay inside
         per_year = re.compile("|".join(c.replace("<year>", r"\d{4}")
                                        for c in STAGED_SCHOOL_COLUMNS))
         extra = [c for c in extra if per_year.fullmatch(str(c))]
-    return table[[*PLAN_TABLES[name], *extra]].reset_index(drop=True)
+    return table[[*documented, *extra]].reset_index(drop=True)
 
 
 def assignment_summary(plan: Any) -> pd.DataFrame:
@@ -144,9 +147,9 @@ def assignment_summary(plan: Any) -> pd.DataFrame:
 def data_dictionary() -> pd.DataFrame:
     """Return the data dictionary: zh_header, identifier, meaning and the tables using it."""
     tables: dict[str, list[str]] = {}
-    for table, cols in {**PLAN_TABLES, "assignment_summary": SUMMARY_COLUMNS,
-                        "timeline": TIMELINE_COLUMNS, "schools (staged)": STAGED_SCHOOL_COLUMNS,
-                        }.items():
+    for table, cols in {**PLAN_TABLES, "kpis": OUTPUT_TABLES["kpis"],
+                        "assignment_summary": SUMMARY_COLUMNS, "timeline": OUTPUT_TABLES["timeline"],
+                        "schools (staged)": STAGED_SCHOOL_COLUMNS}.items():
         for col in cols:
             tables.setdefault(col, []).append(table)
     rows = [

@@ -37,6 +37,8 @@ def _typed(layer: ParsedLayer, spec: LayerSpec) -> pd.DataFrame:
     """Cast a parsed layer (known to be valid) to its final dtypes."""
     frame = layer.frame.copy()
     for col in spec.columns:
+        if col.name not in frame.columns:  # an optional column the file leaves out
+            continue
         if col.kind == "int":
             frame[col.name] = frame[col.name].round().astype("int64")
         elif col.kind == "float":

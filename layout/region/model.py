@@ -10,6 +10,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from layout.region.prefectures import county_prefectures
 from schoolsystem.vocabulary import LEVELS
 
 
@@ -73,6 +74,16 @@ class Region:
     def is_synthetic(self) -> bool:
         """Whether any layer is synthetic."""
         return bool(self.synthetic_layers)
+
+    @cached_property
+    def prefectures(self) -> pd.DataFrame:
+        """County -> prefecture: ``county_code, prefecture_code, prefecture_name``, one row per county.
+
+        From the optional ``prefecture_code`` / ``prefecture_name`` properties of
+        ``counties.geojson``, else derived from the county code
+        (:func:`layout.region.prefectures.county_prefectures`).
+        """
+        return county_prefectures(self.counties, self.city)
 
     @cached_property
     def school_levels(self) -> pd.DataFrame:

@@ -222,7 +222,8 @@ def parse_layer(raw: RawLayer, spec: LayerSpec, out: ProblemList) -> ParsedLayer
     typed: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in frame.columns:
-            out.append(Problem(raw.file, "", col.name, "", "required column is missing"))
+            if col.required:
+                out.append(Problem(raw.file, "", col.name, "", "required column is missing"))
             continue
         typed[col.name] = _parse_column(col, frame[col.name], layer, out)
     layer.frame = pd.DataFrame(typed, index=frame.index)

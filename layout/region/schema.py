@@ -68,6 +68,9 @@ class Column:
         Full-match regular expression for ``id`` and ``str`` columns.
     choices : frozenset of str, optional
         Allowed codes.
+    required : bool
+        Whether the column must be present; an optional column (``False``) may be left out of
+        the file altogether, and is checked like any other when it is there.
 
     """
 
@@ -80,6 +83,7 @@ class Column:
     lt: float | None = None
     pattern: str | None = None
     choices: frozenset[str] | None = None
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,11 @@ LAYERS: dict[str, LayerSpec] = {
                 Column("name", "str"),
                 Column("name_en", "str", allow_empty=True),
                 Column("terrain", "str", choices=TERRAINS),
+                # optional: without them a county's prefecture is derived from its code
+                # (layout.region.prefectures)
+                Column("prefecture_code", "id", allow_empty=True, pattern=_COUNTY,
+                       required=False),
+                Column("prefecture_name", "str", allow_empty=True, required=False),
             ),
             id_column="county_code",
         ),
