@@ -62,3 +62,62 @@ def test_root_lp_off_gives_the_same_optimum() -> None:
     on = _model(inst).solve(time_limit=30, gap=1e-9)
     off = _model(inst).solve(time_limit=30, gap=1e-9, root_lp=False)
     assert on.objective == pytest.approx(off.objective, rel=1e-6)
+
+
+def _lonely_row(u_root: float) -> tuple[mpm.MultiPeriodData, mpm.Layout, np.ndarray]:
+    """One village of 50 pupils: an existing school that needs 100, or a new site."""
+    mp = MultiPeriodLocation.from_pairs(
+        [0, 0], [0, 1], [[1.0, 2.0], [1.0, 2.0]], [[50.0], [50.0]], 2,
+        existing=[True, False], fixed_cost=[10.0, 10.0], min_load=[100.0, 0.0],
+        unserved_cost=[[1e6], [1e6]], single_source=True)
+    d = mp.data
+    lay = mpm.layout_of(d)
+    v = np.zeros(lay.n_var)
+    v[lay.u] = u_root
+    return d, lay, v
+
+
+def test_a_row_the_lp_served_but_rounding_left_unserved_gets_a_site_opened() -> None:
+    from layout.core.multiperiod_lp import _open_for_unserved
+
+    d, lay, v = _lonely_row(0.0)
+    g = np.zeros((d.n_periods, d.n_groups))
+    choice = np.full((d.n_periods, d.n_demand), -1, dtype=np.int64)
+    assert _open_for_unserved(d, lay, g, v, choice)
+    site, school = d.group[1], d.group[0]
+    assert (g[:, site] == 1).all()  # opened from the first period on (a site stays open)
+    assert (g[:, school] == 0).all()  # the school below its minimum with this row alone stays shut
+    d, lay, v = _lonely_row(1.0)  # the LP itself left the row unserved: nothing to mend
+    g = np.zeros((d.n_periods, d.n_groups))
+    assert not _open_for_unserved(d, lay, g, v, choice)
+    assert (g == 0).all()
+
+
+def test_mip_stops_at_a_plan_within_the_target() -> None:
+    import scipy.sparse as sp
+
+    from layout.core.backends import highs_lp, run_highs
+
+    rng = np.random.default_rng(8)
+    k = 60  # a multi-knapsack HiGHS has to branch on: maximise value, three weight rows
+    value, weight = rng.integers(10, 60, k).astype(float), rng.integers(5, 40, (3, k))
+    cap = weight.sum(axis=1) / 3
+
+    def solve(**kw):  # type: ignore[no-untyped-def]
+        h = highs_lp(-value, np.zeros(k), np.ones(k), sp.csc_array(weight.astype(float)),
+                     np.full(3, -np.inf), cap, integer=np.ones(k, dtype=bool))
+        return run_highs(h, time_limit=60, gap=0.0, **kw)
+
+    full = solve()
+    greedy = np.zeros(k)  # a plan to start from: items by value per weight while they fit
+    for j in np.argsort(-value / weight.sum(axis=0), kind="stable"):
+        if (weight @ greedy + weight[:, j] <= cap).all():
+            greedy[j] = 1.0
+    target = float(-value @ greedy)
+    early = solve(hint=greedy, stop_at=target)
+    assert full.status is SolveStatus.OPTIMAL
+    assert full.stopped_by == ""
+    assert full.objective < target  # the start is not optimal: stopping there is a choice
+    assert early.stopped_by == "target"
+    assert early.status is SolveStatus.FEASIBLE
+    assert full.objective <= early.objective <= target

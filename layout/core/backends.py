@@ -97,6 +97,7 @@ def _parameters(solver: str, gap: float, threads: int, seed: int) -> tuple[str, 
 def solve_mip(
     model: MipModel, *, solver: str, time_limit: float, threads: int, seed: int, gap: float,
     hint: NDArray[np.float64] | None = None, log: bool = False, node_limit: int | None = None,
+    stop_at: float | None = None,
 ) -> BackendResult:
     """Solve ``model`` with ``solver`` and return the best plan found.
 
@@ -125,6 +126,8 @@ def solve_mip(
     node_limit : int, optional
         Most branch-and-bound nodes (``highspy`` only): a limit that, unlike ``time_limit``,
         gives the same plan on a fast or a loaded machine. Default: none.
+    stop_at : float, optional
+        Stop once a plan costs at most this (``highspy`` only; see :func:`run_highs`).
 
     Returns
     -------
@@ -140,7 +143,8 @@ def solve_mip(
         )
     if solver == "highspy":
         res = run_highs(highs_instance(model, integer=True, seed=seed, log=log),
-                        time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit)
+                        time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit,
+                        stop_at=stop_at)
     else:
         res = _solve_ortools(model, solver=solver, time_limit=time_limit, threads=threads,
                              seed=seed, gap=gap, hint=hint, log=log)
@@ -244,6 +248,37 @@ def highs_lp(
     return h
 
 
+def _stop_at(h: _Highs, target: float) -> None:
+    """Interrupt ``h``'s next MIP run once its best plan costs at most ``target``."""
+    import highspy
+
+    def stop(kind: int, _msg: str, out: Any, inp: Any, _data: Any) -> None:
+        if kind == highspy.cb.HighsCallbackType.kCallbackMipInterrupt and \
+                out.mip_primal_bound <= target:
+            inp.user_interrupt = True
+
+    h.setCallback(stop, None)
+    h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+
+
+def clone_highs(h: _Highs) -> _Highs:
+    """A second ``highspy`` solver holding ``h``'s model, options and basis (for another thread).
+
+    The copy is independent: bounds, rows and solves of one never touch the other.
+    """
+    import highspy
+
+    c = highspy._core._Highs()
+    for name in ("output_flag", "log_to_console", "threads", "random_seed", "presolve",
+                 "solver", "objective_bound"):
+        c.setOptionValue(name, h.getOptionValue(name)[1])
+    c.passModel(h.getLp())
+    basis = h.getBasis()
+    if basis.valid:
+        c.setBasis(basis)
+    return c
+
+
 def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
                    log: bool = False) -> _Highs:
     """A one-thread ``highspy`` solver holding ``model`` (as its LP relaxation unless ``integer``).
@@ -258,6 +293,7 @@ def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
 def run_highs(
     h: _Highs, *, time_limit: float | None = None, gap: float | None = None,
     hint: NDArray[np.float64] | None = None, node_limit: int | None = None,
+    stop_at: float | None = None,
 ) -> BackendResult:
     """Run a ``highspy`` solver (from :func:`highs_lp`) and read its outcome.
 
@@ -276,6 +312,10 @@ def run_highs(
         Full solution vector given as MIP start; default: none.
     node_limit : int, optional
         Most branch-and-bound nodes (deterministic, unlike the time limit); default: none.
+    stop_at : float, optional
+        A MIP stops as soon as it holds a plan costing at most this (e.g. within the caller's
+        gap of a bound HiGHS does not know, such as the root LP of a larger model); status
+        ``feasible``, ``stopped_by`` "target". Default: none.
 
     Returns
     -------
@@ -298,7 +338,11 @@ def run_highs(
         start.col_value = hint.tolist()
         start.value_valid = True
         h.setSolution(start)
+    if stop_at is not None:
+        _stop_at(h, float(stop_at))
     h.run()
+    if stop_at is not None:
+        h.stopCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
     info = h.getInfo()
     raw = h.getModelStatus()
     has = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
@@ -311,6 +355,7 @@ def run_highs(
     values = np.asarray(h.getSolution().col_value, dtype=np.float64) if has else None
     objective = float(info.objective_function_value) if has else float("nan")
     stopped = {highspy.HighsModelStatus.kTimeLimit: "time",
-               highspy.HighsModelStatus.kSolutionLimit: "nodes"}.get(raw, "")
+               highspy.HighsModelStatus.kSolutionLimit: "nodes",
+               highspy.HighsModelStatus.kInterrupt: "target"}.get(raw, "")
     return BackendResult(status, values, objective, float(info.mip_dual_bound),
                          float(h.getRunTime()), 1, int(info.mip_node_count), stopped)

@@ -61,7 +61,7 @@ from layout.core import multiperiod_peak as mpp
 from layout.core.backends import SOLVERS, BackendResult, default_threads, solve_mip
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel
-from layout.core.status import SolveStatus, relative_gap
+from layout.core.status import SolveStatus, relative_gap, within_gap
 
 #: Branch-and-bound nodes of the fix-and-optimise step (a deterministic budget).
 FIX_NODES = 200
@@ -356,7 +356,7 @@ class MultiPeriodLocation:
             fixed_vec, fixed_obj = mpm_lp.fix_and_optimise(
                 model, lay, root.decisions, start_vec, gap=gap / 2, seed=seed,
                 time_limit=max(1e-3, time_limit - (time.perf_counter() - start)),
-                node_limit=FIX_NODES)
+                node_limit=FIX_NODES, stop_at=within_gap(lp_bound, gap))
             if fixed_vec is not None and not self.hint_objective <= fixed_obj:
                 start_vec, self.hint_objective = fixed_vec, fixed_obj
         if start_vec is not None and abs(relative_gap(self.hint_objective, lp_bound)) <= gap:
@@ -365,8 +365,11 @@ class MultiPeriodLocation:
         else:
             left = max(1e-3, time_limit - (time.perf_counter() - start))
             res = solve_mip(model, solver=solver, time_limit=left, threads=threads, seed=seed,
-                            gap=gap, hint=start_vec, log=log, node_limit=node_limit)
+                            gap=gap, hint=start_vec, log=log, node_limit=node_limit,
+                            stop_at=within_gap(lp_bound, gap) if solver == "highspy" else None)
             res = dataclasses.replace(res, bound=float(np.fmax(res.bound, lp_bound)))
+            if res.values is not None and relative_gap(res.objective, res.bound) <= gap:
+                res = dataclasses.replace(res, status=SolveStatus.OPTIMAL)
         self.nodes, self.stopped_by = res.nodes, res.stopped_by
         status, values, objective = res.status, res.values, res.objective
         if start_vec is not None and status is not SolveStatus.INFEASIBLE:

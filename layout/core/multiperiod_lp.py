@@ -20,7 +20,9 @@ Single-source models (the school models: a village goes to one school per milest
 integral differently: each row goes to the facility of its largest LP share, a repair moves rows
 out of facilities above their room and into facilities below their minimum load, and what the
 repair cannot mend closes the decision below its minimum or opens a closed pair beside a full
-facility, after which the fixed LP is solved again (at most ``CLOSE_ROUNDS`` rounds). The greedy
+facility, after which the fixed LP is solved again (at most ``CLOSE_ROUNDS`` rounds). A row
+the LP served but the rounded plan leaves unserved gets a closed pair of its own opened and
+the fixed LP solved again; the cheaper of the two plans is kept. The greedy
 warm start with the rounded decisions is tried as well. When no rounded plan is within the gap,
 :func:`fix_and_optimise` runs the MIP with the best plan's decisions fixed (a small model) from
 that plan.
@@ -133,7 +135,8 @@ def root_lp(d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout, *,
         if key in seen:
             continue
         seen.add(key)
-        plans = [_fix_and_resolve(h, d, model, lay, g), mpm.warm_start(d, model, lay, g > 0.5)]
+        plans = [_fix_and_resolve(h, d, model, lay, g, res.values),
+                 mpm.warm_start(d, model, lay, g > 0.5)]
         for v in plans:
             if v is None or not mpm.is_feasible(model, v):
                 continue
@@ -144,36 +147,42 @@ def root_lp(d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout, *,
 
 
 def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout,
-                     g: NDArray[np.float64]) -> NDArray[np.float64] | None:
+                     g: NDArray[np.float64], root: NDArray[np.float64]
+                     ) -> NDArray[np.float64] | None:
     """Re-solve the LP with the decisions ``g`` fixed and make its plan integral.
 
     Single-source models: each row goes to the facility with its largest LP share in each
     period (unserved where that share is largest), seats above capacity from temporary seats
-    and blocks (:func:`layout.core.multiperiod_model.plan_vector`). Otherwise the cumulative
-    blocks are rounded up and the LP re-solved with them fixed.
+    and blocks (:func:`layout.core.multiperiod_model.plan_vector`); rows the root LP
+    ``root`` served but the plan does not get a pair opened (:func:`_open_for_unserved`).
+    Otherwise the cumulative blocks are rounded up and the LP re-solved with them fixed.
     """
     y_idx = np.arange(lay.y.start, lay.y.stop, dtype=np.int32)
     b_idx = np.arange(lay.b.start, lay.b.stop, dtype=np.int32)
     if b_idx.size:  # blocks free again (a previous threshold fixed them)
         h.changeColsBounds(b_idx.size, b_idx, model.var_lb[lay.b], model.var_ub[lay.b])
     g = g.copy()
+    kept: NDArray[np.float64] | None = None  # a plan that left LP-served rows unserved
     for _ in range(CLOSE_ROUNDS if d.single_source else 1):
         gv = g.ravel()
         h.changeColsBounds(y_idx.size, y_idx, gv, gv)
         res = run_highs(h)
         if res.status is not SolveStatus.OPTIMAL or res.values is None:
-            return None
+            return kept
         v = res.values
         if not d.single_source:
             break
         choice = _repair(d, lay, g, v, _largest_share(d, lay, v))
         plan = mpm.plan_vector(d, model, lay, g, choice)
         if plan is not None:
-            return plan
+            kept = _cheaper(model, kept, plan)
+            if not _open_for_unserved(d, lay, g, root, choice):
+                return kept
+            continue
         if not (_close_under_minimum(d, g, choice) | _open_for_overflow(d, lay, g, v, choice)):
-            return None
+            return kept
     else:
-        return None
+        return kept
     if b_idx.size:
         b = np.minimum(np.ceil(v[lay.b] - _TOL), model.var_ub[lay.b])
         h.changeColsBounds(b_idx.size, b_idx, b, b)
@@ -184,6 +193,53 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
         v[lay.b] = b
     v[lay.y] = g.ravel()
     return v
+
+
+def _cheaper(model: MipModel, a: NDArray[np.float64] | None,
+             b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The cheaper of two plans (``b`` when ``a`` is ``None``; ``a`` on ties)."""
+    if a is None or float(model.obj @ b) < float(model.obj @ a):
+        return b
+    return a
+
+
+def _open_for_unserved(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
+                       v: NDArray[np.float64], choice: NDArray[np.int64]) -> bool:
+    """Open (in ``g``) a closed pair for every row left unserved that the root LP ``v`` served.
+
+    Rounding can close every decision a row's LP shares were spread over (a village split
+    between a school below its minimum and a site rounded shut), leaving it unserved at the
+    cost of unserved pupils where the LP built a few seats. The row's closed pair that can
+    reach its minimum load with the row alone, then of largest LP share, then cheapest, is
+    opened from then on (a site) or up to then (an existing group), as in
+    :func:`_open_for_overflow`; the caller re-solves and keeps the cheaper plan. Whether any
+    was opened.
+    """
+    if d.unserved_cost is None:
+        return False
+    T, n, K = d.n_periods, d.n_demand, d.rows.size
+    x = v[lay.x].reshape(T, K)
+    u = v[lay.u].reshape(T, n)
+    opened = False
+    for t in range(T):
+        for i in np.flatnonzero((choice[t] < 0) & (u[t] < 0.5)):
+            is_open = g[t, d.group] > 0.5
+            mine = d.rows == i
+            if is_open[d.cols[mine]].any():  # a pair opened for it (an earlier period) will do
+                continue
+            alt = np.flatnonzero(mine & ~is_open[d.cols] & (d.y_ub[t, d.group[d.cols]] > 0.5))
+            if not alt.size:
+                continue
+            short = d.min_load[d.cols[alt]] > d.demand[t, i] + _TOL
+            k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt], short))[0]])
+            grp = d.group[d.cols[k]]
+            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
+                slice(0, t + 1)
+            if (d.y_ub[span, grp] < 0.5).any():
+                continue
+            g[span, grp] = 1.0
+            opened = True
+    return opened
 
 
 def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
@@ -261,21 +317,24 @@ def _largest_share(d: mpm.MultiPeriodData, lay: mpm.Layout,
 
 def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.float64],
                      start: NDArray[np.float64] | None, *, time_limit: float, gap: float,
-                     seed: int = 0, node_limit: int | None = None
+                     seed: int = 0, node_limit: int | None = None, stop_at: float | None = None
                      ) -> tuple[NDArray[np.float64] | None, float]:
     """The MIP with the open/close ``decisions`` fixed (fix and optimise).
 
     With the decisions fixed only the assignment, blocks and temporary seats are left, a MIP
     HiGHS presolves to a fraction of the whole. ``start`` (a plan, used as MIP start when its
-    decisions are ``decisions``) is returned when the MIP finds nothing better. Returns the
-    plan (``None`` if there is none) and its cost (``inf`` then).
+    decisions are ``decisions``) is returned when the MIP finds nothing better; it stops at a
+    plan costing at most ``stop_at`` (within the caller's gap of the whole model's LP bound,
+    which this MIP does not know). Returns the plan (``None`` if there is none) and its cost
+    (``inf`` then).
     """
     lb, ub = model.var_lb.copy(), model.var_ub.copy()
     lb[lay.y] = ub[lay.y] = decisions
     hint = start if start is not None and np.array_equal(start[lay.y], decisions) else None
     h = highs_lp(model.obj, lb, ub, sp.csc_array(model.matrix), model.row_lb, model.row_ub,
                  integer=model.integer, offset=model.offset, seed=seed)
-    res = run_highs(h, time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit)
+    res = run_highs(h, time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit,
+                    stop_at=stop_at)
     best, best_obj = start, (float(model.obj @ start + model.offset) if start is not None
                              else np.inf)
     if res.values is not None and mpm.is_feasible(model, res.values):

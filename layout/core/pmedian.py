@@ -347,7 +347,7 @@ def solve_simple(
         return _infeasible_result(d)
     if d.p is not None and method == "radius":
         return _solve_by_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
-                                heuristic_share=heuristic_share)
+                                heuristic_share=heuristic_share, threads=threads)
     return _solve_by_nearest_pairs(
         d, s, deadline=deadline, time_limit=time_limit, solver=solver, threads=threads,
         seed=seed, gap=gap, log=log, heuristic_share=heuristic_share, initial_k=initial_k)
@@ -395,7 +395,7 @@ def _dense_costs(d: CoreData) -> NDArray[np.float64] | None:
 
 
 def _solve_by_radius(d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int,
-                     log: bool, heuristic_share: float) -> SimpleResult:
+                     log: bool, heuristic_share: float, threads: int = 1) -> SimpleResult:
     """Solve a p-median instance by :func:`layout.core.radius.solve_radius`.
 
     Parameters
@@ -406,21 +406,23 @@ def _solve_by_radius(d: CoreData, s: _Sorted, *, time_limit: float, gap: float, 
         Its pairs sorted by client and cost.
     time_limit, gap, seed, log, heuristic_share
         As in :func:`solve_simple`.
+    threads : int
+        Searchers of the radius branch and bound (:mod:`layout.core.radius_par`).
 
     Returns
     -------
     SimpleResult
-        ``pairs`` holds the radius model's level rows; ``threads`` is 1.
+        ``pairs`` holds the radius model's level rows; ``threads`` the tree's searchers.
 
     """
     n = d.n_demand
     r = solve_radius(d, s, time_limit=time_limit, gap=gap, seed=seed, log=log,
-                     dense=_dense_costs(d), heuristic_share=heuristic_share)
+                     dense=_dense_costs(d), heuristic_share=heuristic_share, threads=threads)
     choice = np.full(n, -1, dtype=np.int64)
     if r.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         choice = s.order[s.nearest_open(r.open)[0]]
     return SimpleResult(r.status, r.open, choice, r.objective, r.bound,
-                        r.heuristic_objective, r.rounds, r.levels, 1)
+                        r.heuristic_objective, r.rounds, r.levels, max(1, int(threads)))
 
 
 def _solve_by_nearest_pairs(

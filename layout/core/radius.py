@@ -182,6 +182,7 @@ class _Run:
 def solve_radius(
     d: CoreData, s: _Sorted, *, time_limit: float, gap: float, seed: int, log: bool = False,
     dense: NDArray[np.float64] | None = None, heuristic_share: float = 0.25, tree: bool = True,
+    threads: int = 1,
 ) -> RadiusResult:
     """Solve a p-median / UFLP instance exactly by the radius formulation (module docstring).
 
@@ -201,6 +202,9 @@ def solve_radius(
     tree : bool
         Step 4 by the branch and bound of :mod:`layout.core.radius_bb` (default) rather than
         HiGHS' MIP on the radius rows.
+    threads : int
+        Searchers of the branch and bound, each on its own LP copy in its own thread
+        (:mod:`layout.core.radius_par`; default 1). The plan does not depend on the timing.
 
     Returns
     -------
@@ -244,12 +248,12 @@ def solve_radius(
     if close.sum() >= 0.25 * d.n_facilities or (run.rc is not None and run.lp_done):
         _shrink(run, close, openf)
     if run.lp_done and run.best_open.size > 0 and tree:
-        return _tree(run, close, openf, n_fixed)
+        return _tree(run, close, openf, n_fixed, threads)
     return _final_mip(run, n_fixed)
 
 
 def _tree(run: _Run, close: NDArray[np.bool_], openf: NDArray[np.bool_],
-          n_fixed: int) -> RadiusResult:
+          n_fixed: int, threads: int = 1) -> RadiusResult:
     """Step 4 by :func:`layout.core.radius_bb.branch_and_bound` on the LP model.
 
     Parameters
@@ -260,6 +264,8 @@ def _tree(run: _Run, close: NDArray[np.bool_], openf: NDArray[np.bool_],
         Facilities fixed closed / open by reduced cost.
     n_fixed : int
         Their number.
+    threads : int
+        Searchers of the tree (:func:`layout.core.radius_bb.branch_and_bound` ``workers``).
 
     Returns
     -------
@@ -268,7 +274,7 @@ def _tree(run: _Run, close: NDArray[np.bool_], openf: NDArray[np.bool_],
     """
     lo = openf.astype(np.float64)
     hi = (~close).astype(np.float64)
-    res = branch_and_bound(run, lo, hi)
+    res = branch_and_bound(run, lo, hi, workers=max(1, int(threads)))
     run.rounds += res.lp_solves
     status = SolveStatus.OPTIMAL if res.proven else SolveStatus.FEASIBLE
     bound = min(max(run.lb, res.bound), run.ub)

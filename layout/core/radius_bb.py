@@ -37,7 +37,7 @@ covering one); with the best plan already optimal every open node must be explor
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -249,41 +249,38 @@ def _children(run: _Run, node: _Node, values: NDArray[np.float64], val: float
     return [_Node(node.lo, hi, node.zoff, val), _Node(lo, node.hi, node.zoff, val)]
 
 
-def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64]
-                     ) -> TreeResult:
-    """Depth-first branch and bound on the radius LP of ``run`` (module docstring).
+@dataclass
+class _Worker:
+    """One searcher: a run (its own model, best plan and cost), its stack and counters."""
 
-    Parameters
-    ----------
-    run : layout.core.radius._Run
-        The state after the LP steps: its model is the continuous radius LP, its best plan an
-        upper bound; the best plan is updated. Stops at ``run.deadline``.
-    lo, hi : ndarray of float, shape (m,)
-        Facility bounds at the root (fixings already proven).
+    run: _Run
+    stack: list[_Node]
+    zoff_now: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    nodes: int = 0
+    solves: int = 0
+    stopped: bool = False
 
-    Returns
-    -------
-    TreeResult
 
-    """
-    stack = [_Node(lo.astype(np.float64), hi.astype(np.float64), np.zeros(0, dtype=np.int32),
-                   run.lb)]
-    zoff_now = np.zeros(0, dtype=np.int32)
-    nodes = solves = 0
-    while stack:
-        node = stack.pop()
+def _work(w: _Worker, most: float = np.inf) -> _Worker:
+    """Explore up to ``most`` nodes of ``w``'s stack depth first (the module docstring's steps)."""
+    run = w.run
+    done = 0
+    while w.stack and done < most:
+        node = w.stack.pop()
         if bool(_cannot_improve(run, node.bound)):
             continue
-        _set_bounds(run, node, zoff_now)
-        zoff_now = node.zoff
+        _set_bounds(run, node, w.zoff_now)
+        w.zoff_now = node.zoff
         if node.basis is not None and _SAVE_BASIS:
             _restore(run, node.basis)
-        nodes += 1
+        w.nodes += 1
+        done += 1
         kind, val, values, k = _node_lp(run, run.deadline)
-        solves += k
+        w.solves += k
         if kind == "time" or values is None:
             if kind == "time":
-                stack.append(node)
+                w.stack.append(node)
+                w.stopped = True
                 break
             continue
         if kind == "pruned":
@@ -297,9 +294,15 @@ def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64]
         if _SAVE_BASIS:
             hb = run.model.h.getBasis()
             basis = (list(hb.col_status), list(hb.row_status))
-        stack.extend(_Node(np.maximum(c.lo, node.lo), np.minimum(c.hi, node.hi),
-                           np.union1d(c.zoff, node.zoff).astype(np.int32), val,
-                           basis if i == 0 else None) for i, c in enumerate(kids))
+        w.stack.extend(_Node(np.maximum(c.lo, node.lo), np.minimum(c.hi, node.hi),
+                             np.union1d(c.zoff, node.zoff).astype(np.int32), val,
+                             basis if i == 0 else None) for i, c in enumerate(kids))
+    return w
+
+
+def _release(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64],
+             zoff_now: NDArray[np.int32]) -> None:
+    """Put the root bounds back into ``run.model`` (no objective bound, level columns free)."""
     m = run.d.n_facilities
     run.model.h.setOptionValue("objective_bound", np.inf)
     run.model.h.changeColsBounds(m, np.arange(m, dtype=np.int32), lo.astype(np.float64),
@@ -307,8 +310,43 @@ def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64]
     if zoff_now.size:
         run.model.h.changeColsBounds(zoff_now.size, zoff_now, np.zeros(zoff_now.size),
                                      np.full(zoff_now.size, np.inf))
+
+
+def _result(run: _Run, stack: list[_Node], nodes: int, solves: int) -> TreeResult:
+    """The tree's outcome from its open nodes (none: proven)."""
     if not stack:
         return TreeResult(True, run.ub, nodes, solves)
     open_bound = min(n.bound for n in stack)
     bound = min(max(run.lb, open_bound), run.ub)
     return TreeResult(relative_gap(run.ub, bound) <= run.gap, bound, nodes, solves)
+
+
+def branch_and_bound(run: _Run, lo: NDArray[np.float64], hi: NDArray[np.float64],
+                     workers: int = 1) -> TreeResult:
+    """Depth-first branch and bound on the radius LP of ``run`` (module docstring).
+
+    Parameters
+    ----------
+    run : layout.core.radius._Run
+        The state after the LP steps: its model is the continuous radius LP, its best plan an
+        upper bound; the best plan is updated. Stops at ``run.deadline``.
+    lo, hi : ndarray of float, shape (m,)
+        Facility bounds at the root (fixings already proven).
+    workers : int
+        Searchers, each on its own copy of the LP in its own thread
+        (:mod:`layout.core.radius_par`); 1 (default): this thread alone.
+
+    Returns
+    -------
+    TreeResult
+
+    """
+    root = _Node(lo.astype(np.float64), hi.astype(np.float64), np.zeros(0, dtype=np.int32),
+                 run.lb)
+    if workers > 1:
+        from layout.core.radius_par import parallel_tree
+
+        return parallel_tree(run, root, workers)
+    w = _work(_Worker(run, [root]))
+    _release(run, lo, hi, w.zoff_now)
+    return _result(run, w.stack, w.nodes, w.solves)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import numpy as np
+
 
 class SolveStatus(StrEnum):
     """Status of a facility-location solve; compares equal to its lower-case string.
@@ -57,3 +59,21 @@ def relative_gap(objective: float, bound: float, floor: float = 1e-9) -> float:
 
     """
     return (objective - bound) / max(abs(objective), floor)
+
+
+def within_gap(bound: float, gap: float) -> float:
+    """The largest objective whose :func:`relative_gap` to ``bound`` is at most ``gap``.
+
+    Examples
+    --------
+    >>> within_gap(99.0, 0.01)
+    100.0
+    >>> relative_gap(within_gap(-50.0, 0.02), -50.0) <= 0.02
+    True
+
+    """
+    if not np.isfinite(bound):
+        return -np.inf
+    if bound >= 0:
+        return bound / (1.0 - gap) if gap < 1 else np.inf
+    return bound / (1.0 + gap)
