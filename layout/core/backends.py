@@ -252,7 +252,7 @@ def _stop_at(h: _Highs, target: float) -> None:
     """Interrupt ``h``'s next MIP run once its best plan costs at most ``target``."""
     import highspy
 
-    def stop(kind: int, _msg: str, out: Any, inp: Any, _data: Any) -> None:
+    def stop(kind: Any, _msg: str, out: Any, inp: Any, _data: Any) -> None:
         if kind == highspy.cb.HighsCallbackType.kCallbackMipInterrupt and \
                 out.mip_primal_bound <= target:
             inp.user_interrupt = True
