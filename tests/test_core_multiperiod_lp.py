@@ -34,12 +34,13 @@ def test_root_bound_and_rounded_plans_against_brute_force(seed: int, single: boo
         assert root.objective >= expected - 1e-6 * max(1.0, abs(expected))
         assert root.objective == pytest.approx(model.obj @ root.values + model.offset)
     if root.decisions is not None:  # fixing decisions never yields a plan below the optimum
-        plan, cost = fix_and_optimise(model, lay, root.decisions, root.values, time_limit=30,
-                                      gap=1e-9)
-        if plan is not None:
-            assert mpm.is_feasible(model, plan)
-            assert cost >= expected - 1e-6 * max(1.0, abs(expected))
-            assert cost <= root.objective + 1e-9
+        for data in (None, mp.data):  # with the data: the split-rows MIP first
+            plan, cost = fix_and_optimise(model, lay, root.decisions, root.values,
+                                          time_limit=30, gap=1e-9, d=data)
+            if plan is not None:
+                assert mpm.is_feasible(model, plan)
+                assert cost >= expected - 1e-6 * max(1.0, abs(expected))
+                assert cost <= root.objective + 1e-9
 
 
 @pytest.mark.parametrize("seed", range(500, 512))
@@ -78,7 +79,7 @@ def _lonely_row(u_root: float) -> tuple[mpm.MultiPeriodData, mpm.Layout, np.ndar
 
 
 def test_a_row_the_lp_served_but_rounding_left_unserved_gets_a_site_opened() -> None:
-    from layout.core.multiperiod_lp import _open_for_unserved
+    from layout.core.multiperiod_single import _open_for_unserved
 
     d, lay, v = _lonely_row(0.0)
     g = np.zeros((d.n_periods, d.n_groups))
@@ -121,3 +122,29 @@ def test_mip_stops_at_a_plan_within_the_target() -> None:
     assert early.stopped_by == "target"
     assert early.status is SolveStatus.FEASIBLE
     assert full.objective <= early.objective <= target
+
+
+def test_spread_moves_a_split_row_off_temporary_seats() -> None:
+    """Row 0 (40 pupils) sits at school 0 (30 seats, temporary seats dear); school 1 has room."""
+    from layout.core.multiperiod_single import _spread
+
+    def data(pair_cost: list[float], min_load: float = 0.0):  # type: ignore[no-untyped-def]
+        mp = MultiPeriodLocation.from_pairs(
+            [0, 0, 1], [0, 1, 1], [pair_cost], [[40.0, 10.0]], 2, existing=[True, True],
+            capacity=[30.0, 60.0], temp_cost=[100.0, 100.0], temp_max=[20.0, 20.0],
+            min_load=[min_load, 0.0], single_source=True)
+        model, lay = mp._build()
+        v = np.zeros(lay.n_var)
+        v[lay.x] = [0.6, 0.4, 1.0]  # the LP split row 0 between the two schools
+        return mp.data, model, lay, v
+
+    d, model, lay, v = data([1.0, 2.0, 1.0])
+    g = np.ones((1, d.n_groups))
+    choice = np.array([[0, 2]])  # row 0 whole at school 0: 10 seats above its 30
+    moved = _spread(d, model, lay, g, v, choice)
+    assert moved[0, 0] == 1  # to school 1, which has the seats
+    assert moved[0, 1] == 2
+    d, model, lay, v = data([1.0, 5000.0, 1.0])  # the longer journey costs more than 10 seats
+    assert _spread(d, model, lay, g, v, choice)[0, 0] == 0
+    d, model, lay, v = data([1.0, 2.0, 1.0], min_load=40.0)  # school 0 would fall below 40
+    assert _spread(d, model, lay, g, v, choice)[0, 0] == 0

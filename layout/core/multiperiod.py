@@ -356,7 +356,7 @@ class MultiPeriodLocation:
             fixed_vec, fixed_obj = mpm_lp.fix_and_optimise(
                 model, lay, root.decisions, start_vec, gap=gap / 2, seed=seed,
                 time_limit=max(1e-3, time_limit - (time.perf_counter() - start)),
-                node_limit=FIX_NODES, stop_at=within_gap(lp_bound, gap))
+                node_limit=FIX_NODES, stop_at=within_gap(lp_bound, gap), d=d)
             if fixed_vec is not None and not self.hint_objective <= fixed_obj:
                 start_vec, self.hint_objective = fixed_vec, fixed_obj
         if start_vec is not None and abs(relative_gap(self.hint_objective, lp_bound)) <= gap:

@@ -17,7 +17,9 @@ rounded plan that violates a row (a minimum load the fixed decisions cannot reac
 dropped. Both re-solves start from the previous basis, so each costs a fraction of the first LP.
 
 Single-source models (the school models: a village goes to one school per milestone) are made
-integral differently: each row goes to the facility of its largest LP share, a repair moves rows
+integral differently: each row goes to the facility of its largest LP share; rows at a facility
+above its seats and LP blocks move, smallest share first, to a pair with seats left when the
+longer journey costs less than the temporary seats saved (:func:`_spread`); a repair moves rows
 out of facilities above their room and into facilities below their minimum load, and what the
 repair cannot mend closes the decision below its minimum or opens a closed pair beside a full
 facility, after which the fixed LP is solved again (at most ``CLOSE_ROUNDS`` rounds). A row
@@ -25,7 +27,8 @@ the LP served but the rounded plan leaves unserved gets a closed pair of its own
 the fixed LP solved again; the cheaper of the two plans is kept. The greedy
 warm start with the rounded decisions is tried as well. When no rounded plan is within the gap,
 :func:`fix_and_optimise` runs the MIP with the best plan's decisions fixed (a small model) from
-that plan.
+that plan; for single-source models first a smaller one, in which the rows the fixed LP serves
+whole keep their facility and only the rows it splits are chosen.
 
 Examples
 --------
@@ -42,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +56,14 @@ from numpy.typing import NDArray
 from layout.core import multiperiod_model as mpm
 from layout.core.backends import highs_lp, run_highs
 from layout.core.formulation import MipModel
+from layout.core.multiperiod_single import (
+    _close_under_minimum,
+    _largest_share,
+    _open_for_overflow,
+    _open_for_unserved,
+    _repair,
+    _spread,
+)
 from layout.core.status import SolveStatus
 
 #: LP thresholds at which a decision is rounded open, tried in this order.
@@ -172,7 +184,7 @@ def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.L
         v = res.values
         if not d.single_source:
             break
-        choice = _repair(d, lay, g, v, _largest_share(d, lay, v))
+        choice = _repair(d, lay, g, v, _spread(d, model, lay, g, v, _largest_share(d, lay, v)))
         plan = mpm.plan_vector(d, model, lay, g, choice)
         if plan is not None:
             kept = _cheaper(model, kept, plan)
@@ -203,121 +215,10 @@ def _cheaper(model: MipModel, a: NDArray[np.float64] | None,
     return a
 
 
-def _open_for_unserved(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
-                       v: NDArray[np.float64], choice: NDArray[np.int64]) -> bool:
-    """Open (in ``g``) a closed pair for every row left unserved that the root LP ``v`` served.
-
-    Rounding can close every decision a row's LP shares were spread over (a village split
-    between a school below its minimum and a site rounded shut), leaving it unserved at the
-    cost of unserved pupils where the LP built a few seats. The row's closed pair that can
-    reach its minimum load with the row alone, then of largest LP share, then cheapest, is
-    opened from then on (a site) or up to then (an existing group), as in
-    :func:`_open_for_overflow`; the caller re-solves and keeps the cheaper plan. Whether any
-    was opened.
-    """
-    if d.unserved_cost is None:
-        return False
-    T, n, K = d.n_periods, d.n_demand, d.rows.size
-    x = v[lay.x].reshape(T, K)
-    u = v[lay.u].reshape(T, n)
-    opened = False
-    for t in range(T):
-        for i in np.flatnonzero((choice[t] < 0) & (u[t] < 0.5)):
-            is_open = g[t, d.group] > 0.5
-            mine = d.rows == i
-            if is_open[d.cols[mine]].any():  # a pair opened for it (an earlier period) will do
-                continue
-            alt = np.flatnonzero(mine & ~is_open[d.cols] & (d.y_ub[t, d.group[d.cols]] > 0.5))
-            if not alt.size:
-                continue
-            short = d.min_load[d.cols[alt]] > d.demand[t, i] + _TOL
-            k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt], short))[0]])
-            grp = d.group[d.cols[k]]
-            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
-                slice(0, t + 1)
-            if (d.y_ub[span, grp] < 0.5).any():
-                continue
-            g[span, grp] = 1.0
-            opened = True
-    return opened
-
-
-def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
-                       v: NDArray[np.float64], choice: NDArray[np.int64]) -> bool:
-    """Open (in ``g``) a closed facility for a row of every facility still above its room.
-
-    The row with the smallest LP share at the full facility goes to its closed pair of largest
-    LP share (cheapest on ties); the facility's decision is opened from then on (a site) or
-    up to then (an existing group), so the schedules stay monotone. Whether any was opened.
-    """
-    T, K = d.n_periods, d.rows.size
-    x = v[lay.x].reshape(T, K)
-    _, room = mpm.seats_room(d, lay)
-    opened = False
-    for t in range(T):
-        served = choice[t] >= 0
-        load = mpm.choice_load(d, choice, t)
-        is_open = g[t, d.group] > 0.5
-        for j in np.flatnonzero(is_open & (load > room + _TOL)):
-            mine = np.flatnonzero(served & (d.cols[np.maximum(choice[t], 0)] == j))
-            i = int(mine[np.argmin(x[t, choice[t, mine]])])
-            alt = np.flatnonzero((d.rows == i) & ~is_open[d.cols]
-                                 & (d.y_ub[t, d.group[d.cols]] > 0.5))
-            if not alt.size:
-                continue
-            k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt]))[0]])
-            grp = d.group[d.cols[k]]
-            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
-                slice(0, t + 1)
-            if (d.y_ub[span, grp] < 0.5).any():
-                continue
-            g[span, grp] = 1.0
-            opened = True
-    return opened
-
-
-def _close_under_minimum(d: mpm.MultiPeriodData, g: NDArray[np.float64],
-                         choice: NDArray[np.int64]) -> bool:
-    """Close (in ``g``) every free decision below its minimum load; whether any was closed.
-
-    As in :func:`layout.core.multiperiod_model.warm_start`: an existing group closes from that
-    period on, a site stays closed up to it (the schedules stay monotone).
-    """
-    T = d.n_periods
-    closed = False
-    for t in range(T):
-        load = mpm.choice_load(d, choice, t)
-        for j in np.flatnonzero((g[t, d.group] > 0.5) & (load < d.min_load - _TOL)):
-            grp = d.group[j]
-            span = slice(t, T) if d.group_existing[grp] else slice(0, t + 1)
-            if (d.y_lb[span, grp] > 0.5).any():
-                return False  # fixed open below its minimum load
-            g[span, grp] = 0.0
-            closed = True
-    return closed
-
-
-def _largest_share(d: mpm.MultiPeriodData, lay: mpm.Layout,
-                   v: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Pair with each row's largest LP share per period, shape (T, n); -1 where unserved wins."""
-    T, n, K = d.n_periods, d.n_demand, d.rows.size
-    x = v[lay.x].reshape(T, K)
-    u = (v[lay.u].reshape(T, n) if d.unserved_cost is not None else np.zeros((T, n)))
-    choice = np.full((T, n), -1, dtype=np.int64)
-    for t in range(T):
-        # pairs are sorted by row: the last of each row's pairs sorted by share is its largest
-        order = np.lexsort((x[t], d.rows))
-        last = np.r_[d.rows[order][1:] != d.rows[order][:-1], True]
-        top = order[last]
-        rows = d.rows[top]
-        take = x[t, top] > u[t, rows]
-        choice[t, rows[take]] = top[take]
-    return choice
-
-
 def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.float64],
                      start: NDArray[np.float64] | None, *, time_limit: float, gap: float,
-                     seed: int = 0, node_limit: int | None = None, stop_at: float | None = None
+                     seed: int = 0, node_limit: int | None = None, stop_at: float | None = None,
+                     d: mpm.MultiPeriodData | None = None,
                      ) -> tuple[NDArray[np.float64] | None, float]:
     """The MIP with the open/close ``decisions`` fixed (fix and optimise).
 
@@ -327,16 +228,34 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
     plan costing at most ``stop_at`` (within the caller's gap of the whole model's LP bound,
     which this MIP does not know). Returns the plan (``None`` if there is none) and its cost
     (``inf`` then).
+
+    With ``d`` of a single-source model, a smaller MIP comes first: the LP with the decisions
+    fixed serves most rows whole, and those rows keep their facility; only the rows it splits
+    are left to the MIP (on the school models a few hundred of several thousand, where the
+    whole fixed MIP spends its time in root cuts). The whole fixed MIP then runs from the
+    better plan if that is not yet within ``stop_at``.
     """
     lb, ub = model.var_lb.copy(), model.var_ub.copy()
     lb[lay.y] = ub[lay.y] = decisions
-    hint = start if start is not None and np.array_equal(start[lay.y], decisions) else None
-    h = highs_lp(model.obj, lb, ub, sp.csc_array(model.matrix), model.row_lb, model.row_ub,
-                 integer=model.integer, offset=model.offset, seed=seed)
-    res = run_highs(h, time_limit=time_limit, gap=gap, hint=hint, node_limit=node_limit,
-                    stop_at=stop_at)
     best, best_obj = start, (float(model.obj @ start + model.offset) if start is not None
                              else np.inf)
+    deadline = time.perf_counter() + time_limit
+    matrix = sp.csc_array(model.matrix)
+    if d is not None and d.single_source:
+        plan = _split_rows_mip(model, lay, d, lb, ub, matrix, best, time_limit=time_limit,
+                               gap=gap, seed=seed, node_limit=node_limit, stop_at=stop_at)
+        if plan is not None and (obj := float(model.obj @ plan + model.offset)) < best_obj:
+            best, best_obj = plan, obj
+        if stop_at is not None and best_obj <= stop_at:
+            return best, best_obj
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return best, best_obj
+    hint = best if best is not None and np.array_equal(best[lay.y], decisions) else None
+    h = highs_lp(model.obj, lb, ub, matrix, model.row_lb, model.row_ub,
+                 integer=model.integer, offset=model.offset, seed=seed)
+    res = run_highs(h, time_limit=left, gap=gap, hint=hint, node_limit=node_limit,
+                    stop_at=stop_at)
     if res.values is not None and mpm.is_feasible(model, res.values):
         obj = float(model.obj @ res.values + model.offset)
         if obj < best_obj:
@@ -344,54 +263,46 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
     return best, best_obj
 
 
-def _repair(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
-            v: NDArray[np.float64], choice: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Move rows so that no open facility is above its room or below its minimum load.
+def _split_rows_mip(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData,
+                    lb: NDArray[np.float64], ub: NDArray[np.float64], matrix: sp.csc_array,
+                    start: NDArray[np.float64] | None, *, time_limit: float, gap: float,
+                    seed: int, node_limit: int | None, stop_at: float | None
+                    ) -> NDArray[np.float64] | None:
+    """The fixed MIP (bounds ``lb``, ``ub``) with every row its fixed LP serves whole kept there.
 
-    A facility above its room (capacity, every block, temporary seats) gives away its rows
-    with the smallest LP shares, each to its open pair of largest share with room left; a
-    facility below its minimum load takes back the rows with a positive LP share at it whose
-    facility stays at or above its own minimum. Rounds until nothing moves (at most n per
-    period); what is left is caught by the feasibility check of the plan.
+    Returns the plan (``None`` when the LP or the MIP finds none).
     """
+    deadline = time.perf_counter() + time_limit
+    h = highs_lp(model.obj, lb, ub, matrix, model.row_lb, model.row_ub, offset=model.offset,
+                 seed=seed)
+    lp = run_highs(h, time_limit=time_limit)
+    if lp.status is not SolveStatus.OPTIMAL or lp.values is None:
+        return None
     T, n, K = d.n_periods, d.n_demand, d.rows.size
-    x = v[lay.x].reshape(T, K)
-    _, room = mpm.seats_room(d, lay)
-    choice = choice.copy()
+    x = lp.values[lay.x].reshape(T, K)
+    whole = np.zeros((T, n), dtype=bool)  # rows served whole (or not at all) by the LP
     for t in range(T):
-        is_open = g[t, d.group] > 0.5
-        ok_pair = is_open[d.cols]
-        dem = d.demand[t]
-        for _ in range(n):
-            served = choice[t] >= 0
-            load = mpm.choice_load(d, choice, t)
-            over = np.flatnonzero(is_open & (load > room + _TOL))
-            under = np.flatnonzero(is_open & (load < d.min_load - _TOL))
-            if over.size:
-                j = int(over[0])
-                mine = np.flatnonzero(served & (d.cols[np.maximum(choice[t], 0)] == j))
-                moved = False
-                for i in mine[np.argsort(x[t, choice[t, mine]], kind="stable")]:
-                    alt = np.flatnonzero((d.rows == i) & ok_pair & (d.cols != j))
-                    alt = alt[load[d.cols[alt]] + dem[i] <= room[d.cols[alt]] + _TOL]
-                    if alt.size:
-                        choice[t, i] = int(alt[np.argmax(x[t, alt])])
-                        moved = True
-                        break
-                if not moved:
-                    break
-            elif under.size:
-                j = int(under[0])
-                pulls = np.flatnonzero((d.cols == j) & (x[t] > _TOL))
-                pulls = pulls[choice[t, d.rows[pulls]] != pulls]
-                donors = choice[t, d.rows[pulls]]
-                keep = (donors < 0) | (load[d.cols[np.maximum(donors, 0)]] - dem[d.rows[pulls]]
-                                       >= d.min_load[d.cols[np.maximum(donors, 0)]] - _TOL)
-                pulls = pulls[keep]
-                if not pulls.size:
-                    break
-                k = int(pulls[np.argmax(x[t, pulls])])
-                choice[t, d.rows[k]] = k
-            else:
-                break
-    return choice
+        top = np.zeros(n)
+        np.maximum.at(top, d.rows, x[t])
+        unserved = lp.values[lay.u].reshape(T, n)[t] if lay.u.stop > lay.u.start else np.zeros(n)
+        whole[t] = (top > 1 - _TOL) | (unserved > 1 - _TOL)
+    keep = whole[:, d.rows]  # (T, K): pairs of whole rows keep their LP value
+    xl, xu = lb[lay.x].reshape(T, K), ub[lay.x].reshape(T, K)
+    xv = np.round(x)
+    lb2, ub2 = lb.copy(), ub.copy()
+    lb2[lay.x] = np.where(keep, xv, xl).ravel()
+    ub2[lay.x] = np.where(keep, xv, xu).ravel()
+    if lay.u.stop > lay.u.start:
+        u = np.round(lp.values[lay.u].reshape(T, n))
+        lb2[lay.u] = np.where(whole, u, lb[lay.u].reshape(T, n)).ravel()
+        ub2[lay.u] = np.where(whole, u, ub[lay.u].reshape(T, n)).ravel()
+    hint = None
+    if start is not None and np.all(start >= lb2 - _TOL) and np.all(start <= ub2 + _TOL):
+        hint = start
+    h = highs_lp(model.obj, lb2, ub2, matrix, model.row_lb, model.row_ub,
+                 integer=model.integer, offset=model.offset, seed=seed)
+    res = run_highs(h, time_limit=max(1e-3, deadline - time.perf_counter()), gap=gap,
+                    hint=hint, node_limit=node_limit, stop_at=stop_at)
+    if res.values is None or not mpm.is_feasible(model, res.values):
+        return None
+    return res.values

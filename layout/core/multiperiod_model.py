@@ -996,16 +996,15 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
     """The solution vector of decisions ``y`` (T, G) and one pair per row and period.
 
     ``choice[t, i]`` is the pair serving row i in period t (-1: unserved). Seats above capacity
-    are covered by temporary seats first and blocks for the rest, blocks made cumulative. The
-    vector is returned only if it satisfies every row, bound and integrality of ``model``.
+    are covered, facility by facility, the cheaper of two ways: temporary seats first and
+    blocks for the rest, or blocks first (rounded up) and temporary seats for what is left;
+    blocks are made cumulative. The vector is returned only if it satisfies every row, bound
+    and integrality of ``model``.
     """
-    T, n, m, K = d.n_periods, d.n_demand, d.n_facilities, d.rows.size
+    T, n, K = d.n_periods, d.n_demand, d.rows.size
     nu = n if d.unserved_cost is not None else 0
     if not nu and (choice < 0).any():
         return None
-    cap, _ = seats_room(d, lay)
-    tmp_room = np.zeros(m)
-    tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
     load = np.vstack([choice_load(d, choice, t) for t in range(T)])
     v = np.zeros(model.obj.size)
     v[lay.y] = y.ravel()
@@ -1014,12 +1013,45 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
     if nu:
         tt, ii = np.nonzero(choice < 0)
         v[lay.u.start + tt * nu + ii] = 1.0
-    excess = np.maximum(0.0, load - cap) if d.capacity is not None else np.zeros((T, m))
     peak_load = (None if d.peak_demand is None else np.vstack(
         [choice_load(d, choice, t, d.peak_demand) for t in range(T)]))
+    open_f = y[:, d.group] > 0.5
+    temp_first = _with_seats(d, lay, v, load, peak_load, open_f, blocks_first=False)
+    if lay.b_fac.size:
+        blocks_first = _with_seats(d, lay, v, load, peak_load, open_f, blocks_first=True)
+        better = (_facility_costs(model, lay, blocks_first, d.n_facilities)
+                  < _facility_costs(model, lay, temp_first, d.n_facilities) - _TOL)
+        if better.any():
+            for part, fac in ((lay.b, lay.b_fac), (lay.s, lay.s_fac)):
+                if fac.size:
+                    a = temp_first[part].reshape(T, -1)
+                    a[:, better[fac]] = blocks_first[part].reshape(T, -1)[:, better[fac]]
+                    temp_first[part] = a.ravel()
+            mpp.fill(d, lay, temp_first, open_f, load, peak_load)
+    return temp_first if is_feasible(model, temp_first) else None
+
+
+def _with_seats(d: MultiPeriodData, lay: Layout, v: NDArray[np.float64],
+                load: NDArray[np.float64], peak_load: NDArray[np.float64] | None,
+                open_f: NDArray[np.bool_], *, blocks_first: bool) -> NDArray[np.float64]:
+    """``v`` with blocks, temporary seats and the high-demand terms for the loads (a copy).
+
+    Seats above capacity come from temporary seats first (within each facility's most) and
+    blocks for the rest, or (``blocks_first``) from whole blocks first and temporary seats for
+    what is left under the last block.
+    """
+    T, m = d.n_periods, d.n_facilities
+    v = v.copy()
+    cap, _ = seats_room(d, lay)
+    tmp_room = np.zeros(m)
+    if not blocks_first:
+        tmp_room[lay.s_fac] = d.temp_max[lay.s_fac]
+    excess = np.maximum(0.0, load - cap) if d.capacity is not None else np.zeros((T, m))
     if lay.b_fac.size:
         blk = d.expansion_block[lay.b_fac]
         need = np.ceil(np.maximum(0.0, excess[:, lay.b_fac] - tmp_room[lay.b_fac]) / blk - _TOL)
+        if blocks_first:  # never more than the room allows
+            need = np.minimum(need, d.max_blocks[lay.b_fac])
         if d.temp_share is not None:  # temporary seats within a share of the permanent ones
             sh = d.temp_share[lay.b_fac]
             c_b = cap[lay.b_fac]
@@ -1036,5 +1068,17 @@ def plan_vector(d: MultiPeriodData, model: MipModel, lay: Layout, y: NDArray[np.
         excess[:, lay.b_fac] = np.maximum(0.0, excess[:, lay.b_fac] - cum * blk)
     if lay.s_fac.size:
         v[lay.s] = excess[:, lay.s_fac].ravel()
-    mpp.fill(d, lay, v, y[:, d.group] > 0.5, load, peak_load)
-    return v if is_feasible(model, v) else None
+    mpp.fill(d, lay, v, open_f, load, peak_load)
+    return v
+
+
+def _facility_costs(model: MipModel, lay: Layout, v: NDArray[np.float64],
+                    m: int) -> NDArray[np.float64]:
+    """Cost of each facility's blocks, temporary seats and high-demand terms in ``v``, (m,)."""
+    out = np.zeros(m)
+    for part, fac in ((lay.b, lay.b_fac), (lay.s, lay.s_fac), (lay.o, lay.o_fac),
+                      (lay.e, lay.e_fac), (lay.z, lay.e_fac)):
+        if fac.size:
+            c = (model.obj[part] * v[part]).reshape(-1, fac.size).sum(axis=0)
+            np.add.at(out, fac, c)
+    return out
