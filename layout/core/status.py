@@ -66,7 +66,7 @@ def within_gap(bound: float, gap: float) -> float:
 
     Examples
     --------
-    >>> within_gap(99.0, 0.01)
+    >>> round(within_gap(99.0, 0.01), 9)
     100.0
     >>> relative_gap(within_gap(-50.0, 0.02), -50.0) <= 0.02
     True
