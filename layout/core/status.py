@@ -74,6 +74,9 @@ def within_gap(bound: float, gap: float) -> float:
     """
     if not np.isfinite(bound):
         return -np.inf
-    if bound >= 0:
-        return bound / (1.0 - gap) if gap < 1 else np.inf
-    return bound / (1.0 + gap)
+    if bound >= 0 and gap >= 1:
+        return np.inf
+    target = bound / (1.0 - gap) if bound >= 0 else bound / (1.0 + gap)
+    while relative_gap(target, bound) > gap:  # rounding: step down to a value within the gap
+        target = float(np.nextafter(target, -np.inf))
+    return float(target)
