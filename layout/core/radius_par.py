@@ -100,9 +100,11 @@ def parallel_tree(run: _Run, root: _Node, workers: int, batch: int = BATCH) -> T
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="radius") as pool:
         while any(w.stack for w in ws):
             _balance(ws, m)
+            # while a worker has nothing to do, short rounds: the others hand nodes over sooner
+            most = batch if all(w.stack for w in ws) else 1
             for w in ws:
                 w.run.ub, w.run.best_open = run.ub, run.best_open
-            list(pool.map(lambda w: _work(w, batch), ws))
+            list(pool.map(_work, ws, [most] * len(ws)))
             for w in ws:
                 if w.run.ub < run.ub:
                     run.consider(w.run.best_open, polish=False)
