@@ -6,6 +6,7 @@ copies run side by side) and its own depth-first stack. The search goes in **rou
 worker explores up to ``batch`` nodes of its own stack with the best plan known at the start of
 the round (and the ones it finds itself); then, in worker order, the best plans are merged and
 a worker whose stack ran dry takes the oldest node (the largest subtree) of the fullest stack.
+While a worker has nothing to do (at the start, near the end) rounds are one node long.
 
 Each worker's LP sees the same sequence of nodes whatever the timing of the threads, so the
 search, its node counts and the plan it returns are the same from run to run for the same
