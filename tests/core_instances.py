@@ -25,3 +25,24 @@ def random_costs(rng_seed: int, n: int, m: int, *, fractional: bool, blocked: fl
         cost[rng.random(cost.shape) < blocked] = np.inf  # some pairs not permitted
         cost[np.arange(n), rng.integers(0, m, n)] = fallback
     return cost
+
+
+def radius_run(cost: np.ndarray, p: int, plan: tuple[int, ...]):  # type: ignore[no-untyped-def]
+    """The radius state after its root LP on ``cost`` (``inf``: not permitted), ``plan`` the best.
+
+    Returns the run (:class:`layout.core.radius._Run`) and the instance's data.
+    """
+    from layout.core import FacilityLocation
+    from layout.core.pmedian import _Sorted
+    from layout.core.radius import _lp_with_levels, _start
+
+    allowed = np.isfinite(cost)
+    d = FacilityLocation.from_cost_matrix(np.where(allowed, cost, 0.0), np.ones(cost.shape[0]),
+                                          p=p, allowed=allowed).data
+    run = _start(d, _Sorted(d), time_limit=30, gap=0, seed=0, log=False, dense=None,
+                 heuristic_share=0.0)
+    assert not _lp_with_levels(run)
+    run.best_open = np.zeros(d.n_facilities, dtype=bool)
+    run.best_open[list(plan)] = True
+    run.ub = float(cost[:, list(plan)].min(axis=1).sum())
+    return run, d

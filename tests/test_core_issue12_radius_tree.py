@@ -10,27 +10,12 @@ import numpy as np
 import pytest
 
 import layout.core.radius_bb as rbb
-from layout.core import FacilityLocation
-from layout.core.pmedian import _Sorted
-from layout.core.radius import _lp_with_levels, _start
+from tests.core_instances import radius_run
 
 
 def _plans(cost: np.ndarray, p: int) -> list[tuple[float, tuple[int, ...]]]:
     return sorted((float(cost[:, list(s)].min(axis=1).sum()), s)
                   for s in itertools.combinations(range(cost.shape[1]), p))
-
-
-def _run(cost: np.ndarray, p: int, plan: tuple[int, ...]):
-    allowed = np.isfinite(cost)
-    d = FacilityLocation.from_cost_matrix(np.where(allowed, cost, 0.0), np.ones(cost.shape[0]),
-                                          p=p, allowed=allowed).data
-    run = _start(d, _Sorted(d), time_limit=30, gap=0, seed=0, log=False, dense=None,
-                 heuristic_share=0.0)
-    assert not _lp_with_levels(run)
-    run.best_open = np.zeros(d.n_facilities, dtype=bool)
-    run.best_open[list(plan)] = True
-    run.ub = float(cost[:, list(plan)].min(axis=1).sum())
-    return run, d
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -45,7 +30,7 @@ def test_tree_with_objective_cut_is_exact(seed: int, save_basis: bool,
     for p in (2, 3, 4):
         plans = _plans(cost, p)
         for start in (plans[-1][1], plans[len(plans) // 3][1], plans[0][1]):
-            run, d = _run(cost, p, start)
+            run, d = radius_run(cost, p, start)
             m = d.n_facilities
             res = rbb.branch_and_bound(run, np.zeros(m), np.ones(m))
             assert res.proven
@@ -58,7 +43,7 @@ def test_objective_cut_is_a_pruning_value(integral: bool) -> None:
     cost = rng.integers(1, 60, (15, 8)).astype(float)
     if not integral:
         cost += rng.random(cost.shape)
-    run, _ = _run(cost, 3, (0, 1, 2))
+    run, _ = radius_run(cost, 3, (0, 1, 2))
     cut = rbb._objective_cut(run)
     assert bool(rbb._cannot_improve(run, cut))
     assert cut <= run.ub
@@ -104,7 +89,7 @@ def test_violated_levels_match_the_reference(seed: int) -> None:
     cost = rng.integers(1, 30, (25, 12)).astype(float)
     cost[rng.random(cost.shape) < 0.2] = np.inf  # some pairs not permitted
     cost[:, 0] = np.where(np.isinf(cost[:, 0]), 5.0, cost[:, 0])
-    run, d = _run(cost, 3, (0, 1, 2))
+    run, d = radius_run(cost, 3, (0, 1, 2))
     assert d.rows.size < cost.size  # forbidden pairs left out
     model = run.model
     for _ in range(10):

@@ -11,28 +11,13 @@ import pytest
 
 import layout.core.radius_par as rpar
 from layout.core import FacilityLocation
-from layout.core.pmedian import _Sorted
-from layout.core.radius import _lp_with_levels, _start
 from layout.core.radius_bb import _Node, branch_and_bound
-from tests.core_instances import random_costs
+from tests.core_instances import radius_run, random_costs
 
 
 def _optimum(cost: np.ndarray, p: int) -> float:
     return min(float(cost[:, list(s)].min(axis=1).sum())
                for s in itertools.combinations(range(cost.shape[1]), p))
-
-
-def _run(cost: np.ndarray, p: int, plan: tuple[int, ...]):  # type: ignore[no-untyped-def]
-    allowed = np.isfinite(cost)
-    d = FacilityLocation.from_cost_matrix(np.where(allowed, cost, 0.0), np.ones(cost.shape[0]),
-                                          p=p, allowed=allowed).data
-    run = _start(d, _Sorted(d), time_limit=30, gap=0, seed=0, log=False, dense=None,
-                 heuristic_share=0.0)
-    assert not _lp_with_levels(run)
-    run.best_open = np.zeros(d.n_facilities, dtype=bool)
-    run.best_open[list(plan)] = True
-    run.ub = float(np.where(np.isfinite(cost), cost, np.inf)[:, list(plan)].min(axis=1).sum())
-    return run, d
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -43,7 +28,7 @@ def test_parallel_tree_is_exact(seed: int, workers: int, batch: int,
     cost = random_costs(300 + seed, 24, 11, fractional=bool(seed % 2))
     for p in (2, 3, 5):
         best = _optimum(cost, p)
-        run, d = _run(cost, p, tuple(range(p)))  # a poor first plan: the tree must branch
+        run, d = radius_run(cost, p, tuple(range(p)))  # a poor first plan: the tree must branch
         m = d.n_facilities
         res = branch_and_bound(run, np.zeros(m), np.ones(m), workers=workers)
         assert res.proven
@@ -55,7 +40,7 @@ def test_parallel_tree_gives_the_same_search_every_time() -> None:
     cost = random_costs(77, 40, 16, fractional=False)
     outcomes = []
     for _ in range(3):
-        run, d = _run(cost, 4, (0, 1, 2, 3))
+        run, d = radius_run(cost, 4, (0, 1, 2, 3))
         m = d.n_facilities
         res = branch_and_bound(run, np.zeros(m), np.ones(m), workers=2)
         outcomes.append((tuple(np.flatnonzero(run.best_open)), run.ub, res.nodes,
@@ -66,7 +51,7 @@ def test_parallel_tree_gives_the_same_search_every_time() -> None:
 
 def test_a_taken_node_keeps_its_fixed_levels() -> None:
     cost = random_costs(5, 30, 12, fractional=False)
-    run, d = _run(cost, 3, (0, 1, 2))
+    run, d = radius_run(cost, 3, (0, 1, 2))
     m = d.n_facilities
     src = run.model
     dst = rpar.clone_model(src)

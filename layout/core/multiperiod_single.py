@@ -26,8 +26,7 @@ def _open_for_unserved(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.fl
     between a school below its minimum and a site rounded shut), leaving it unserved at the
     cost of unserved pupils where the LP built a few seats. The row's closed pair that can
     reach its minimum load with the row alone, then of largest LP share, then cheapest, is
-    opened from then on (a site) or up to then (an existing group), as in
-    :func:`_open_for_overflow`; the caller re-solves and keeps the cheaper plan. Whether any
+    opened (:func:`_open_pair`); the caller re-solves and keeps the cheaper plan. Whether any
     was opened.
     """
     if d.unserved_cost is None:
@@ -47,14 +46,23 @@ def _open_for_unserved(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.fl
                 continue
             short = d.min_load[d.cols[alt]] > d.demand[t, i] + _TOL
             k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt], short))[0]])
-            grp = d.group[d.cols[k]]
-            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
-                slice(0, t + 1)
-            if (d.y_ub[span, grp] < 0.5).any():
-                continue
-            g[span, grp] = 1.0
-            opened = True
+            opened |= _open_pair(d, g, t, k)
     return opened
+
+
+def _open_pair(d: mpm.MultiPeriodData, g: NDArray[np.float64], t: int, k: int) -> bool:
+    """Open pair ``k``'s decision in ``g`` from period ``t`` on, or up to it; whether it could.
+
+    A site opens from ``t`` on and an existing group up to ``t`` (its schedule stays monotone),
+    if every period of that span allows it.
+    """
+    grp = d.group[d.cols[k]]
+    span = slice(t, d.n_periods) if d.group_site[grp] and not d.group_existing[grp] else \
+        slice(0, t + 1)
+    if (d.y_ub[span, grp] < 0.5).any():
+        return False
+    g[span, grp] = 1.0
+    return True
 
 
 def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.float64],
@@ -81,13 +89,7 @@ def _open_for_overflow(d: mpm.MultiPeriodData, lay: mpm.Layout, g: NDArray[np.fl
             if not alt.size:
                 continue
             k = int(alt[np.lexsort((d.pair_cost[t, alt], -x[t, alt]))[0]])
-            grp = d.group[d.cols[k]]
-            span = slice(t, T) if d.group_site[grp] and not d.group_existing[grp] else \
-                slice(0, t + 1)
-            if (d.y_ub[span, grp] < 0.5).any():
-                continue
-            g[span, grp] = 1.0
-            opened = True
+            opened |= _open_pair(d, g, t, k)
     return opened
 
 
