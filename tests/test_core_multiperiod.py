@@ -419,3 +419,19 @@ def test_warm_start_closes_facilities_below_minimum_load() -> None:
     assert mp.objective <= mp.hint_objective + 1e-9
     assert not mp.open_[2, :2].any()
     assert (mp.load[mp.open_] >= 15.0 - 1e-9).all()
+
+
+def test_a_solved_model_travels_without_its_mip_and_keeps_its_plan() -> None:
+    """What a Dask worker sends back: the plan and costs, not the built MIP (rebuilt on use)."""
+    import pickle
+
+    mp = solve(random_instance(205))
+    mp.n_constraints  # noqa: B018  (builds the MIP)
+    assert mp._model is not None
+    back = pickle.loads(pickle.dumps(mp))
+    assert back._model is None
+    assert back.objective == mp.objective
+    assert (back.open_ == mp.open_).all()
+    assert back.costs.equals(mp.costs)
+    assert back.n_constraints == mp.n_constraints  # rebuilt on first use
+    assert back.solve(time_limit=30).objective == pytest.approx(mp.objective)
