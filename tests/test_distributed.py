@@ -198,12 +198,18 @@ def test_bad_scheduler_exits_2(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_local_workers_keep_glibc_default_memory_trimming() -> None:
-    """Dask's eager MALLOC_TRIM_THRESHOLD_ slowed the solves by 17 %; local workers go without it."""
+def test_local_workers_keep_glibc_default_memory_trimming(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's eager MALLOC_TRIM_THRESHOLD_ slowed the solves by 17 %; local workers go without it.
+
+    A cluster started by another test (Dask's default) leaves the variable in this process's
+    environment, which workers inherit; a ``schoolplan run`` starts without it.
+    """
     import os
 
     from layout.distributed import open_client
 
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with open_client("local", workers=1) as client:
         seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(seen.values()) == [None]
