@@ -66,6 +66,12 @@ from layout.core.status import SolveStatus, relative_gap, within_gap
 #: Branch-and-bound nodes of the fix-and-optimise step (a deterministic budget).
 FIX_NODES = 200
 
+#: Single-source models with more variables than this end after fix and optimise (with its
+#: local search) when that plan is not within the gap: the whole MIP spends its time limit in
+#: root cuts that cannot close the packing gap of whole rows (status ``feasible``,
+#: ``stopped_by`` "search"). Smaller ones run the whole MIP from that plan.
+FINAL_MIP_VARS = 50_000
+
 #: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
 COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure", "peak",
               "idle")
@@ -372,6 +378,10 @@ class MultiPeriodLocation:
         if start_vec is not None and abs(relative_gap(self.hint_objective, lp_bound)) <= gap:
             res = BackendResult(SolveStatus.OPTIMAL, start_vec, self.hint_objective, lp_bound,
                                 0.0, 1, 0, "")
+        elif (start_vec is not None and root is not None and d.single_source
+              and model.obj.size > FINAL_MIP_VARS):
+            res = BackendResult(SolveStatus.FEASIBLE, start_vec, self.hint_objective, lp_bound,
+                                0.0, 1, 0, "search")
         else:
             left = max(1e-3, time_limit - (time.perf_counter() - start))
             res = solve_mip(model, solver=solver, time_limit=left, threads=threads, seed=seed,

@@ -56,6 +56,7 @@ from numpy.typing import NDArray
 from layout.core import multiperiod_model as mpm
 from layout.core.backends import highs_lp, run_highs
 from layout.core.formulation import MipModel
+from layout.core.multiperiod_lns import improve
 from layout.core.multiperiod_single import (
     _close_under_minimum,
     _largest_share,
@@ -232,8 +233,10 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
     With ``d`` of a single-source model, a smaller MIP comes first: the LP with the decisions
     fixed serves most rows whole, and those rows keep their facility; only the rows it splits
     are left to the MIP (on the school models a few hundred of several thousand, where the
-    whole fixed MIP spends its time in root cuts). The whole fixed MIP then runs from the
-    better plan if that is not yet within ``stop_at``.
+    whole fixed MIP spends its time in root cuts). If the better plan is not yet within
+    ``stop_at``, :func:`layout.core.multiperiod_lns.improve` re-assigns rows around the
+    facilities that pay for temporary seats or overflow, with the decisions still fixed; the
+    whole fixed MIP runs only when neither gave a plan.
     """
     lb, ub = model.var_lb.copy(), model.var_ub.copy()
     lb[lay.y] = ub[lay.y] = decisions
@@ -248,6 +251,13 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
             best, best_obj = plan, obj
         if stop_at is not None and best_obj <= stop_at:
             return best, best_obj
+        if best is not None:
+            # Local search around the overfull facilities first: the whole fixed MIP's root
+            # cuts cannot close the packing gap (see :mod:`layout.core.multiperiod_lns`).
+            best, best_obj = improve(model, lay, d, best, lb=lb, ub=ub, seed=seed,
+                                     deadline=deadline, stop_at=stop_at)
+            if stop_at is not None and best_obj <= stop_at:
+                return best, best_obj
     left = deadline - time.perf_counter()
     if left <= 0:
         return best, best_obj
