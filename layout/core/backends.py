@@ -15,6 +15,7 @@ OR-Tools found none (see layout/plan/params.py). Every ``highspy`` model of :mod
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -293,7 +294,7 @@ def highs_instance(model: MipModel, *, integer: bool = True, seed: int = 0,
 def run_highs(
     h: _Highs, *, time_limit: float | None = None, gap: float | None = None,
     hint: NDArray[np.float64] | None = None, node_limit: int | None = None,
-    stop_at: float | None = None,
+    stop_at: float | None = None, options: Mapping[str, bool | int | float] | None = None,
 ) -> BackendResult:
     """Run a ``highspy`` solver (from :func:`highs_lp`) and read its outcome.
 
@@ -316,6 +317,9 @@ def run_highs(
         A MIP stops as soon as it holds a plan costing at most this (e.g. within the caller's
         gap of a bound HiGHS does not know, such as the root LP of a larger model); status
         ``feasible``, ``stopped_by`` "target". Default: none.
+    options : mapping, optional
+        Further HiGHS options for this run (name to value), e.g. ``{"mip_allow_restart":
+        False}``; they stay set on ``h``. Default: none.
 
     Returns
     -------
@@ -338,6 +342,8 @@ def run_highs(
         start.col_value = hint.tolist()
         start.value_valid = True
         h.setSolution(start)
+    for name, value in (options or {}).items():
+        h.setOptionValue(name, value)
     if stop_at is not None:
         _stop_at(h, float(stop_at))
     h.run()

@@ -61,6 +61,7 @@ from layout.core import multiperiod_peak as mpp
 from layout.core.backends import SOLVERS, BackendResult, default_threads, solve_mip
 from layout.core.errors import CoreInputError
 from layout.core.formulation import MipModel
+from layout.core.multiperiod_lns import LNS_DECISION_SUBS, improve
 from layout.core.status import SolveStatus, relative_gap, within_gap
 
 #: Branch-and-bound nodes of the fix-and-optimise step (a deterministic budget).
@@ -70,7 +71,7 @@ FIX_NODES = 200
 #: local search) when that plan is not within the gap: the whole MIP spends its time limit in
 #: root cuts that cannot close the packing gap of whole rows (status ``feasible``,
 #: ``stopped_by`` "search"). Smaller ones run the whole MIP from that plan.
-FINAL_MIP_VARS = 50_000
+FINAL_MIP_VARS = 12_000
 
 #: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
 COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure", "peak",
@@ -375,6 +376,13 @@ class MultiPeriodLocation:
                 node_limit=FIX_NODES, stop_at=within_gap(lp_bound, gap), d=d)
             if fixed_vec is not None and not self.hint_objective <= fixed_obj:
                 start_vec, self.hint_objective = fixed_vec, fixed_obj
+            if (d.single_source and start_vec is not None and root.lp_decisions is not None
+                    and not relative_gap(self.hint_objective, lp_bound) <= gap):
+                # Decisions next: sub-MIPs around the facilities the plan and the LP disagree on.
+                start_vec, self.hint_objective = improve(
+                    model, lay, d, start_vec, lb=model.var_lb, ub=model.var_ub, seed=seed,
+                    deadline=start + time_limit, stop_at=within_gap(lp_bound, gap),
+                    lp_decisions=root.lp_decisions, max_subs=LNS_DECISION_SUBS)
         if start_vec is not None and abs(relative_gap(self.hint_objective, lp_bound)) <= gap:
             res = BackendResult(SolveStatus.OPTIMAL, start_vec, self.hint_objective, lp_bound,
                                 0.0, 1, 0, "")

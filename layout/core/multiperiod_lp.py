@@ -94,6 +94,8 @@ class RootLP:
     decisions : ndarray of float or None
         The decisions (``y`` part of a solution vector) of the best rounded plan, else those
         rounded at the first threshold (``None`` if the LP was not solved).
+    lp_decisions : ndarray of float or None
+        The LP's own (fractional) decisions (``None`` if the LP was not solved).
 
     """
 
@@ -102,6 +104,7 @@ class RootLP:
     objective: float
     lp_time: float
     decisions: NDArray[np.float64] | None = None
+    lp_decisions: NDArray[np.float64] | None = None
 
 
 def root_lp(d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout, *,
@@ -156,7 +159,8 @@ def root_lp(d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout, *,
             obj = float(model.obj @ v + model.offset)
             if obj < best_obj - 1e-9 * max(1.0, abs(obj)):
                 best, best_obj = v, obj
-    return RootLP(bound, best, best_obj, lp_time, first if best is None else best[lay.y])
+    return RootLP(bound, best, best_obj, lp_time, first if best is None else best[lay.y],
+                  res.values[lay.y].copy())
 
 
 def _fix_and_resolve(h: Any, d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout,
@@ -252,12 +256,10 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
         if stop_at is not None and best_obj <= stop_at:
             return best, best_obj
         if best is not None:
-            # Local search around the overfull facilities first: the whole fixed MIP's root
-            # cuts cannot close the packing gap (see :mod:`layout.core.multiperiod_lns`).
-            best, best_obj = improve(model, lay, d, best, lb=lb, ub=ub, seed=seed,
-                                     deadline=deadline, stop_at=stop_at)
-            if stop_at is not None and best_obj <= stop_at:
-                return best, best_obj
+            # Local search around the overfull facilities instead of the whole fixed MIP, whose
+            # root cuts cannot close the packing gap (see :mod:`layout.core.multiperiod_lns`).
+            return improve(model, lay, d, best, lb=lb, ub=ub, seed=seed, deadline=deadline,
+                           stop_at=stop_at)
     left = deadline - time.perf_counter()
     if left <= 0:
         return best, best_obj
