@@ -67,11 +67,17 @@ from layout.core.status import SolveStatus, relative_gap, within_gap
 #: Branch-and-bound nodes of the fix-and-optimise step (a deterministic budget).
 FIX_NODES = 200
 
-#: Single-source models with more variables than this end after fix and optimise (with its
-#: local search) when that plan is not within the gap: the whole MIP spends its time limit in
-#: root cuts that cannot close the packing gap of whole rows (status ``feasible``,
-#: ``stopped_by`` "search"). Smaller ones run the whole MIP from that plan.
+#: Single-source models with more variables than this end after fix and optimise and the
+#: local searches (:mod:`layout.core.multiperiod_lns`) when that plan is not within the gap:
+#: the whole MIP spent its time limit in root cuts that cannot close the packing gap of whole
+#: rows (status ``feasible``, ``stopped_by`` "search", or "time" when the searches ran out of
+#: time). Smaller ones run the whole MIP from that plan, and so do larger ones whose plan is
+#: more than ``SEARCH_GAP`` above the LP bound: there the LP is weak (unserved pupils, peak
+#: overflow), and the whole MIP's presolve and cuts raise the bound and find the plan quickly.
 FINAL_MIP_VARS = 12_000
+
+#: See ``FINAL_MIP_VARS``.
+SEARCH_GAP = 0.10
 
 #: Columns of :attr:`MultiPeriodLocation.costs` (before ``total``).
 COST_PARTS = ("fixed", "assignment", "temporary", "unserved", "capital", "closure", "peak",
@@ -345,7 +351,11 @@ class MultiPeriodLocation:
             First solve the LP relaxation and round it to plans
             (:func:`layout.core.multiperiod_lp.root_lp`): the best of them and the warm start is
             the MIP start, and when it is within ``gap`` of the LP bound it is returned without
-            running the MIP (status ``optimal``, ``nodes`` 0).
+            running the MIP (status ``optimal``, ``nodes`` 0). Otherwise fix and optimise
+            follows (:func:`layout.core.multiperiod_lp.fix_and_optimise`), then for
+            single-source models a search that may change the decisions around the facilities
+            the plan and the LP disagree on (:func:`layout.core.multiperiod_lns.improve`), and
+            the whole MIP only for models of up to ``FINAL_MIP_VARS`` variables.
             Default ``True``.
 
         """
@@ -387,9 +397,11 @@ class MultiPeriodLocation:
             res = BackendResult(SolveStatus.OPTIMAL, start_vec, self.hint_objective, lp_bound,
                                 0.0, 1, 0, "")
         elif (start_vec is not None and root is not None and d.single_source
-              and model.obj.size > FINAL_MIP_VARS):
+              and model.obj.size > FINAL_MIP_VARS
+              and relative_gap(self.hint_objective, lp_bound) <= SEARCH_GAP):
+            out_of_time = time.perf_counter() - start >= time_limit
             res = BackendResult(SolveStatus.FEASIBLE, start_vec, self.hint_objective, lp_bound,
-                                0.0, 1, 0, "search")
+                                0.0, 1, 0, "time" if out_of_time else "search")
         else:
             left = max(1e-3, time_limit - (time.perf_counter() - start))
             res = solve_mip(model, solver=solver, time_limit=left, threads=threads, seed=seed,

@@ -13,7 +13,15 @@ every facility those rows can reach, lets them move among these facilities, and 
 facilities' blocks, temporary seats and overflow; everything else stays as in the plan. That
 sub-MIP is small (a few hundred rows) and is solved by HiGHS with a node limit, so the search
 is deterministic: the same plan and seed give the same result on any machine, unless the
-caller's deadline cuts it short. Rounds repeat while a round improves the plan.
+caller's deadline cuts it short. Rounds repeat while a round improves the plan, within a budget
+counted in sub-MIPs.
+
+Given the root LP's decisions, :func:`improve` searches the decisions instead: around each
+facility whose open/close schedule in the plan is farthest from the LP's (closing a school
+the LP keeps, keeping one the LP closes), it frees the rows that can reach it, the facilities
+they can reach and those facilities' decisions in every period. On the school models this
+finds the closures and openings the rounding missed, which the whole MIP found only after
+most of its time limit.
 
 The module works on a :class:`~layout.core.formulation.MipModel` and its
 :class:`~layout.core.multiperiod_model.Layout`; any constraint of the model holds in the
@@ -89,8 +97,6 @@ LNS_DECISION_SUBS = 6
 #: Least distance between a plan's decisions and the LP's (summed over periods) at which
 #: the decision search looks at a facility.
 LNS_APART = 0.25
-
-_TOL = 1e-6
 
 
 def overflow_cost(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData,
@@ -259,7 +265,7 @@ def improve(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData, v: NDArray
             paid = np.ones((d.n_periods, d.n_facilities))
         done = np.zeros(d.n_facilities, dtype=bool)
         for j in np.argsort(-hot, kind="stable"):
-            if hot[j] <= _TOL * max(1.0, abs(best_obj)) * 1e-3:
+            if hot[j] <= 1e-9 * max(1.0, abs(best_obj)):
                 break
             if done[j]:
                 continue

@@ -27,8 +27,9 @@ the LP served but the rounded plan leaves unserved gets a closed pair of its own
 the fixed LP solved again; the cheaper of the two plans is kept. The greedy
 warm start with the rounded decisions is tried as well. When no rounded plan is within the gap,
 :func:`fix_and_optimise` runs the MIP with the best plan's decisions fixed (a small model) from
-that plan; for single-source models first a smaller one, in which the rows the fixed LP serves
-whole keep their facility and only the rows it splits are chosen.
+that plan; for single-source models a smaller one instead, in which the rows the fixed LP serves
+whole keep their facility and only the rows it splits are chosen, followed by the local search
+of :mod:`layout.core.multiperiod_lns`.
 
 Examples
 --------
