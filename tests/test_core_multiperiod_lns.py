@@ -134,3 +134,29 @@ def test_large_single_source_model_stops_after_the_search(monkeypatch: pytest.Mo
         else:
             assert mp.objective == pytest.approx(expected)
     assert found > 0  # some instances do end on the search
+
+
+def test_a_weak_root_skips_the_searches_and_runs_the_whole_mip(monkeypatch: pytest.MonkeyPatch,
+                                                               ) -> None:
+    # Every rounded plan counts as far above the bound: the whole MIPs run, as for models
+    # that are not single-source, and reach the optimum even with FINAL_MIP_VARS = 0.
+    monkeypatch.setattr(mp_mod, "FINAL_MIP_VARS", 0)
+    monkeypatch.setattr(mp_mod, "WEAK_ROOT_GAP", -1.0)
+    calls: list[int] = []
+    real = lns.improve
+
+    def counted(*args: object, **kw: object) -> object:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mp_mod, "improve", counted)
+    monkeypatch.setattr("layout.core.multiperiod_lp.improve", counted)
+    for seed in range(600, 616):
+        inst = random_instance(seed, n=5)
+        expected = brute_force(inst)
+        if not np.isfinite(expected):
+            continue
+        mp = _model(inst).solve(time_limit=30, gap=1e-9)
+        assert mp.stopped_by != "search"
+        assert mp.objective == pytest.approx(expected)
+    assert not calls

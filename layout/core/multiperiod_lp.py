@@ -224,7 +224,7 @@ def _cheaper(model: MipModel, a: NDArray[np.float64] | None,
 def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.float64],
                      start: NDArray[np.float64] | None, *, time_limit: float, gap: float,
                      seed: int = 0, node_limit: int | None = None, stop_at: float | None = None,
-                     d: mpm.MultiPeriodData | None = None,
+                     d: mpm.MultiPeriodData | None = None, search: bool = True,
                      ) -> tuple[NDArray[np.float64] | None, float]:
     """The MIP with the open/close ``decisions`` fixed (fix and optimise).
 
@@ -241,7 +241,8 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
     whole fixed MIP spends its time in root cuts). If the better plan is not yet within
     ``stop_at``, :func:`layout.core.multiperiod_lns.improve` re-assigns rows around the
     facilities that pay for temporary seats or overflow, with the decisions still fixed; the
-    whole fixed MIP runs only when neither gave a plan.
+    whole fixed MIP runs only when neither gave a plan, or instead of the search when
+    ``search`` is false.
     """
     lb, ub = model.var_lb.copy(), model.var_ub.copy()
     lb[lay.y] = ub[lay.y] = decisions
@@ -256,7 +257,7 @@ def fix_and_optimise(model: MipModel, lay: mpm.Layout, decisions: NDArray[np.flo
             best, best_obj = plan, obj
         if stop_at is not None and best_obj <= stop_at:
             return best, best_obj
-        if best is not None:
+        if best is not None and search:
             # Local search around the overfull facilities instead of the whole fixed MIP, whose
             # root cuts cannot close the packing gap (see :mod:`layout.core.multiperiod_lns`).
             return improve(model, lay, d, best, lb=lb, ub=ub, seed=seed, deadline=deadline,
