@@ -109,7 +109,7 @@ def overflow_cost(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData,
     for sl, fac in ((lay.s, lay.s_fac), (lay.o, lay.o_fac)):
         if sl.stop > sl.start and fac.size:
             paid = (model.obj[sl] * v[sl]).reshape(d.n_periods, fac.size)
-            np.add.at(cost, (slice(None), fac), paid)
+            np.add.at(cost.T, fac, paid.T)  # cost.T is a view of cost
     return cost
 
 
