@@ -361,7 +361,8 @@ class MultiPeriodLocation:
             follows (:func:`layout.core.multiperiod_lp.fix_and_optimise`), then for
             single-source models a search that may change the decisions around the facilities
             the plan and the LP disagree on (:func:`layout.core.multiperiod_lns.improve`), and
-            the whole MIP only for models of up to ``FINAL_MIP_VARS`` variables.
+            the whole MIP only when the model is small or the plan still far from the LP bound
+            (see ``FINAL_MIP_VARS``, ``SEARCH_GAP`` and ``WEAK_ROOT_GAP``).
             Default ``True``.
 
         """
