@@ -175,8 +175,7 @@ def neighbourhood(lay: mpm.Layout, d: mpm.MultiPeriodData, v: NDArray[np.float64
     reach = np.isin(d.rows, rows_j)
     # Facilities the rows of j can reach, nearest (cheapest pair of these rows) first.
     near = np.full(d.n_facilities, np.inf)
-    np.minimum.at(near, d.cols[reach], d.pair_cost[0, reach] if d.pair_cost.ndim == 2
-                  else d.pair_cost[reach])
+    np.minimum.at(near, d.cols[reach], d.pair_cost[0, reach])  # pair_cost is (T, K)
     near[j] = -np.inf
     order = np.argsort(near, kind="stable")
     order = order[np.isfinite(near[order]) | (order == j)]
