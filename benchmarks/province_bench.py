@@ -15,7 +15,8 @@ scenario is run on it by the real command line, once per mode:
 - ``local``: ``--scheduler local`` (LocalCluster, one single-threaded worker process per core).
 
 Recorded per run: wall time, the stage timings of ``manifest.json`` (load, forecast, forecast
-outputs, plan, outputs), the CPU time (user + system) of the main process and of the Dask
+outputs, plan, outputs, and ``plots``: the wait for the forecast's plots after the plan stage,
+which the workers draw while the main process builds the plan's models), the CPU time (user + system) of the main process and of the Dask
 workers, the mean 1-minute load average of the machine during the run, the peak resident memory
 of the main process and of each Dask worker (sampled every 0.25 s with psutil over the process
 tree), and whether the plan tables are byte-identical between the modes. Then, per mode, a
@@ -290,13 +291,15 @@ def report(args: argparse.Namespace, scenario: str, runs: list[dict]) -> None:
              "wall and stage times in s (wall clock: the machine may be shared, see cpu and load);"
              " cpu = user+system of the run's processes (main + workers); GB = peak RSS",
              f"{'counties':>8} {'mode':>6} {'wall':>7} {'cpu':>7} {'load':>5} {'forecast':>8} "
-             f"{'fc_out':>7} {'plan':>7} {'outputs':>7} {'main GB':>7} {'worker GB':>9}"]
+             f"{'fc_out':>7} {'plan':>7} {'plots':>6} {'outputs':>7} {'main GB':>7} "
+             f"{'worker GB':>9}"]
     for r in runs:
         st = r["stages_s"]
         lines.append(f"{r['counties']:>8} {r['mode']:>6} {r['wall_s']:>7.1f} "
                      f"{r['cpu_total_s']:>7.1f} {r['load_avg_1min']:>5.1f} "
                      f"{st.get('forecast', 0):>8.1f} {st.get('forecast_outputs', 0):>7.1f} "
-                     f"{st.get('plan', 0):>7.1f} {st.get('outputs', 0):>7.1f} "
+                     f"{st.get('plan', 0):>7.1f} {st.get('forecast_plots', 0):>6.1f} "
+                     f"{st.get('outputs', 0):>7.1f} "
                      f"{r['peak_main_gb']:>7.2f} {max(r['peak_worker_gb'], default=0):>9.2f}")
     lines += [f"fit {m} (time = slope x counties + intercept): wall {v['wall']}, cpu {v['cpu']}"
               for m, v in summary.items()]

@@ -6,12 +6,20 @@ here, one after the other, unless a caller has installed a mapper with :func:`us
 (``layout.distributed`` installs one that submits the pieces as Dask tasks). A mapper must
 return the results in the order of the items, so the forecast is the same wherever it ran.
 
+:func:`start_tasks` is the same without waiting: it hands the pieces to the installed starter
+(the Dask executor submits them at once) and returns a function that waits for them and gives the
+results; the caller does its own work in between. Without a starter the pieces run when that
+function is called, in this process, so the results are the same either way.
+
 Examples
 --------
 >>> map_tasks(pow, [1, 2, 3], 2)
 [1, 4, 9]
 >>> with using_mapper(lambda fn, items, *args: [fn(x, *args) for x in reversed(items)][::-1]):
 ...     map_tasks(pow, [1, 2, 3], 2)
+[1, 4, 9]
+>>> results = start_tasks(pow, [1, 2, 3], 2)  # nothing has run yet (no starter installed)
+>>> results()
 [1, 4, 9]
 
 """
@@ -26,7 +34,14 @@ from typing import Any
 Mapper = Callable[..., list[Any]]
 """``mapper(fn, items, *args) -> [fn(item, *args) for item in items]`` (in the items' order)."""
 
+Pending = Callable[[], list[Any]]
+"""Waits for pieces started by :func:`start_tasks` and returns their results in the items' order."""
+
+Starter = Callable[..., Pending]
+"""``starter(fn, items, *args) -> Pending``: submits the pieces and returns at once."""
+
 _MAPPER: ContextVar[Mapper | None] = ContextVar("forecasting_mapper", default=None)
+_STARTER: ContextVar[Starter | None] = ContextVar("forecasting_starter", default=None)
 
 
 def map_tasks(fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[Any]:
@@ -53,11 +68,34 @@ def map_tasks(fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> list[
     return list(mapper(fn, items, *args))
 
 
+def start_tasks(fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Pending:
+    """Start ``[fn(item, *args) for item in items]`` and return a function that waits for it.
+
+    With a starter installed (:func:`using_mapper`) the pieces are submitted now and run while
+    the caller goes on; without one they run, in this process, when the returned function is
+    called. Arguments as :func:`map_tasks`.
+
+    Returns
+    -------
+    callable
+        Called without arguments: the results in the order of ``items`` (it may be called once).
+
+    """
+    starter = _STARTER.get()
+    if starter is None or len(items) < 2:
+        return lambda: [fn(item, *args) for item in items]
+    return starter(fn, items, *args)
+
+
 @contextmanager
-def using_mapper(mapper: Mapper | None) -> Iterator[None]:
-    """Run :func:`map_tasks` through ``mapper`` in this context (``None``: in-process)."""
-    token = _MAPPER.set(mapper)
+def using_mapper(mapper: Mapper | None, starter: Starter | None = None) -> Iterator[None]:
+    """Run :func:`map_tasks` through ``mapper``, :func:`start_tasks` through ``starter``.
+
+    ``None``: in-process.
+    """
+    token, token_start = _MAPPER.set(mapper), _STARTER.set(starter)
     try:
         yield
     finally:
         _MAPPER.reset(token)
+        _STARTER.reset(token_start)

@@ -65,11 +65,20 @@ class _LockedExecutor:
 
     def map(self, fn: Callable[..., Any], items: Any, *args: Any) -> list[Any]:
         """Run the forecast's pieces on the cluster, other scenarios working here meanwhile."""
-        self.lock.release()
-        try:
-            return self.inner.map(fn, items, *args)
-        finally:
-            self.lock.acquire()
+        return self.start(fn, items, *args)()
+
+    def start(self, fn: Callable[..., Any], items: Any, *args: Any) -> Callable[[], list[Any]]:
+        """Submit pieces to the cluster; while waiting for them, other scenarios work here."""
+        pending = self.inner.start(fn, items, *args)
+
+        def results() -> list[Any]:
+            self.lock.release()
+            try:
+                return list(pending())
+            finally:
+                self.lock.acquire()
+
+        return results
 
 
 def _run_one(item: BatchItem, region: Path | None, draws: int | None, threads: int | None,

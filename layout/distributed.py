@@ -2,8 +2,9 @@
 
 ``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent pieces of
 a run go: the solver sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan),
-the forecast's per-county pieces (the births back-test fits, :mod:`forecasting.parallel`) and
-the forecast's per-county plots (:mod:`layout.forecast_outputs`):
+the forecast's per-county pieces (the births back-test fits, :mod:`forecasting.parallel`), the
+forecast's per-county plots (:mod:`layout.forecast_outputs`) and the staged plan's per-county
+tables (:mod:`layout.plan.staged_finish`):
 
 - ``none`` (default): in this process, as before (a thread pool of ``--threads`` solves);
 - ``local``: a :class:`dask.distributed.LocalCluster` started for the run, one single-threaded
@@ -166,6 +167,15 @@ class DaskExecutor:
         :func:`forecasting.parallel.map_tasks` (the forecast's per-county pieces, the plots).
         A task that raises re-raises here, as it would in-process.
         """
+        return self.start(fn, items, *args)()
+
+    def start(self, fn: Callable[..., Any], items: Sequence[Any],
+              *args: Any) -> Callable[[], list[Any]]:
+        """Submit :meth:`map`'s tasks and return at once; the returned function waits for them.
+
+        The starter of :func:`forecasting.parallel.start_tasks`: the caller goes on with its
+        own work (writing files, building models) while the workers run the pieces.
+        """
         from dask.distributed import as_completed
         from tqdm.auto import tqdm
 
@@ -175,12 +185,18 @@ class DaskExecutor:
         futures = [self.client.submit(_chunk_task, fn, g, args, pure=False,
                                       key=f"{name}-{k}-{uuid.uuid4().hex[:8]}")
                    for k, g in enumerate(groups)]
-        bar = tqdm(total=len(futures), desc=name, unit="task", disable=not self.progress,
-                   leave=False)
-        for _ in as_completed(futures):
-            bar.update(1)
-        bar.close()
-        return [r for part in self.client.gather(futures) for r in part]
+
+        def results() -> list[Any]:
+            bar = tqdm(total=len(futures), desc=name, unit="task", disable=not self.progress,
+                       leave=False)
+            for _ in as_completed(futures):
+                bar.update(1)
+            bar.close()
+            out = [r for part in self.client.gather(futures) for r in part]
+            futures.clear()
+            return out
+
+        return results
 
     def solve(self, subs: Sequence[Any], params: Any, *, time_limit: float, threads: int,
               seed: int, failed: dict[str, str] | None) -> None:
@@ -234,14 +250,16 @@ def current_executor() -> DaskExecutor | None:
 def using(executor: DaskExecutor | None) -> Iterator[None]:
     """Let the planner's solves and the forecast's pieces in this context go to ``executor``.
 
-    ``None``: in-process. The forecast's per-county pieces and plots reach the executor's
-    :meth:`~DaskExecutor.map` through :func:`forecasting.parallel.using_mapper`.
+    ``None``: in-process. The forecast's per-county pieces, the plots and the staged plan's
+    per-county tables reach the executor's :meth:`~DaskExecutor.map` and
+    :meth:`~DaskExecutor.start` through :func:`forecasting.parallel.using_mapper`.
     """
     from forecasting.parallel import using_mapper
 
     token = _CURRENT.set(executor)
     try:
-        with using_mapper(None if executor is None else executor.map):
+        with using_mapper(None if executor is None else executor.map,
+                          getattr(executor, "start", None)):
             yield
     finally:
         _CURRENT.reset(token)

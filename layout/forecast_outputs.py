@@ -3,21 +3,23 @@
 :func:`write_forecast_outputs` writes the forecast tables (CSV, UTF-8 with BOM) and the plots.
 The plots are drawn county by county: each county's charts are one piece of work
 (:func:`county_plots`) that returns the PNG files as bytes, run through
-:func:`forecasting.parallel.map_tasks` — in this process by default, as Dask tasks when the run
-has a cluster (``--scheduler``). This process writes every file (atomically), so a worker
-needs no access to the output folder, and the files are the same wherever they were drawn.
+:func:`forecasting.parallel.start_tasks` — in this process by default, as Dask tasks when the run
+has a cluster (``--scheduler``), drawn while this process writes the tables. This process writes
+every file (atomically), so a worker needs no access to the output folder, and the files are the
+same wherever they were drawn.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from forecasting import RegionOutlook
-from forecasting.parallel import map_tasks
+from forecasting.parallel import start_tasks
 from layout.region import Region
 from schoolsystem.vocabulary import BANDS, CHILD_AGES
 
@@ -45,8 +47,13 @@ def pop_change(series: pd.DataFrame, base_year: int, target_year: int) -> pd.Dat
 
 def write_forecast_outputs(outlook: RegionOutlook, region: Region, out: Path,
                            plots: bool = True) -> list[Path]:
-    """Tidy forecast tables (CSV, UTF-8 with BOM) and fan-chart / pyramid PNGs."""
+    """Tidy forecast tables (CSV, UTF-8 with BOM) and fan-chart / pyramid PNGs.
+
+    The plots are started first (:func:`start_plots`): on a cluster the workers draw them while
+    this process writes the tables.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    finish_plots = start_plots(outlook, region, out / "plots") if plots else None
     files = [
         _csv(outlook.township_demand, out / "forecast_township_demand.csv"),
         _csv(outlook.village_demand, out / "forecast_village_demand.csv"),
@@ -71,8 +78,8 @@ def write_forecast_outputs(outlook: RegionOutlook, region: Region, out: Path,
         files.append(_csv(pd.DataFrame([{"method": sm.method, "cv_score": sm.cv_score,
                                           "baseline_score": sm.baseline_score,
                                           "reason": sm.reason}]), out / "share_model.csv"))
-    if plots:
-        files += write_plots(outlook, region, out / "plots")
+    if finish_plots is not None:
+        files += finish_plots()
     return files
 
 
@@ -161,10 +168,26 @@ def write_plots(outlook: RegionOutlook, region: Region, folder: Path) -> list[Pa
 
     Returns the files in that order (fan charts by county and band, then pyramids by county).
     """
+    return start_plots(outlook, region, folder)()
+
+
+def start_plots(outlook: RegionOutlook, region: Region,
+                folder: Path) -> Callable[[], list[Path]]:
+    """Start drawing :func:`write_plots`' charts; the returned function writes them.
+
+    The counties' charts go out as tasks (:func:`forecasting.parallel.start_tasks`): on a
+    cluster they are drawn while the caller goes on, in-process when the function is called.
+    The files are the same either way.
+    """
     from layout.outputs.atomic import write_bytes_atomic
 
-    folder.mkdir(parents=True, exist_ok=True)
-    drawn = map_tasks(county_plots, plot_inputs(outlook, region))
-    fans = [f for fan, _ in drawn for f in fan]
-    pyramids = [f for _, pyr in drawn for f in pyr]
-    return [write_bytes_atomic(folder / name, data) for name, data in [*fans, *pyramids]]
+    pending = start_tasks(county_plots, plot_inputs(outlook, region))
+
+    def finish() -> list[Path]:
+        drawn = pending()
+        folder.mkdir(parents=True, exist_ok=True)
+        fans = [f for fan, _ in drawn for f in fan]
+        pyramids = [f for _, pyr in drawn for f in pyr]
+        return [write_bytes_atomic(folder / name, data) for name, data in [*fans, *pyramids]]
+
+    return finish

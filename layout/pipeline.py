@@ -26,6 +26,7 @@ from layout.errors import ScenarioError
 from layout.forecast_outputs import (  # re-exported: callers import them from here
     pop_change,
     school_age_series,
+    start_plots,
     write_forecast_outputs,
 )
 from layout.isolation import load_region_isolating, record_set_aside
@@ -214,7 +215,7 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
     from layout.outputs.gpkg import write_geopackage
     from layout.outputs.maps import write_map
     from layout.outputs.prefectures import with_prefectures
-    from layout.outputs.province import write_province_outputs
+    from layout.outputs.province import start_province_outputs
     from layout.outputs.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
@@ -226,20 +227,22 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
         change = pop_change(series, region.base_year, scenario.target_year)
     note = ("SYNTHETIC DATA — 合成数据,仅供演示 (only the county boundaries are real)"
             if region.is_synthetic else None)
+    text = data_note(region, scenario)
+    # more than one prefecture: an overview and one set each, made on the workers if any
+    finish_province = start_province_outputs(
+        plan, region, out, scenario_params=scenario.effective(), tiles=scenario.map.tiles,
+        title=f"学校布局规划 {scenario.target_year} · {scenario.name}", years_series=series,
+        pop_change=change, note=note, text=text)
     files = [write_map(plan, region.townships, region.counties, out / "map.html",
                        pop_change=change, years_series=series, tiles=scenario.map.tiles,
                        title=f"{region.name} 学校布局规划 {scenario.target_year} · {scenario.name}",
                        note=note)]
-    text = data_note(region, scenario)
     files.append(write_workbook(plan, scenario.effective(), out / "layout.xlsx", note=text))
     files.append(write_report(plan, out / "report.html", region, scenario, outlook, note=text))
     files += write_csvs(plan, out)
     files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
                                   pop_change=change, years_series=series, note=text))
-    files += write_province_outputs(  # more than one prefecture: overview + one set each
-        plan, region, out, scenario_params=scenario.effective(), tiles=scenario.map.tiles,
-        title=f"学校布局规划 {scenario.target_year} · {scenario.name}", years_series=series,
-        pop_change=change, note=note, text=text)
+    files += finish_province()
     files.append(write_text_atomic(out / "README.txt", text + "\n\n" + _FILES_TEXT))
     return files
 
@@ -369,16 +372,23 @@ def run_scenario(
     from layout.distributed import using
 
     with using(executor):  # the scheduler hook: where forecast pieces and sub-problems run
+        finish_plots: Callable[[], list[Path]] | None = None
         for stage in bar:
             bar.set_postfix_str(stage)
             if stage == "forecast":
-                _forecast_step(result, out, draws, say)
+                finish_plots = _forecast_step(result, out, draws, say)
             elif stage == "plan":
                 _plan_step(result, say, progress)
-            elif stage == "outputs" and result.plan is not None:
+            if finish_plots is not None and stage != "forecast":
+                # the plots were drawn on the workers while this process went on with the plan
+                _finish_plots(result, finish_plots)
+                finish_plots = None
+            if stage == "outputs" and result.plan is not None:
                 with _timed(timings, "outputs"):
                     result.files += write_plan_outputs(result.plan, region, scenario, out,
                                                        result.outlook)
+        if finish_plots is not None:
+            _finish_plots(result, finish_plots)
     inputs = [*sorted(p for p in Path(region.path).iterdir() if p.is_file()), scenario.path]
     records = result.plan.solver_records if result.plan is not None else []
     result.files.append(write_manifest(out / "manifest.json", scenario.effective(), inputs,
@@ -386,8 +396,13 @@ def run_scenario(
     return result
 
 
-def _forecast_step(result: RunResult, out: Path, draws: int | None, say: Say) -> None:
+def _forecast_step(result: RunResult, out: Path, draws: int | None,
+                   say: Say) -> Callable[[], list[Path]]:
     """Forecast stage of :func:`run_scenario`: forecast, then write ``out/forecast``.
+
+    The tables are written here; the plots are started (:func:`layout.forecast_outputs.start_plots`)
+    and the returned function writes them. On a cluster the workers draw them while this process
+    goes on with the plan's models; :func:`run_scenario` calls it after the plan stage.
 
     Parameters
     ----------
@@ -400,12 +415,26 @@ def _forecast_step(result: RunResult, out: Path, draws: int | None, say: Say) ->
     say : callable
         Receives the progress message.
 
+    Returns
+    -------
+    callable
+        Writes the plots into ``out/forecast/plots`` and returns their paths.
+
     """
     with _timed(result.timings, "forecast"):
         result.outlook = forecast_stage(result.region, result.scenario, draws=draws)
     with _timed(result.timings, "forecast_outputs"):
-        result.files += write_forecast_outputs(result.outlook, result.region, out / "forecast")
+        finish = start_plots(result.outlook, result.region, out / "forecast" / "plots")
+        result.files += write_forecast_outputs(result.outlook, result.region, out / "forecast",
+                                               plots=False)
     say(f"forecast: {len(result.outlook.village_demand):,} village demand rows")
+    return finish
+
+
+def _finish_plots(result: RunResult, finish: Callable[[], list[Path]]) -> None:
+    """Write the forecast's plots (started by :func:`_forecast_step`); timed as ``forecast_plots``."""
+    with _timed(result.timings, "forecast_plots"):
+        result.files += finish()
 
 
 def _plan_step(result: RunResult, say: Say, progress: bool) -> None:

@@ -1,4 +1,4 @@
-"""City-wide integration of secondary vocational schools under 1,200 students (Measure 6).
+"""Integration of secondary vocational schools under 1,200 students (Measure 6), city by city.
 
 Two toy counties on one plane. VA (county 1, 702 pupils, manufacturing + IT) is compatible with
 VB (county 2, 20 km away, IT + health) and with VC (county 1, 60 km away, agriculture +
@@ -147,3 +147,27 @@ def test_a_county_whose_pupils_could_fill_a_school_keeps_its_last_one():
     off = LayoutParams(vocational_keep_one_per_county=False)
     merged = _plan(_region(schools), rows, off).schools.set_index("school_id")
     assert merged.loc["S1", "action"] == "merge"
+
+
+def test_each_prefecture_of_a_province_integrates_its_own_schools():
+    # The same schools, but county 2 is in another prefecture (5109xx): Measure 6 is each city's
+    # own, so VA merges into VC (60 km, same prefecture), not VB (20 km, the other city), and
+    # each city's pupils go to its own schools.
+    c3, t3, w3 = "510922", "510922001", "510922001001"
+    schools = [{**s, "township_code": t3} if s["township_code"] == T2 else s for s in SCHOOLS]
+    tws = [{"township_code": T1, "county_code": C1, "is_county_seat": True},
+           {"township_code": t3, "county_code": c3, "is_county_seat": True}]
+    vil = [{"village_id": W1, "township_code": T1, "x_km": 0.0, "y_km": 1.0},
+           {"village_id": w3, "township_code": t3, "x_km": 20.0, "y_km": 1.0}]
+    region = make_region(tws, vil, schools, terrain={C1: "mountain", c3: "hill"})
+    plan = _plan(region, [(W1, "vocational", 2700), (w3, "vocational", 2103)])
+    s = plan.schools[plan.schools["level"] == "vocational"].set_index("school_id")
+    assert s.loc["VA", "action"] == "merge"
+    assert s.loc["VA", "merge_into"] == "VC"
+    assert s.loc["VB", "action"] in ("keep", "expand")
+    voc = plan.assignments[plan.assignments["level"] == "vocational"]
+    assert set(voc.loc[voc["demand_id"] == w3, "school_id"]) == {"VB"}
+    assert set(voc.loc[voc["demand_id"] == W1, "school_id"]) <= {"VC", "VD"}
+    assert voc["students"].sum() == pytest.approx(2700 + 2103)
+    records = set(plan.solver_records["subproblem"])
+    assert {"510800/vocational", "510900/vocational"} <= records

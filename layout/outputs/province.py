@@ -10,25 +10,32 @@ than one prefecture (:attr:`layout.region.model.Region.prefectures`); a one-pref
 
 Each prefecture's files are made from the plan cut to its counties
 (:func:`layout.outputs.prefectures.subset_plan`), so its workbook's tables, KPIs and staged
-summary are that prefecture's alone. Every file is written atomically.
+summary are that prefecture's alone. Each prefecture's pair is one task
+(:func:`prefecture_files`): on a cluster (``--scheduler``) the workers make them while this
+process writes the region's own files. Every file is written atomically, by this process.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 
+from forecasting.parallel import start_tasks
 from layout.errors import LayoutError
+from layout.outputs.atomic import write_bytes_atomic
 from layout.outputs.excel import write_workbook
 from layout.outputs.maps import write_map
 from layout.outputs.prefectures import subset_plan
 from layout.outputs.province_map import write_province_map
 
-__all__ = ["PREFECTURE_FOLDER", "ProvinceRegion", "prefecture_codes", "write_province_outputs"]
+__all__ = ["PREFECTURE_FOLDER", "PrefectureFiles", "ProvinceRegion", "prefecture_codes",
+           "prefecture_files", "start_province_outputs", "write_province_outputs"]
 
 PREFECTURE_FOLDER = "prefectures"
 """Folder of the per-prefecture outputs inside the output folder."""
@@ -83,6 +90,56 @@ def _restrict(frame: pd.DataFrame | None, column: str, keep: Any) -> pd.DataFram
     return frame[frame[column].astype(str).isin(keep)]
 
 
+@dataclass(frozen=True)
+class PrefectureFiles:
+    """What one prefecture's map and workbook need (a task's whole input).
+
+    Attributes
+    ----------
+    code : str
+        Prefecture code (its folder name).
+    plan : LayoutPlan-like
+        The plan cut to the prefecture's counties (:func:`subset_plan`).
+    townships, counties : GeoDataFrame
+        Its townships and counties.
+    years_series, pop_change : DataFrame or None
+        School-age population of its townships.
+    map_args : dict
+        ``tiles``, ``title`` and ``note`` of :func:`layout.outputs.maps.write_map`.
+    scenario_params : dict
+        The workbook's 情景参数 sheet.
+    workbook_note : str
+        The workbook's 说明 sheet.
+
+    """
+
+    code: str
+    plan: Any
+    townships: Any
+    counties: Any
+    years_series: pd.DataFrame | None
+    pop_change: pd.DataFrame | None
+    map_args: dict[str, Any]
+    scenario_params: dict[str, Any]
+    workbook_note: str
+
+
+def prefecture_files(item: PrefectureFiles) -> list[tuple[str, bytes]]:
+    """One prefecture's map and workbook as ``(file name, bytes)`` (runs anywhere).
+
+    They are written into a temporary folder and read back; the caller writes them into the
+    output folder, so the files are the same wherever they were made.
+    """
+    with tempfile.TemporaryDirectory(prefix="prefecture-") as tmp:
+        folder = Path(tmp)
+        made = [write_map(item.plan, item.townships, item.counties, folder / "map.html",
+                          years_series=item.years_series, pop_change=item.pop_change,
+                          **item.map_args),
+                write_workbook(item.plan, dict(item.scenario_params), folder / "layout.xlsx",
+                               note=item.workbook_note)]
+        return [(path.name, path.read_bytes()) for path in made]
+
+
 def write_province_outputs(
     plan: Any,
     region: ProvinceRegion,
@@ -126,42 +183,73 @@ def write_province_outputs(
         when the region has one prefecture.
 
     """
+    return start_province_outputs(
+        plan, region, out, scenario_params=scenario_params, tiles=tiles, title=title,
+        years_series=years_series, pop_change=pop_change, note=note, text=text)()
+
+
+def start_province_outputs(
+    plan: Any,
+    region: ProvinceRegion,
+    out: Path,
+    *,
+    scenario_params: Mapping[str, Any],
+    tiles: str = "none",
+    title: str = "学校布局规划",
+    years_series: pd.DataFrame | None = None,
+    pop_change: pd.DataFrame | None = None,
+    note: str | None = None,
+    text: str | None = None,
+) -> Callable[[], list[Path]]:
+    """Start :func:`write_province_outputs`; the returned function finishes and returns the files.
+
+    Each prefecture's map and workbook is one task (:func:`prefecture_files`, through
+    :func:`forecasting.parallel.start_tasks`): on a cluster the workers make them while the
+    caller writes the region's own files; in-process they are made when the function is called.
+    Arguments as :func:`write_province_outputs`.
+    """
     prefectures = region.prefectures
     codes = prefecture_codes(prefectures)
     if len(codes) < 2:
-        return []
+        return lambda: []
     villages = region.villages
     demand_counties = pd.Series(villages["county_code"].astype(str).to_numpy(),
                                 index=villages["village_id"].astype(str).to_numpy())
     names = prefectures.drop_duplicates("prefecture_code").set_index("prefecture_code")
     county_names = region.counties.set_index(region.counties["county_code"].astype(str))["name"]
-    files: list[Path] = []
-    links: dict[str, str] = {}
-    books: dict[str, str] = {}
+    items = []
     for code in codes:  # one pass per prefecture (a handful), the tables are cut vectorised
         counties = prefectures.loc[prefectures["prefecture_code"] == code, "county_code"]
         keep = set(counties.astype(str))
         name = str(names.loc[code, "prefecture_name"])
-        sub = subset_plan(plan, keep, demand_counties)
-        folder = out / PREFECTURE_FOLDER / code
-        folder.mkdir(parents=True, exist_ok=True)
         townships = region.townships[region.townships["county_code"].astype(str).isin(keep)]
-        files.append(write_map(
-            sub, townships, _restrict(region.counties, "county_code", keep), folder / "map.html",
-            years_series=_restrict(years_series, "township_code",
-                                   set(townships["township_code"].astype(str))),
-            pop_change=_restrict(pop_change, "township_code",
-                                 set(townships["township_code"].astype(str))),
-            tiles=tiles, title=f"{name} {title}", note=note))
+        own_townships = set(townships["township_code"].astype(str))
         listed = ", ".join(f"{c} {county_names.get(c, '')}".strip() for c in sorted(keep))
         own = (f"市州 prefecture: {name} ({code}); 县区 counties: {listed}. 本工作簿只含该市州所辖"
                "县区的学校、分配、指标与项目 (this workbook holds only these counties; the staged "
                "summary is recomputed for them).")
-        files.append(write_workbook(sub, dict(scenario_params), folder / "layout.xlsx",
-                                    note=f"{text}\n{own}" if text else own))
-        links[code] = f"{PREFECTURE_FOLDER}/{code}/map.html"
-        books[code] = f"{PREFECTURE_FOLDER}/{code}/layout.xlsx"
-    files.append(write_province_map(plan, region.counties, prefectures, out / "province_map.html",
-                                    links=links, workbooks=books, tiles=tiles,
-                                    title=f"{region.name} {title}".strip(), note=note))
-    return files
+        items.append(PrefectureFiles(
+            code=code, plan=subset_plan(plan, keep, demand_counties), townships=townships,
+            counties=_restrict(region.counties, "county_code", keep),
+            years_series=_restrict(years_series, "township_code", own_townships),
+            pop_change=_restrict(pop_change, "township_code", own_townships),
+            map_args={"tiles": tiles, "title": f"{name} {title}", "note": note},
+            scenario_params=dict(scenario_params),
+            workbook_note=f"{text}\n{own}" if text else own))
+    pending = start_tasks(prefecture_files, items)
+
+    def finish() -> list[Path]:
+        files: list[Path] = []
+        for item, made in zip(items, pending(), strict=True):
+            folder = out / PREFECTURE_FOLDER / item.code
+            folder.mkdir(parents=True, exist_ok=True)
+            files += [write_bytes_atomic(folder / name, data) for name, data in made]
+        links = {c: f"{PREFECTURE_FOLDER}/{c}/map.html" for c in codes}
+        books = {c: f"{PREFECTURE_FOLDER}/{c}/layout.xlsx" for c in codes}
+        files.append(write_province_map(plan, region.counties, prefectures,
+                                        out / "province_map.html", links=links,
+                                        workbooks=books, tiles=tiles,
+                                        title=f"{region.name} {title}".strip(), note=note))
+        return files
+
+    return finish

@@ -417,7 +417,8 @@ class LayoutParams(StrictModel):
     max_candidates: int = Field(8, gt=0)
     """Each demand row may use only its nearest permitted schools (sparser, faster model)."""
     vocational_keep_one_per_county: bool = True
-    """Measure 6 integrates secondary vocational schools under the minimum size city-wide, but a
+    """Measure 6 integrates secondary vocational schools under the minimum size city-wide (each
+    prefecture of a province its own), but a
     county whose own vocational pupils could fill one school to the minimum keeps one (its last
     school is not merged into another county's: boarders would travel hours). ``False``: the
     integration ignores county lines."""

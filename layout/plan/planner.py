@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +83,8 @@ def plan_layout(
     progress : callable, optional
         Called as ``progress(county_code, i, n)`` before each county's model is built.
     counties : list of str, optional
-        Plan only these counties (vocational integration stays city-wide); default all.
+        Plan only these counties (the vocational integration still covers every county: it is
+        the city's, per prefecture in a province, see :func:`_add_vocational`); default all.
 
     Returns
     -------
@@ -120,7 +121,8 @@ def plan_layout(
     for cm, part in zip(models, subs, strict=True):
         _add_county(cm, part, p, parts)
     fixed = _price_fixed(p, base, parts, target_year, time_limit, seed)
-    _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts)
+    _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts,
+                    prefecture_of(region))
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not parts.schools:
         if parts.internal is not None:  # a defect, not the data: let it surface as one
@@ -230,9 +232,42 @@ def _add_county(cm: CountyModel, subs: list[SubProblem], p: LayoutParams,
     parts.records.extend({"county_code": cm.county_code, **r} for r in solution.records)
 
 
+def prefecture_of(region: Any) -> dict[str, str]:
+    """County code -> prefecture (city) code of ``region``'s counties.
+
+    The vocational integration (Measure 6) is a city's measure: in a region of several
+    prefectures each integrates its own schools (:func:`_add_vocational`).
+    """
+    from layout.region.prefectures import county_prefectures
+
+    table = county_prefectures(region.counties, getattr(region, "city", None))
+    return dict(zip(table["county_code"], table["prefecture_code"], strict=True))
+
+
 def _add_vocational(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str, str],
-                    p: LayoutParams, seed: int, parts: _PlanParts) -> None:
-    """The city-wide vocational integration, isolated like a county."""
+                    p: LayoutParams, seed: int, parts: _PlanParts,
+                    prefectures: Mapping[str, str] | None = None) -> None:
+    """The vocational integration of each prefecture (city), each isolated like a county.
+
+    ``prefectures`` (county code -> prefecture code, :func:`prefecture_of`): with more than one
+    prefecture among the vocational schools and pupils, each prefecture integrates its own
+    schools and its pupils go to them (records ``<prefecture>/vocational``); otherwise the
+    whole region is one integration (record ``vocational``).
+    """
+    pref_f = voc_f["county_code"].astype(str).map(prefectures or {}).fillna("")
+    pref_d = voc_d["county_code"].astype(str).map(prefectures or {}).fillna("")
+    codes = sorted(set(pref_f) | set(pref_d))
+    if len(codes) < 2:
+        _add_vocational_group(voc_f, voc_d, terrain, p, seed, parts, "")
+        return
+    for code in codes:
+        _add_vocational_group(voc_f[pref_f == code], voc_d[pref_d == code], terrain, p, seed,
+                              parts, code)
+
+
+def _add_vocational_group(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str, str],
+                          p: LayoutParams, seed: int, parts: _PlanParts, prefecture: str) -> None:
+    """One integration of :func:`_add_vocational` (``prefecture`` "": the whole region)."""
     if len(voc_d) and not (~voc_f["is_site"]).any():  # nothing to integrate: say where they go
         parts.unserved.append(voc_d.assign(reason=NO_VOCATIONAL_REASON))
         return
@@ -241,13 +276,19 @@ def _add_vocational(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str,
     try:  # its failure keeps the county plans
         vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, terrain, p)
     except Exception as exc:
+        reason = failure_reason(exc)
+        if prefecture:
+            reason = f"prefecture {prefecture}: {reason}"
+        earlier = parts.failed.get("")
         parts.fail("", exc)
+        parts.failed[""] = f"{earlier}; {reason}" if earlier else reason
         return
     parts.schools.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
     parts.before.append(vd)
     parts.assignments.append(va)
     parts.notes.extend(vnotes)
-    parts.records.append({"county_code": "", "subproblem": "vocational", "solver": "heuristic",
+    parts.records.append({"county_code": "", "subproblem": f"{prefecture}/vocational"
+                          if prefecture else "vocational", "solver": "heuristic",
                           "status": "heuristic", "objective": np.nan, "bound": np.nan,
                           "gap": np.nan, "wall_time": np.nan, "threads": 1, "seed": seed})
 
@@ -311,7 +352,7 @@ def _report_failures(failed: dict[str, str], records: list[dict], seed: int) -> 
                         "status": FAILED_STATUS, "objective": np.nan, "bound": np.nan,
                         "gap": np.nan, "wall_time": np.nan, "threads": 0, "seed": seed,
                         "reason": reason})
-    return [f"{f'county {county}' if county else 'the city-wide vocational integration'} "
+    return [f"{f'county {county}' if county else 'the vocational integration'} "
             f"{NOT_PLANNED}: {reason}" for county, reason in sorted(failed.items())]
 
 

@@ -7,8 +7,8 @@ the one-year plan holds at every milestone. The schools table says what happens 
 and in which year (``action``, ``action_year``), with its seats, pupils and temporary seats at
 every milestone (``capacity_<year>``, ``enrollment_<year>``, ``temporary_<year>``).
 
-Secondary vocational schools are integrated city-wide for the target year (Measure 6), as in
-the one-year plan.
+Secondary vocational schools are integrated for the target year (Measure 6), per prefecture
+(city) in a province, as in the one-year plan.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecasting.parallel import map_tasks
 from layout.errors import LayoutError
-from layout.plan.decisions import county_tables
 from layout.plan.demand import check_demand
 from layout.plan.fixed import apply, check_ids, outside_cost, price_entries
 from layout.plan.frames import prepare
 from layout.plan.kpis import compute_kpis
 from layout.plan.model import CountyModel, solve_subproblem
-from layout.plan.p90 import check_county, round_table
+from layout.plan.p90 import round_table
 from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.planner import (
     RECORD_EXTRA,
@@ -39,14 +39,14 @@ from layout.plan.planner import (
     _PlanParts,
     _report_failures,
     _solve_all,
+    prefecture_of,
 )
 from layout.plan.result import LayoutPlan
+from layout.plan.staged_finish import CountyTablesInput, county_tables_task
 from layout.plan.staged_model import (
     FirstStage,
     Periods,
-    StagedSolution,
     StagedSubProblem,
-    assemble_staged,
     make_staged_subproblems,
     p90_by_period,
     p90_students,
@@ -177,6 +177,8 @@ class StagedRun:
         Records, notes and the counties set aside.
     first : dict of str to FirstStage
         Decisions fixed at the first milestone, per county code.
+    prefectures : dict of str to str
+        County code -> prefecture code (the vocational integration is per prefecture).
 
     """
 
@@ -193,6 +195,7 @@ class StagedRun:
     parts: _PlanParts
     seed: int
     first: dict[str, FirstStage] = field(default_factory=dict)
+    prefectures: dict[str, str] = field(default_factory=dict)
 
 
 def plan_staged(
@@ -283,7 +286,7 @@ def prepare_staged(
     first = dict(first_stage or {})
     subs = [_staged_subs(cm, p, periods, parts, first.get(cm.county_code)) for cm in models]
     return StagedRun(years, int(target_year), p, periods, fac_all, dem_all, dict(fr.terrain),
-                     base, models, subs, parts, seed, first)
+                     base, models, subs, parts, seed, first, prefecture_of(region))
 
 
 def solve_staged(run: StagedRun, *, time_limit: float = 30, threads: int | None = None) -> None:
@@ -301,23 +304,26 @@ def finish_staged(run: StagedRun, *, time_limit: float = 30,
     fixed = (price_entries(p.fixed, [cm for cm in run.base if cm.county_code not in parts.failed],
                            _staged_part_cost(p, run.periods, time_limit, seed))
              if p.fixed else None)
-    by_year, sols = _period_tables(run.models, run.subs, years, p, parts, run.first)
+    p90 = None
+    if demand_p90_by_year is not None:
+        p90 = stage_demand(demand_p90_by_year)
+        county = dem_all.drop_duplicates("demand_id").set_index("demand_id")["county_code"]
+        p90["county_code"] = p90["demand_id"].map(county)
+    by_year, checks = _period_tables(run, p90)
     target_year = run.target_year
     t_idx = years.index(target_year)
     target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
-    _add_vocational(fac_all[voc_f], target_voc, run.terrain, p, seed, by_year[target_year])
+    _add_vocational(fac_all[voc_f], target_voc, run.terrain, p, seed, by_year[target_year],
+                    run.prefectures)
     parts.notes.extend(by_year[target_year].notes)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not by_year[target_year].schools:
         if parts.internal is not None:
             raise parts.internal
         raise LayoutError("no county could be planned: " + "; ".join(parts.notes))
-    p90 = check = None
-    if demand_p90_by_year is not None:
-        p90 = stage_demand(demand_p90_by_year)
-        county = dem_all.drop_duplicates("demand_id").set_index("demand_id")["county_code"]
-        p90["county_code"] = p90["demand_id"].map(county)
-        check = _p90_check(run.models, run.subs, sols, p90, years, p, seed)
+    check = None
+    if p90 is not None:
+        check = round_table(pd.concat(checks, ignore_index=True)) if checks else None
     plan = _staged_plan(by_year, years, target_year, parts, p, dem_all, p90)
     plan.p90_check = check
     plan.fixed_decisions = fixed
@@ -340,16 +346,6 @@ def _staged_part_cost(p: LayoutParams, periods: Periods, time_limit: float,
     return cost
 
 
-def _p90_check(models: list[CountyModel], subs: list[list[StagedSubProblem]],
-               sols: dict[str, StagedSolution], p90: pd.DataFrame, years: list[int],
-               p: LayoutParams, seed: int) -> pd.DataFrame | None:
-    """The plan's network at every milestone under the P90 demand (see :mod:`layout.plan.p90`)."""
-    tables = [check_county(cm, sols[cm.county_code], [s.facilities for s in part],
-                           _p90_rows(cm, p90, len(years)), years, p, seed)
-              for cm, part in zip(models, subs, strict=True) if cm.county_code in sols]
-    return round_table(pd.concat(tables, ignore_index=True)) if tables else None
-
-
 def _p90_rows(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
     """P90 students per period and demand row: those the model was built with, if any."""
     rows = p90_by_period(cm, n_periods)
@@ -365,36 +361,35 @@ def _staged_subs(cm: CountyModel, p: LayoutParams, periods: Periods, parts: _Pla
         return []
 
 
-def _period_tables(
-    models: list[CountyModel], subs: list[list[StagedSubProblem]], years: list[int],
-    p: LayoutParams, parts: _PlanParts, first: Mapping[str, FirstStage] | None = None,
-) -> tuple[dict[int, _PlanParts], dict[str, StagedSolution]]:
-    """One-year tables of every county at every milestone (county_tables on each period)."""
+def _period_tables(run: StagedRun, p90: pd.DataFrame | None
+                   ) -> tuple[dict[int, _PlanParts], list[pd.DataFrame]]:
+    """One-year tables of every county at every milestone, and their P90 checks.
+
+    One task per county (:func:`layout.plan.staged_finish.county_tables_task`, through
+    :func:`forecasting.parallel.map_tasks`); a county whose tables fail is set aside.
+    """
+    years, parts = run.years, run.parts
+    items = [CountyTablesInput(cm, part, years, run.params, run.first.get(cm.county_code),
+                               None if p90 is None else _p90_rows(cm, p90, len(years)), run.seed)
+             for cm, part in zip(run.models, run.subs, strict=True)
+             if cm.county_code not in parts.failed]
     by_year = {y: _PlanParts() for y in years}
-    sols: dict[str, StagedSolution] = {}
-    for cm, part in zip(models, subs, strict=True):
-        if cm.county_code in parts.failed:
+    checks: list[pd.DataFrame] = []
+    for res in map_tasks(county_tables_task, items):
+        if res.error is not None or res.solution is None:
+            parts.fail(res.county_code, res.error or RuntimeError("no plan"))
             continue
-        try:
-            sol = assemble_staged(cm, part, len(years), (first or {}).get(cm.county_code))
-            tables = []
-            for t, year in enumerate(years):
-                cm_t = dataclasses.replace(cm, demand=cm.demand.assign(students=cm.demand[f"s{t}"]))
-                s, a, u, b = county_tables(cm_t, sol.periods[t], p)
-                s["temporary"] = sol.temporary[t][s.index.to_numpy()]
-                tables.append((year, s, a, u, b))
-        except Exception as exc:  # isolate the county
-            parts.fail(cm.county_code, exc)
-            continue
-        for year, s, a, u, b in tables:
+        for year, s, a, u, b in res.tables:
             bucket = by_year[year]
             bucket.schools.append(s)
             bucket.assignments.append(a)
             bucket.unserved.append(u)
             bucket.before.append(b)
-        parts.records.extend({"county_code": cm.county_code, **r} for r in sol.records)
-        sols[cm.county_code] = sol
-    return by_year, sols
+        parts.records.extend({"county_code": res.county_code, **r}
+                             for r in res.solution.records)
+        if res.p90_check is not None:
+            checks.append(res.p90_check)
+    return by_year, checks
 
 
 def _staged_plan(by_year: dict[int, _PlanParts], years: list[int], target_year: int,

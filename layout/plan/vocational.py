@@ -8,7 +8,12 @@ lowest id); the receiver takes over the merged school's pupils and programme gro
 in class blocks. A school still under the threshold when no compatible school is left keeps,
 with the reason stated. Vocational pupils are then assigned to the remaining schools by bus
 within each school's planned seats (fewest pupil-minutes; boarding beyond the day cap), so a
-school's ``demand_target`` is exactly what ``assignments`` send it.
+school's ``demand_target`` is exactly what ``assignments`` send it (a transport LP solved by
+HiGHS).
+
+Measure 6 is a city's measure: :func:`integrate_vocational` integrates the schools it is given.
+The planner calls it once per prefecture of the region (:func:`layout.plan.planner._add_vocational`),
+so in a province no school merges into another city's and no pupil is sent to another city.
 """
 
 from __future__ import annotations
@@ -237,7 +242,7 @@ def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.n
             capacity=capacity[open_idx], fixed_cost=np.zeros(open_idx.size),
             force_open=np.ones(open_idx.size, dtype=bool), unserved_cost=students * 1e6,
         )
-        model.solve(time_limit=30.0, threads=1, seed=0)
+        model.solve(time_limit=30.0, threads=1, seed=0, solver="highspy")
         if not (model.unserved > 1e-9).any():
             break
     assert model is not None
