@@ -12,7 +12,7 @@ coverage measured leaving one county out at a time (:mod:`forecasting.calibratio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,7 @@ from forecasting.demand import grade_table
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import require_columns
 from forecasting.metrics import size_class, summarise_errors
-from forecasting.parallel import map_tasks
+from forecasting.parallel import start_tasks
 
 GEOGRAPHIES: tuple[str, ...] = ("school", "township", "county")
 
@@ -213,14 +213,37 @@ def births_backtest(
         ``method, county_code, origin, year, horizon, forecast, actual``.
 
     """
+    return start_births_backtest(births, methods=methods, min_train=min_train,
+                                 max_horizon=max_horizon)()
+
+
+def start_births_backtest(
+    births: pd.DataFrame,
+    *,
+    methods: Sequence[str] = baselines.BIRTHS_METHODS,
+    min_train: int = 8,
+    max_horizon: int = 10,
+) -> Callable[[], pd.DataFrame]:
+    """Start :func:`births_backtest`; the returned function waits for it and returns its table.
+
+    The counties' fits are pieces of :func:`forecasting.parallel.start_tasks`: with a scheduler
+    installed they run while the caller goes on (the forecast projects the population
+    meanwhile); without one they run when the function is called. Arguments as
+    :func:`births_backtest`.
+    """
     b = births.astype({"county_code": "str"})
     items = [(county, sub.set_index("year")["births"].sort_index().astype(float))
              for county, sub in b.groupby("county_code", sort=True)]
-    parts = map_tasks(_county_births_errors, items, tuple(methods), min_train, max_horizon)
-    rows = [frame for part in parts for frame in part]
-    if not rows:
-        raise ForecastInputError(f"births history shorter than min_train + 1 = {min_train + 1}")
-    return pd.concat(rows, ignore_index=True)
+    pending = start_tasks(_county_births_errors, items, tuple(methods), min_train, max_horizon)
+
+    def result() -> pd.DataFrame:
+        rows = [frame for part in pending() for frame in part]
+        if not rows:
+            raise ForecastInputError(
+                f"births history shorter than min_train + 1 = {min_train + 1}")
+        return pd.concat(rows, ignore_index=True)
+
+    return result
 
 
 def run_backtests(
@@ -238,6 +261,7 @@ def run_backtests(
     births_max_horizon: int = 10,
     lower: float = 0.1,
     upper: float = 0.9,
+    births_errors: Callable[[], pd.DataFrame] | None = None,
 ) -> BacktestResult:
     """Run the enrollment and births back-tests and measure interval coverage.
 
@@ -259,14 +283,21 @@ def run_backtests(
         Births back-test settings.
     lower, upper : float
         Interval quantile levels (default P10-P90, nominal coverage 80 %).
+    births_errors : callable, optional
+        The births back-test already started (:func:`start_births_backtest`, with the births
+        settings above); default: started here, before the enrollment back-test.
 
     Returns
     -------
     BacktestResult
 
     """
-    enr, unit_county = _units(enrollment, schools, geography, townships)
     b = births.loc[:, ["county_code", "year", "births"]].astype({"county_code": "str"})
+    if births_errors is None:  # on a cluster the fits run during the enrollment back-test
+        births_errors = start_births_backtest(b, methods=births_methods,
+                                              min_train=births_min_train,
+                                              max_horizon=births_max_horizon)
+    enr, unit_county = _units(enrollment, schools, geography, townships)
     errors = _enrollment_errors(enr, unit_county, b, methods, max_horizon, n_years)
     table = summarise_errors(errors, ["method", "level", "horizon"]).drop(columns="n_zero")
     sized = errors.assign(size_class=size_class(errors["actual"]).to_numpy())
@@ -274,9 +305,7 @@ def run_backtests(
     cal = calibrate_intervals(errors, by=("method",), lower=lower, upper=upper)
     coverage = _coverage(errors, ("county_code", "unit"), lower, upper)
     coverage_by_origin = _coverage(errors, ("origin",), lower, upper).drop(columns="holdout")
-    berr = births_backtest(
-        b, methods=births_methods, min_train=births_min_train, max_horizon=births_max_horizon
-    )
+    berr = births_errors()
     btable = summarise_errors(berr, ["method", "horizon"]).drop(columns="n_zero")
     return BacktestResult(
         table=table,

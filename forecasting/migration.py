@@ -169,10 +169,13 @@ def transfer_counts(
     cap = 1.0 / max(float(np.max(profile)), 1e-12)  # nobody moves more than once
     county = membership.argmax(axis=1)
     frac_area = np.minimum(out_fraction, cap)[..., county] * sender  # (..., areas)
-    moved = pop * frac_area[..., None] * profile
+    moved = pop * frac_area[..., None]
+    moved *= profile  # in place: the arrays are draws x areas x ages
     per_county = county_sums(moved, county, membership.shape[1])  # (..., counties, ages)
-    received = weights[:, None] * per_county[..., county, :]
-    return received - moved
+    received = per_county[..., county, :]
+    received *= weights[:, None]
+    received -= moved
+    return received
 
 
 def county_sums(values: np.ndarray, county: np.ndarray, n_counties: int) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.attendance import AttendanceModel, calibrate_attendance
-from forecasting.backtest import BacktestResult, run_backtests
+from forecasting.backtest import BacktestResult, run_backtests, start_births_backtest
 from forecasting.demand import compute_demand
 from forecasting.population import PopulationForecast, project_population
 from forecasting.scenario import ForecastScenario
@@ -281,6 +281,9 @@ def forecast_region(
     RegionOutlook
 
     """
+    # the births back-test's fits are started first: on a cluster they run during the projection
+    births_errors = (start_births_backtest(births.loc[:, ["county_code", "year", "births"]])
+                     if backtest else None)
     share_model = None
     if township_history is not None and len(township_history):
         share_model = fit_share_model(township_history, townships, base_year=base_year,
@@ -299,7 +302,8 @@ def forecast_region(
     bt = None
     if backtest:
         bt = run_backtests(enrollment, schools, births, geography="township", townships=tw,
-                           methods=(CALIBRATION_METHOD, "grade_progression", "persistence"))
+                           methods=(CALIBRATION_METHOD, "grade_progression", "persistence"),
+                           births_errors=births_errors)
     factors = _interval_factors(pop, bt, base_year)
 
     county_of_township = tw.set_index("township_code")["county_code"]
