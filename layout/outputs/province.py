@@ -211,7 +211,7 @@ def start_province_outputs(
     prefectures = region.prefectures
     codes = prefecture_codes(prefectures)
     if len(codes) < 2:
-        return lambda: []
+        return list
     villages = region.villages
     demand_counties = pd.Series(villages["county_code"].astype(str).to_numpy(),
                                 index=villages["village_id"].astype(str).to_numpy())
