@@ -82,7 +82,7 @@ def start_tasks(fn: Callable[..., Any], items: Sequence[Any], *args: Any) -> Pen
 
     """
     starter = _STARTER.get()
-    if starter is None or len(items) < 2:
+    if starter is None or not items:
         return lambda: [fn(item, *args) for item in items]
     return starter(fn, items, *args)
 

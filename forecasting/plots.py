@@ -50,7 +50,7 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".png", dir=out.parent)
     os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=120)  # fixed margins: no second (tight) draw
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -62,6 +62,7 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
 
 def _figure() -> tuple[Figure, plt.Axes]:
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.9)  # fixed: one draw per save
     font = cjk_font()
     if font is not None:
         for t in (ax.title, ax.xaxis.label, ax.yaxis.label):
@@ -222,6 +223,7 @@ def population_pyramid(
     tv = t.reindex(ages, fill_value=0).to_numpy(dtype=float)
     ncols = 2 if women is not None else 1
     fig, axes = plt.subplots(1, ncols, figsize=(6 * ncols, 5), squeeze=False)
+    fig.subplots_adjust(left=0.09, right=0.95, bottom=0.11, top=0.88, wspace=0.25)
     ax = axes[0, 0]
     ax.barh(ages, -bv, color="tab:gray", label=str(base_year))
     ax.barh(ages, tv, color="tab:blue", label=str(target_year))

@@ -210,8 +210,16 @@ def region_record(region: Region) -> dict[str, Any]:
 
 def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out: Path,
                        outlook: RegionOutlook | None = None) -> list[Path]:
-    """Map, report, workbook, CSVs and GeoPackage of a plan (every file written atomically)."""
-    from layout.outputs.excel import write_csvs, write_workbook
+    """Map, report, workbook, CSVs and GeoPackage of a plan (every file written atomically).
+
+    The workbook and, in a province, each prefecture's map and workbook are tasks
+    (:func:`forecasting.parallel.start_tasks`): on a cluster the workers make them while this
+    process writes the other files; in-process they are made when their files are written. Every
+    file is written by this process, and the same wherever it was made.
+    """
+    from forecasting.parallel import start_tasks
+    from layout.outputs.atomic import write_bytes_atomic
+    from layout.outputs.excel import workbook_bytes, write_csvs
     from layout.outputs.gpkg import write_geopackage
     from layout.outputs.maps import write_map
     from layout.outputs.prefectures import with_prefectures
@@ -233,15 +241,16 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
         plan, region, out, scenario_params=scenario.effective(), tiles=scenario.map.tiles,
         title=f"学校布局规划 {scenario.target_year} · {scenario.name}", years_series=series,
         pop_change=change, note=note, text=text)
+    book = start_tasks(workbook_bytes, [(plan, scenario.effective(), text)])  # the slowest file
     files = [write_map(plan, region.townships, region.counties, out / "map.html",
                        pop_change=change, years_series=series, tiles=scenario.map.tiles,
                        title=f"{region.name} 学校布局规划 {scenario.target_year} · {scenario.name}",
                        note=note)]
-    files.append(write_workbook(plan, scenario.effective(), out / "layout.xlsx", note=text))
     files.append(write_report(plan, out / "report.html", region, scenario, outlook, note=text))
     files += write_csvs(plan, out)
     files.append(write_geopackage(plan, region.townships, region.villages, out / "layout.gpkg",
                                   pop_change=change, years_series=series, note=text))
+    files.insert(1, write_bytes_atomic(out / "layout.xlsx", book()[0]))
     files += finish_province()
     files.append(write_text_atomic(out / "README.txt", text + "\n\n" + _FILES_TEXT))
     return files

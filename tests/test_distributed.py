@@ -213,3 +213,45 @@ def test_local_workers_keep_glibc_default_memory_trimming(
     with open_client("local", workers=1) as client:
         seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(seen.values()) == [None]
+
+
+def test_started_tasks_come_back_in_order_after_other_work(cluster: object) -> None:
+    from dask.distributed import Client
+
+    from forecasting.parallel import start_tasks
+    from layout.distributed import executor_for, using
+
+    items = list(range(17))
+    with Client(cluster.scheduler_address) as client, using(executor_for(client)):  # type: ignore[attr-defined]
+        pending = start_tasks(pow, items, 2)
+        assert client.futures  # submitted before anyone waits
+        here = sum(items)  # the caller's own work meanwhile
+        got = pending()
+    assert here == 136
+    assert got == [i**2 for i in items]
+
+
+def test_batch_executor_lets_go_of_the_lock_only_while_waiting() -> None:
+    import threading
+
+    from layout.batch import _LockedExecutor
+
+    lock, held = threading.Lock(), []
+
+    class Inner:
+        def start(self, fn, items, *args):  # type: ignore[no-untyped-def]
+            held.append(lock.locked())
+
+            def wait() -> list[int]:
+                held.append(lock.locked())
+                return [fn(i, *args) for i in items]
+
+            return wait
+
+    lock.acquire()
+    executor = _LockedExecutor(Inner(), lock)
+    pending = executor.start(pow, [1, 2, 3], 2)
+    assert executor.map(pow, [4], 2) == [16]
+    assert pending() == [1, 4, 9]
+    assert lock.locked()  # taken back for the scenario's own work
+    assert held == [True, True, False, False]  # submitting holds it, waiting lets it go

@@ -261,3 +261,21 @@ def test_one_prefecture_writes_no_province_outputs(tmp_path: Path) -> None:
     files = write_province_outputs(plan, region, tmp_path, scenario_params={})
     assert files == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_prefecture_files_made_on_a_cluster_are_the_same(province: SimpleNamespace,
+                                                         written: Path, tmp_path: Path) -> None:
+    # `--scheduler local`: each prefecture's map and workbook is made on a worker
+    from dask.distributed import Client, LocalCluster
+
+    from layout.distributed import executor_for, using
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            using(executor_for(client)):
+        files = _write(province, tmp_path / "cluster")
+    names = sorted(str(p.relative_to(tmp_path / "cluster")) for p in files)
+    assert names == sorted(str(p.relative_to(written)) for p in written.rglob("*")
+                           if p.is_file())
+    assert [n for n in names if (written / n).read_bytes()
+            != (tmp_path / "cluster" / n).read_bytes()] == []

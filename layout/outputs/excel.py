@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,19 @@ def write_workbook(plan: Any, scenario_params: dict[str, Any], path: str | os.Pa
         wb.save(tmp)
         reproducible_zip(tmp)
     return Path(path)
+
+
+def workbook_bytes(item: tuple[Any, dict[str, Any], str | None]) -> bytes:
+    """:func:`write_workbook` of ``(plan, scenario_params, note)`` as bytes (runs anywhere).
+
+    Written into a temporary folder and read back, so a Dask worker can make it while the
+    caller writes other files (:func:`forecasting.parallel.start_tasks`); the bytes are those
+    :func:`write_workbook` writes.
+    """
+    plan, scenario_params, note = item
+    with tempfile.TemporaryDirectory(prefix="workbook-") as tmp:
+        return write_workbook(plan, scenario_params, Path(tmp) / "layout.xlsx",
+                              note=note).read_bytes()
 
 
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)\b[^>]*>)[^<]*(</dcterms:\2>)")
