@@ -171,3 +171,30 @@ def test_each_prefecture_of_a_province_integrates_its_own_schools():
     assert voc["students"].sum() == pytest.approx(2700 + 2103)
     records = set(plan.solver_records["subproblem"])
     assert {"510800/vocational", "510900/vocational"} <= records
+
+
+def test_a_prefecture_whose_integration_fails_is_named_and_the_other_is_planned(monkeypatch):
+    import layout.plan.vocational_step as step
+
+    c3, t3, w3 = "510922", "510922001", "510922001001"
+    schools = [{**s, "township_code": t3} if s["township_code"] == T2 else s for s in SCHOOLS]
+    tws = [{"township_code": T1, "county_code": C1, "is_county_seat": True},
+           {"township_code": t3, "county_code": c3, "is_county_seat": True}]
+    vil = [{"village_id": W1, "township_code": T1, "x_km": 0.0, "y_km": 1.0},
+           {"village_id": w3, "township_code": t3, "x_km": 20.0, "y_km": 1.0}]
+    region = make_region(tws, vil, schools, terrain={C1: "mountain", c3: "hill"})
+    real = step.integrate_vocational
+
+    def broken(voc_f, voc_d, terrain, p):  # type: ignore[no-untyped-def]
+        if (voc_f["county_code"].astype(str) == c3).any():
+            raise ValueError("injected failure")
+        return real(voc_f, voc_d, terrain, p)
+
+    monkeypatch.setattr(step, "integrate_vocational", broken)
+    plan = _plan(region, [(W1, "vocational", 2700), (w3, "vocational", 2103)])
+    voc = plan.schools[plan.schools["level"] == "vocational"]
+    assert set(voc["school_id"]) == {"VA", "VC", "VD"}  # prefecture 510800 is planned
+    failed = plan.solver_records[plan.solver_records["status"] == "failed"]
+    assert "prefecture 510900" in failed["reason"].iloc[0]
+    assert "injected failure" in failed["reason"].iloc[0]
+    assert any("vocational integration" in n and "510900" in n for n in plan.notes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +30,7 @@ from layout.plan.model import (
 from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.result import LayoutPlan
 from layout.plan.travel import RoadNetwork
-from layout.plan.vocational import integrate_vocational
+from layout.plan.vocational_step import add_vocational, prefecture_of
 from layout.plan.zones import junior_zones
 from schoolsystem.errors import ProjectError
 from schoolsystem.schemas import (
@@ -84,7 +84,8 @@ def plan_layout(
         Called as ``progress(county_code, i, n)`` before each county's model is built.
     counties : list of str, optional
         Plan only these counties (the vocational integration still covers every county: it is
-        the city's, per prefecture in a province, see :func:`_add_vocational`); default all.
+        the city's, per prefecture in a province, see :mod:`layout.plan.vocational_step`);
+        default all.
 
     Returns
     -------
@@ -121,8 +122,8 @@ def plan_layout(
     for cm, part in zip(models, subs, strict=True):
         _add_county(cm, part, p, parts)
     fixed = _price_fixed(p, base, parts, target_year, time_limit, seed)
-    _add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts,
-                    prefecture_of(region))
+    add_vocational(fac_all[is_voc_f], dem_all[is_voc_d], fr.terrain, p, seed, parts,
+                   prefecture_of(region))
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not parts.schools:
         if parts.internal is not None:  # a defect, not the data: let it surface as one
@@ -232,67 +233,6 @@ def _add_county(cm: CountyModel, subs: list[SubProblem], p: LayoutParams,
     parts.records.extend({"county_code": cm.county_code, **r} for r in solution.records)
 
 
-def prefecture_of(region: Any) -> dict[str, str]:
-    """County code -> prefecture (city) code of ``region``'s counties.
-
-    The vocational integration (Measure 6) is a city's measure: in a region of several
-    prefectures each integrates its own schools (:func:`_add_vocational`).
-    """
-    from layout.region.prefectures import county_prefectures
-
-    table = county_prefectures(region.counties, getattr(region, "city", None))
-    return dict(zip(table["county_code"], table["prefecture_code"], strict=True))
-
-
-def _add_vocational(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str, str],
-                    p: LayoutParams, seed: int, parts: _PlanParts,
-                    prefectures: Mapping[str, str] | None = None) -> None:
-    """The vocational integration of each prefecture (city), each isolated like a county.
-
-    ``prefectures`` (county code -> prefecture code, :func:`prefecture_of`): with more than one
-    prefecture among the vocational schools and pupils, each prefecture integrates its own
-    schools and its pupils go to them (records ``<prefecture>/vocational``); otherwise the
-    whole region is one integration (record ``vocational``).
-    """
-    pref_f = voc_f["county_code"].astype(str).map(prefectures or {}).fillna("")
-    pref_d = voc_d["county_code"].astype(str).map(prefectures or {}).fillna("")
-    codes = sorted(set(pref_f) | set(pref_d))
-    if len(codes) < 2:
-        _add_vocational_group(voc_f, voc_d, terrain, p, seed, parts, "")
-        return
-    for code in codes:
-        _add_vocational_group(voc_f[pref_f == code], voc_d[pref_d == code], terrain, p, seed,
-                              parts, code)
-
-
-def _add_vocational_group(voc_f: pd.DataFrame, voc_d: pd.DataFrame, terrain: dict[str, str],
-                          p: LayoutParams, seed: int, parts: _PlanParts, prefecture: str) -> None:
-    """One integration of :func:`_add_vocational` (``prefecture`` "": the whole region)."""
-    if len(voc_d) and not (~voc_f["is_site"]).any():  # nothing to integrate: say where they go
-        parts.unserved.append(voc_d.assign(reason=NO_VOCATIONAL_REASON))
-        return
-    if not (len(voc_f) or len(voc_d)):
-        return
-    try:  # its failure keeps the county plans
-        vs, vd, va, vnotes = integrate_vocational(voc_f, voc_d, terrain, p)
-    except Exception as exc:
-        reason = failure_reason(exc)
-        if prefecture:
-            reason = f"prefecture {prefecture}: {reason}"
-        earlier = parts.failed.get("")
-        parts.fail("", exc)
-        parts.failed[""] = f"{earlier}; {reason}" if earlier else reason
-        return
-    parts.schools.append(vs.rename(columns={"fac_id": "school_id", "capacity": "capacity_base"}))
-    parts.before.append(vd)
-    parts.assignments.append(va)
-    parts.notes.extend(vnotes)
-    parts.records.append({"county_code": "", "subproblem": f"{prefecture}/vocational"
-                          if prefecture else "vocational", "solver": "heuristic",
-                          "status": "heuristic", "objective": np.nan, "bound": np.nan,
-                          "gap": np.nan, "wall_time": np.nan, "threads": 1, "seed": seed})
-
-
 def _plan_from_parts(parts: _PlanParts, p: LayoutParams, target_year: int) -> LayoutPlan:
     """The LayoutPlan: whole numbers where people read them, KPIs and the project list."""
     schools = pd.concat(parts.schools, ignore_index=True)
@@ -320,10 +260,6 @@ def _plan_from_parts(parts: _PlanParts, p: LayoutParams, target_year: int) -> La
         params=p, city_target_seats=p.city_target_seats, notes=parts.notes,
     )
 
-
-NO_VOCATIONAL_REASON = ("本地区无中等职业学校, 学生到区外就读 (no secondary vocational school in "
-                        "the region: pupils attend outside it)")
-"""Reason of vocational demand in a region without any vocational school."""
 
 FAILED_STATUS = "failed"
 """Solver-record status of a county that could not be planned (``reason`` says why)."""

@@ -33,13 +33,11 @@ from layout.plan.params import FixedDecision, LayoutParams
 from layout.plan.planner import (
     RECORD_EXTRA,
     Progress,
-    _add_vocational,
     _build_models,
     _concat,
     _PlanParts,
     _report_failures,
     _solve_all,
-    prefecture_of,
 )
 from layout.plan.result import LayoutPlan
 from layout.plan.staged_finish import CountyTablesInput, county_tables_task
@@ -59,6 +57,7 @@ from layout.plan.staged_tables import (
     timeline,
 )
 from layout.plan.travel import RoadNetwork
+from layout.plan.vocational_step import add_vocational, prefecture_of
 from schoolsystem.schemas import (
     ASSIGNMENT_COLUMNS,
     SCHOOL_COLUMNS,
@@ -313,8 +312,8 @@ def finish_staged(run: StagedRun, *, time_limit: float = 30,
     target_year = run.target_year
     t_idx = years.index(target_year)
     target_voc = dem_all[voc_d].assign(students=dem_all.loc[voc_d, f"s{t_idx}"])
-    _add_vocational(fac_all[voc_f], target_voc, run.terrain, p, seed, by_year[target_year],
-                    run.prefectures)
+    add_vocational(fac_all[voc_f], target_voc, run.terrain, p, seed, by_year[target_year],
+                   run.prefectures)
     parts.notes.extend(by_year[target_year].notes)
     parts.notes.extend(_report_failures(parts.failed, parts.records, seed))
     if not by_year[target_year].schools:

@@ -12,7 +12,7 @@ school's ``demand_target`` is exactly what ``assignments`` send it (a transport 
 HiGHS).
 
 Measure 6 is a city's measure: :func:`integrate_vocational` integrates the schools it is given.
-The planner calls it once per prefecture of the region (:func:`layout.plan.planner._add_vocational`),
+The planner calls it once per prefecture of the region (:mod:`layout.plan.vocational_step`),
 so in a province no school merges into another city's and no pupil is sent to another city.
 """
 
