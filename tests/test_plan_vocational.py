@@ -149,24 +149,31 @@ def test_a_county_whose_pupils_could_fill_a_school_keeps_its_last_one():
     assert merged.loc["S1", "action"] == "merge"
 
 
+C3, T3, W3 = "510922", "510922001", "510922001001"  # county 2 moved to prefecture 510900
+
+
+def _two_cities():  # type: ignore[no-untyped-def]
+    """SCHOOLS, with county 2 replaced by C3 of another prefecture (same places)."""
+    schools = [{**s, "township_code": T3} if s["township_code"] == T2 else s for s in SCHOOLS]
+    tws = [{"township_code": T1, "county_code": C1, "is_county_seat": True},
+           {"township_code": T3, "county_code": C3, "is_county_seat": True}]
+    vil = [{"village_id": W1, "township_code": T1, "x_km": 0.0, "y_km": 1.0},
+           {"village_id": W3, "township_code": T3, "x_km": 20.0, "y_km": 1.0}]
+    return make_region(tws, vil, schools, terrain={C1: "mountain", C3: "hill"})
+
+
 def test_each_prefecture_of_a_province_integrates_its_own_schools():
     # The same schools, but county 2 is in another prefecture (5109xx): Measure 6 is each city's
     # own, so VA merges into VC (60 km, same prefecture), not VB (20 km, the other city), and
     # each city's pupils go to its own schools.
-    c3, t3, w3 = "510922", "510922001", "510922001001"
-    schools = [{**s, "township_code": t3} if s["township_code"] == T2 else s for s in SCHOOLS]
-    tws = [{"township_code": T1, "county_code": C1, "is_county_seat": True},
-           {"township_code": t3, "county_code": c3, "is_county_seat": True}]
-    vil = [{"village_id": W1, "township_code": T1, "x_km": 0.0, "y_km": 1.0},
-           {"village_id": w3, "township_code": t3, "x_km": 20.0, "y_km": 1.0}]
-    region = make_region(tws, vil, schools, terrain={C1: "mountain", c3: "hill"})
-    plan = _plan(region, [(W1, "vocational", 2700), (w3, "vocational", 2103)])
+    region = _two_cities()
+    plan = _plan(region, [(W1, "vocational", 2700), (W3, "vocational", 2103)])
     s = plan.schools[plan.schools["level"] == "vocational"].set_index("school_id")
     assert s.loc["VA", "action"] == "merge"
     assert s.loc["VA", "merge_into"] == "VC"
     assert s.loc["VB", "action"] in ("keep", "expand")
     voc = plan.assignments[plan.assignments["level"] == "vocational"]
-    assert set(voc.loc[voc["demand_id"] == w3, "school_id"]) == {"VB"}
+    assert set(voc.loc[voc["demand_id"] == W3, "school_id"]) == {"VB"}
     assert set(voc.loc[voc["demand_id"] == W1, "school_id"]) <= {"VC", "VD"}
     assert voc["students"].sum() == pytest.approx(2700 + 2103)
     records = set(plan.solver_records["subproblem"])
@@ -176,22 +183,16 @@ def test_each_prefecture_of_a_province_integrates_its_own_schools():
 def test_a_prefecture_whose_integration_fails_is_named_and_the_other_is_planned(monkeypatch):
     import layout.plan.vocational_step as step
 
-    c3, t3, w3 = "510922", "510922001", "510922001001"
-    schools = [{**s, "township_code": t3} if s["township_code"] == T2 else s for s in SCHOOLS]
-    tws = [{"township_code": T1, "county_code": C1, "is_county_seat": True},
-           {"township_code": t3, "county_code": c3, "is_county_seat": True}]
-    vil = [{"village_id": W1, "township_code": T1, "x_km": 0.0, "y_km": 1.0},
-           {"village_id": w3, "township_code": t3, "x_km": 20.0, "y_km": 1.0}]
-    region = make_region(tws, vil, schools, terrain={C1: "mountain", c3: "hill"})
+    region = _two_cities()
     real = step.integrate_vocational
 
     def broken(voc_f, voc_d, terrain, p):  # type: ignore[no-untyped-def]
-        if (voc_f["county_code"].astype(str) == c3).any():
+        if (voc_f["county_code"].astype(str) == C3).any():
             raise ValueError("injected failure")
         return real(voc_f, voc_d, terrain, p)
 
     monkeypatch.setattr(step, "integrate_vocational", broken)
-    plan = _plan(region, [(W1, "vocational", 2700), (w3, "vocational", 2103)])
+    plan = _plan(region, [(W1, "vocational", 2700), (W3, "vocational", 2103)])
     voc = plan.schools[plan.schools["level"] == "vocational"]
     assert set(voc["school_id"]) == {"VA", "VC", "VD"}  # prefecture 510800 is planned
     failed = plan.solver_records[plan.solver_records["status"] == "failed"]

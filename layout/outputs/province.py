@@ -140,7 +140,23 @@ def prefecture_files(item: PrefectureFiles) -> list[tuple[str, bytes]]:
         return [(path.name, path.read_bytes()) for path in made]
 
 
-def write_province_outputs(
+def write_province_outputs(plan: Any, region: ProvinceRegion, out: Path,
+                           **options: Any) -> list[Path]:
+    """Write the overview map and every prefecture's map and workbook; nothing for one prefecture.
+
+    Arguments as :func:`start_province_outputs`, which this runs and finishes at once.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files written: per prefecture its map and workbook, then ``province_map.html``; empty
+        when the region has one prefecture.
+
+    """
+    return start_province_outputs(plan, region, out, **options)()
+
+
+def start_province_outputs(
     plan: Any,
     region: ProvinceRegion,
     out: Path,
@@ -152,8 +168,12 @@ def write_province_outputs(
     pop_change: pd.DataFrame | None = None,
     note: str | None = None,
     text: str | None = None,
-) -> list[Path]:
-    """Write the overview map and every prefecture's map and workbook; nothing for one prefecture.
+) -> Callable[[], list[Path]]:
+    """Start writing the province outputs; the returned function finishes and returns the files.
+
+    Each prefecture's map and workbook is one task (:func:`prefecture_files`, through
+    :func:`forecasting.parallel.start_tasks`): on a cluster the workers make them while the
+    caller writes the region's own files; in-process they are made when the function is called.
 
     Parameters
     ----------
@@ -178,35 +198,10 @@ def write_province_outputs(
 
     Returns
     -------
-    list of pathlib.Path
-        Files written: per prefecture its map and workbook, then ``province_map.html``; empty
-        when the region has one prefecture.
+    callable
+        Writes the files and returns them: per prefecture its map and workbook, then
+        ``province_map.html``; empty when the region has one prefecture.
 
-    """
-    return start_province_outputs(
-        plan, region, out, scenario_params=scenario_params, tiles=tiles, title=title,
-        years_series=years_series, pop_change=pop_change, note=note, text=text)()
-
-
-def start_province_outputs(
-    plan: Any,
-    region: ProvinceRegion,
-    out: Path,
-    *,
-    scenario_params: Mapping[str, Any],
-    tiles: str = "none",
-    title: str = "学校布局规划",
-    years_series: pd.DataFrame | None = None,
-    pop_change: pd.DataFrame | None = None,
-    note: str | None = None,
-    text: str | None = None,
-) -> Callable[[], list[Path]]:
-    """Start :func:`write_province_outputs`; the returned function finishes and returns the files.
-
-    Each prefecture's map and workbook is one task (:func:`prefecture_files`, through
-    :func:`forecasting.parallel.start_tasks`): on a cluster the workers make them while the
-    caller writes the region's own files; in-process they are made when the function is called.
-    Arguments as :func:`write_province_outputs`.
     """
     prefectures = region.prefectures
     codes = prefecture_codes(prefectures)
