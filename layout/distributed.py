@@ -3,8 +3,9 @@
 ``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent pieces of
 a run go: the solver sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan),
 the forecast's per-county pieces (the births back-test fits, :mod:`forecasting.parallel`), the
-forecast's per-county plots (:mod:`layout.forecast_outputs`) and the staged plan's per-county
-tables (:mod:`layout.plan.staged_finish`):
+forecast's per-county plots (:mod:`layout.forecast_outputs`), the staged plan's per-county
+tables (:mod:`layout.plan.staged_finish`), the workbook and each prefecture's map and workbook
+(:func:`layout.pipeline.write_plan_outputs`):
 
 - ``none`` (default): in this process, as before (a thread pool of ``--threads`` solves);
 - ``local``: a :class:`dask.distributed.LocalCluster` started for the run, one single-threaded
