@@ -163,17 +163,12 @@ def plot_inputs(outlook: RegionOutlook, region: Region) -> list[CountyPlotInput]
     return items
 
 
-def write_plots(outlook: RegionOutlook, region: Region, folder: Path) -> list[Path]:
-    """Fan charts per county and level, then a pyramid per county, into ``folder``.
-
-    Returns the files in that order (fan charts by county and band, then pyramids by county).
-    """
-    return start_plots(outlook, region, folder)()
-
-
 def start_plots(outlook: RegionOutlook, region: Region,
                 folder: Path) -> Callable[[], list[Path]]:
-    """Start drawing :func:`write_plots`' charts; the returned function writes them.
+    """Start drawing the charts; the returned function writes them into ``folder``.
+
+    Fan charts per county and level, then a pyramid per county; the function returns the files
+    in that order.
 
     The counties' charts go out as tasks (:func:`forecasting.parallel.start_tasks`): on a
     cluster they are drawn while the caller goes on, in-process when the function is called.

@@ -252,16 +252,16 @@ def improve(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData, v: NDArray
     best = v.copy()
     best_obj = float(model.obj @ best + model.offset)
     subs = 0
+    every_period = np.arange(d.n_periods)
     for _ in range(rounds):
         improved = False
-        if lp_decisions is None:
+        if lp_decisions is None:  # around the facilities paying for overflow, where they pay
             paid = overflow_cost(model, lay, d, best)
             hot = paid.sum(axis=0)
-        else:
-            T, G = d.n_periods, d.n_groups
-            apart = np.abs(best[lay.y] - lp_decisions).reshape(T, G).sum(axis=0)
+        else:  # around the facilities whose decisions are farthest from the LP's, all periods
+            apart = np.abs(best[lay.y] - lp_decisions).reshape(d.n_periods, d.n_groups).sum(
+                axis=0)
             hot = np.where(apart[d.group] > LNS_APART, apart[d.group], 0.0)
-            paid = np.ones((d.n_periods, d.n_facilities))
         done = np.zeros(d.n_facilities, dtype=bool)
         for j in np.argsort(-hot, kind="stable"):
             if hot[j] <= 1e-9 * max(1.0, abs(best_obj)):
@@ -272,7 +272,9 @@ def improve(model: MipModel, lay: mpm.Layout, d: mpm.MultiPeriodData, v: NDArray
                     stop_at is not None and best_obj <= stop_at):
                 return best, best_obj
             subs += 1
-            free = neighbourhood(lay, d, best, int(j), np.flatnonzero(paid[:, j] > 0),
+            periods = (every_period if lp_decisions is not None
+                       else np.flatnonzero(paid[:, j] > 0))
+            free = neighbourhood(lay, d, best, int(j), periods,
                                  decisions=lp_decisions is not None,
                                  max_rows=LNS_ROWS if lp_decisions is None else LNS_DECISION_ROWS)
             left = None if deadline is None else max(1e-3, deadline - time.perf_counter())
