@@ -49,6 +49,26 @@ def output_folders(scenarios: list[Path], out: Path) -> list[Path]:
 
 
 @dataclass
+class _LockedQueue:
+    """A :class:`layout.distributed.SolveQueue` that lets go of ``lock`` while waiting."""
+
+    inner: Any
+    lock: threading.Lock
+
+    def add(self, subs: Any) -> None:
+        """Submit ``subs`` (the scenario holds the lock while it builds them)."""
+        self.inner.add(subs)
+
+    def finish(self, failed: dict[str, str] | None) -> None:
+        """Wait for the solves, other scenarios working here meanwhile."""
+        self.lock.release()
+        try:
+            self.inner.finish(failed)
+        finally:
+            self.lock.acquire()
+
+
+@dataclass
 class _LockedExecutor:
     """A :class:`layout.distributed.DaskExecutor` that lets go of ``lock`` while solving."""
 
@@ -62,6 +82,10 @@ class _LockedExecutor:
             self.inner.solve(subs, params, **kwargs)
         finally:
             self.lock.acquire()
+
+    def queue(self, params: Any, **kwargs: Any) -> _LockedQueue:
+        """A solve queue whose :meth:`~layout.distributed.SolveQueue.finish` lets go of ``lock``."""
+        return _LockedQueue(self.inner.queue(params, **kwargs), self.lock)
 
     def map(self, fn: Callable[..., Any], items: Any, *args: Any) -> list[Any]:
         """Run the forecast's pieces on the cluster, other scenarios working here meanwhile."""

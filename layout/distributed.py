@@ -14,7 +14,9 @@ tables (:mod:`layout.plan.staged_finish`), the workbook and each prefecture's ma
   running scheduler (``dask scheduler`` + ``dask worker``, dask-jobqueue on a batch system, or
   dask-kubernetes); the workers need this package installed in the same version.
 
-Every sub-problem is one task (:meth:`DaskExecutor.solve`), submitted largest first; the
+Every sub-problem is one task (:meth:`DaskExecutor.solve`), the largest first among those
+waiting; the staged plan submits each county's as soon as its model is built
+(:class:`SolveQueue`), so the workers solve while the main process builds the next county. The
 forecast's pieces go as tasks of consecutive county groups (:meth:`DaskExecutor.map`). The results
 are taken back in the submission order of the sub-problems, never in the order they finish, and
 each solve depends only on its own model, seed and node limit, so the plan tables are identical
@@ -34,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schoolsystem.errors import ProjectError
@@ -206,24 +208,56 @@ class DaskExecutor:
         ``failed`` (county code -> reason) gets the counties of sub-problems that raised or were
         lost with their worker; without it the first failure is raised.
         """
+        queue = self.queue(params, time_limit=time_limit, threads=threads, seed=seed)
+        queue.add(subs)
+        queue.finish(failed)
+
+    def queue(self, params: Any, *, time_limit: float, threads: int, seed: int) -> SolveQueue:
+        """A :class:`SolveQueue`: sub-problems submitted as they are built, collected at the end."""
+        return SolveQueue(self.client, params, time_limit, threads, seed, self.progress)
+
+
+@dataclass
+class SolveQueue:
+    """Sub-problems solved on the cluster while the caller builds the next ones.
+
+    :meth:`add` submits one county's parts at once, so the workers start solving while the
+    main process is still building the other counties' models; each task's Dask priority is
+    its size, so among the tasks waiting the largest runs first (as :meth:`DaskExecutor.solve`
+    orders them). :meth:`finish` waits for every task and puts each solved model back on its
+    sub-problem in the order they were added, so the plan does not depend on the schedule.
+    """
+
+    client: Any
+    params: Any
+    time_limit: float
+    threads: int
+    seed: int
+    progress: bool = False
+    subs: list[Any] = field(default_factory=list)
+    futures: list[Any] = field(default_factory=list)
+
+    def add(self, subs: Sequence[Any]) -> None:
+        """Submit ``subs`` (their order is kept for :meth:`finish`)."""
+        for sub in subs:
+            i = len(self.subs)
+            self.subs.append(sub)
+            self.futures.append(self.client.submit(
+                _solve_task, sub, params=self.params, time_limit=self.time_limit,
+                threads=self.threads, seed=self.seed, pure=False,
+                key=f"solve-{sub.name}-{i}-{uuid.uuid4().hex[:8]}", priority=int(sub.size)))
+
+    def finish(self, failed: dict[str, str] | None) -> None:
+        """Wait for every task; see :meth:`DaskExecutor.solve` for ``failed``."""
         from dask.distributed import as_completed
         from tqdm.auto import tqdm
 
-        if not subs:
-            return
-        order = sorted(range(len(subs)), key=lambda i: -subs[i].size)  # largest first
-        futures = self.client.map(
-            _solve_task, [subs[i] for i in order], params=params, time_limit=time_limit,
-            threads=threads, seed=seed, pure=False,
-            key=[f"solve-{subs[i].name}-{i}" for i in order],
-        )
-        bar = tqdm(total=len(futures), desc="solve", unit="task", disable=not self.progress,
-                   leave=False)
-        for _ in as_completed(futures):
+        bar = tqdm(total=len(self.futures), desc="solve", unit="task",
+                   disable=not self.progress, leave=False)
+        for _ in as_completed(self.futures):
             bar.update(1)
         bar.close()
-        for i, fut in zip(order, futures, strict=True):
-            sub = subs[i]
+        for sub, fut in zip(self.subs, self.futures, strict=True):
             try:
                 solved, reason = fut.result()
             except Exception as exc:  # the worker died, or the task could not run
@@ -236,7 +270,8 @@ class DaskExecutor:
                 failed.setdefault(sub.county_code, str(reason))
                 continue
             sub.model = solved.model
-        del futures
+        self.subs.clear()
+        self.futures.clear()
 
 
 _CURRENT: ContextVar[DaskExecutor | None] = ContextVar("layout_dask_executor", default=None)

@@ -255,3 +255,34 @@ def test_batch_executor_lets_go_of_the_lock_only_while_waiting() -> None:
     assert pending() == [1, 4, 9]
     assert lock.locked()  # taken back for the scenario's own work
     assert held == [True, True, False, False]  # submitting holds it, waiting lets it go
+
+
+def test_batch_solve_queue_lets_go_of_the_lock_only_while_waiting() -> None:
+    import threading
+
+    from layout.batch import _LockedExecutor
+
+    lock, held = threading.Lock(), []
+
+    class Queue:
+        def add(self, subs):  # type: ignore[no-untyped-def]
+            held.append(("add", lock.locked()))
+
+        def finish(self, failed):  # type: ignore[no-untyped-def]
+            held.append(("finish", lock.locked()))
+            failed["519902"] = "reason"
+
+    class Inner:
+        def queue(self, params, **kwargs):  # type: ignore[no-untyped-def]
+            return Queue()
+
+    lock.acquire()
+    queue = _LockedExecutor(Inner(), lock).queue(None, time_limit=1, threads=1, seed=0)
+    queue.add([1])
+    queue.add([2])
+    failed: dict[str, str] = {}
+    queue.finish(failed)
+    assert failed == {"519902": "reason"}
+    assert lock.locked()  # taken back for the scenario's own work
+    # building and submitting a county's parts holds the lock, waiting for the solves lets it go
+    assert held == [("add", True), ("add", True), ("finish", False)]

@@ -192,10 +192,12 @@ def _build_models(
     counties: list[str], fr: Any, fac: pd.DataFrame, dem_split: pd.DataFrame, p: LayoutParams,
     roads: RoadNetwork | None, seed: int, parts: _PlanParts, progress: Progress | None,
     make_subs: bool = True, transition: bool = False,
+    on_model: Callable[[CountyModel], None] | None = None,
 ) -> tuple[list[CountyModel], list[list[SubProblem]]]:
     """County models and their one-year sub-problems (``make_subs``).
 
-    A county that cannot be built is set aside (``parts.failed``).
+    A county that cannot be built is set aside (``parts.failed``). ``on_model`` is called with
+    each model as soon as it is built (e.g. to start solving it while the next is built).
     """
     models: list[CountyModel] = []
     subs: list[list[SubProblem]] = []
@@ -212,6 +214,8 @@ def _build_models(
         if cm is not None:
             models.append(cm)
             subs.append(part)
+            if on_model is not None:
+                on_model(cm)
     return models, subs
 
 
@@ -315,6 +319,12 @@ def _build_county_model(
     return build_county(county, fac, dem, tw, fr.terrain[county], zones, p, roads, transition)
 
 
+def task_threads(p: LayoutParams, threads: int | None) -> int:
+    """Threads of one solver task on a cluster: CP-SAT uses ``threads``, the others one."""
+    return (default_threads() if threads is None else max(1, int(threads))) \
+        if p.solver == "sat" else 1
+
+
 def _solve_all(
     subs: Sequence[Solvable], p: LayoutParams, time_limit: float, threads: int | None, seed: int,
     failed: dict[str, str] | None = None, executor: Any = None,
@@ -338,8 +348,8 @@ def _solve_all(
 
         executor = current_executor()
     if executor is not None:
-        executor.solve(subs, p, time_limit=time_limit,
-                       threads=workers if p.solver == "sat" else 1, seed=seed, failed=failed)
+        executor.solve(subs, p, time_limit=time_limit, threads=task_threads(p, threads),
+                       seed=seed, failed=failed)
         return
     order = sorted(subs, key=lambda s: -s.size)
 

@@ -38,6 +38,7 @@ from layout.plan.planner import (
     _PlanParts,
     _report_failures,
     _solve_all,
+    task_threads,
 )
 from layout.plan.result import LayoutPlan
 from layout.plan.staged_finish import CountyTablesInput, county_tables_task
@@ -233,11 +234,29 @@ def plan_staged(
         With ``milestones``, ``timeline``, ``assignments_by_year``, ``unserved_by_year``.
 
     """
+    queue = _solve_queue(params or LayoutParams(), time_limit, threads, seed)
     run = prepare_staged(region, demand_by_year, params, target_year=target_year, seed=seed,
                          progress=progress, counties=counties, first_stage=first_stage,
-                         demand_p90_by_year=demand_p90_by_year)
-    solve_staged(run, time_limit=time_limit, threads=threads)
+                         demand_p90_by_year=demand_p90_by_year,
+                         on_subs=None if queue is None else queue.add)
+    if queue is None:
+        solve_staged(run, time_limit=time_limit, threads=threads)
+    else:
+        queue.finish(run.parts.failed)
     return finish_staged(run, time_limit=time_limit, demand_p90_by_year=demand_p90_by_year)
+
+
+def _solve_queue(p: LayoutParams, time_limit: float, threads: int | None, seed: int) -> Any:
+    """The executor's solve queue (a cluster, :func:`layout.distributed.using`), else ``None``.
+
+    In-process, the sub-problems are solved after they are all built, largest first.
+    """
+    from layout.distributed import current_executor
+
+    executor = current_executor()
+    if executor is None:
+        return None
+    return executor.queue(p, time_limit=time_limit, threads=task_threads(p, threads), seed=seed)
 
 
 def prepare_staged(
@@ -246,8 +265,13 @@ def prepare_staged(
     counties: list[str] | None = None, first_stage: Mapping[str, FirstStage] | None = None,
     envelope: pd.DataFrame | None = None,
     demand_p90_by_year: Mapping[int, pd.DataFrame] | None = None,
+    on_subs: Callable[[list[StagedSubProblem]], None] | None = None,
 ) -> StagedRun:
     """County models and their (unsolved) staged sub-problems; arguments as :func:`plan_staged`.
+
+    ``on_subs`` is called with each county's sub-problems as soon as they are made (e.g.
+    :meth:`layout.distributed.SolveQueue.add`, so that the workers solve while the next county
+    is built).
 
     With ``demand_p90_by_year`` every school is sized so that its catchment fits at the P90
     with temporary seats at most (:func:`layout.plan.staged_model.with_p90`).
@@ -272,18 +296,29 @@ def prepare_staged(
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
     check_ids(p.fixed, fac_all)
     parts = _PlanParts()
-    base, _ = _build_models(counties, fr, fac_all[~voc_f],
-                              _split(dem_all[~voc_d], p.split_students, len(years)), p, roads,
-                              seed, parts, progress, make_subs=False, transition=True)
-    if envelope is not None:
-        base = [_own_catchment(cm, len(years)) for cm in base]
-    if demand_p90_by_year is not None:
-        p90 = stage_demand(demand_p90_by_year)
-        base = [with_p90(cm, p90, len(years)) for cm in base]
-    models = [apply(cm, p.fixed) for cm in base]
+    p90 = None if demand_p90_by_year is None else stage_demand(demand_p90_by_year)
     periods = Periods.from_params(years, int(region.base_year), p)
     first = dict(first_stage or {})
-    subs = [_staged_subs(cm, p, periods, parts, first.get(cm.county_code)) for cm in models]
+    base: list[CountyModel] = []
+    models: list[CountyModel] = []
+    subs: list[list[StagedSubProblem]] = []
+
+    def staged(cm: CountyModel) -> None:  # one county, as soon as its model is built
+        if envelope is not None:
+            cm = _own_catchment(cm, len(years))
+        if p90 is not None:
+            cm = with_p90(cm, p90, len(years))
+        model = apply(cm, p.fixed)
+        part = _staged_subs(model, p, periods, parts, first.get(model.county_code))
+        base.append(cm)
+        models.append(model)
+        subs.append(part)
+        if on_subs is not None and part:
+            on_subs(part)
+
+    _build_models(counties, fr, fac_all[~voc_f],
+                  _split(dem_all[~voc_d], p.split_students, len(years)), p, roads, seed, parts,
+                  progress, make_subs=False, transition=True, on_model=staged)
     return StagedRun(years, int(target_year), p, periods, fac_all, dem_all, dict(fr.terrain),
                      base, models, subs, parts, seed, first, prefecture_of(region))
 
