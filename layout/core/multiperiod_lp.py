@@ -68,12 +68,6 @@ from layout.core.multiperiod_single import (
 )
 from layout.core.status import SolveStatus
 
-#: HiGHS options of the root LP and its re-solves: no simplex scaling. On the urban primary
-#: parts of the synthetic province (80,000-110,000 columns) the LP took 10-40 % less time
-#: (510116: 3.3 -> 2.0 s, same optimum); if the LP is not solved so, it is solved again with
-#: HiGHS' default scaling.
-ROOT_LP_OPTIONS: dict[str, bool | int | float] = {"simplex_scale_strategy": 0}
-
 #: LP thresholds at which a decision is rounded open, tried in this order.
 THRESHOLDS = (0.5, 0.3, 0.2, 0.1)
 
@@ -142,9 +136,7 @@ def root_lp(d: mpm.MultiPeriodData, model: MipModel, lay: mpm.Layout, *,
     matrix = sp.csc_array(model.matrix)
     h = highs_lp(model.obj, model.var_lb, model.var_ub, matrix, model.row_lb, model.row_ub,
                  offset=model.offset, seed=seed)
-    res = run_highs(h, time_limit=time_limit, options=ROOT_LP_OPTIONS)
-    if res.status is not SolveStatus.OPTIMAL or res.values is None:  # HiGHS' own scaling then
-        res = run_highs(h, time_limit=time_limit, options={"simplex_scale_strategy": 2})
+    res = run_highs(h, time_limit=time_limit)
     if res.status is not SolveStatus.OPTIMAL or res.values is None:
         return RootLP(-np.inf, None, np.inf, res.wall_time, None)
     lp_time, bound = res.wall_time, res.objective
