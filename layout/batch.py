@@ -75,13 +75,12 @@ class _LockedExecutor:
     inner: Any
     lock: threading.Lock
 
-    def solve(self, subs: Any, params: Any, **kwargs: Any) -> None:
-        """Solve ``subs`` on the cluster, other scenarios working here meanwhile."""
-        self.lock.release()
-        try:
-            self.inner.solve(subs, params, **kwargs)
-        finally:
-            self.lock.acquire()
+    def solve(self, subs: Any, params: Any, *, failed: dict[str, str] | None,
+              **kwargs: Any) -> None:
+        """Solve ``subs`` on the cluster, other scenarios working here meanwhile (its queue)."""
+        queue = self.queue(params, **kwargs)
+        queue.add(subs)
+        queue.finish(failed)
 
     def queue(self, params: Any, **kwargs: Any) -> _LockedQueue:
         """A solve queue whose :meth:`~layout.distributed.SolveQueue.finish` lets go of ``lock``."""
