@@ -18,8 +18,10 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -129,6 +131,23 @@ def neutralise_formula(value: object) -> object:
     return "'" + value if is_formula_like(value) else value  # type: ignore[operator]
 
 
+def text_test(series: pd.Series, test: Callable[[object], bool]) -> np.ndarray:
+    """``test`` of every cell of ``series`` as a boolean array, run once per distinct value.
+
+    A table's text columns repeat a few values (codes, levels, names) over many rows, so the
+    test runs on the distinct values only; missing cells are ``False``.
+
+    Examples
+    --------
+    >>> text_test(pd.Series(["=1", "a", "=1", None]), is_formula_like).tolist()
+    [True, False, True, False]
+
+    """
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    hits = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))
+    return np.append(hits, False)[codes]  # code -1 (missing) takes the appended False
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with :func:`neutralise_formula` applied to every text cell.
 
@@ -152,7 +171,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         textual = isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
         if not (textual or series.dtype == object):
             continue
-        hit = series.astype(object).map(is_formula_like).astype(bool)
+        hit = pd.Series(text_test(series, is_formula_like), index=series.index)
         if not hit.any():
             continue
         if isinstance(series.dtype, pd.CategoricalDtype):

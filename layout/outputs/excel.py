@@ -44,7 +44,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from layout.outputs.atomic import FIXED_TIMESTAMP, atomic_path
-from layout.outputs.escape import FORMULA_PREFIXES, is_formula_like, neutralise_frame
+from layout.outputs.escape import (
+    FORMULA_PREFIXES,
+    is_formula_like,
+    neutralise_frame,
+    text_test,
+)
 from layout.outputs.tables import assignment_summary, chinese, data_dictionary, plan_table
 from schoolsystem.vocabulary import (
     ACTION_LABELS_ZH,
@@ -342,16 +347,45 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str],
     # csv quotes a field holding "\n" but not one holding a bare "\r", which would split the row
     # when read back: a table with such text has every text field quoted.
     quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
-    with atomic_path(path) as tmp:
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
-                    float_format=float_format, quoting=quoting)
+    if float_format is not None and quoting == csv.QUOTE_MINIMAL:
+        safe = _formatted_floats(safe, float_format)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write("\ufeff")  # the BOM of utf-8-sig; plain utf-8 then encodes in C, row by row
+        safe.to_csv(fh, index=False, lineterminator="\n", float_format=float_format,
+                    quoting=quoting)
     return Path(path)
 
 
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
     text = [c for c in frame.columns
             if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]  # fmt: skip
-    return any(frame[c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in text)
+    return any(text_test(frame[c], lambda v: isinstance(v, str) and "\r" in v).any()
+               for c in text)
+
+
+def _formatted_floats(frame: pd.DataFrame, float_format: str) -> pd.DataFrame:
+    """``frame`` with its float columns as the text ``float_format`` gives, missing cells empty.
+
+    The same text :meth:`pandas.DataFrame.to_csv` writes with ``float_format`` (``fmt % value``,
+    ``na_rep`` empty), made in one pass per column instead of pandas' per-cell formatter (a
+    four-million-row forecast table: 14 s less). Only for unquoted output: quoting would treat
+    the text as text.
+    """
+    floats = [c for c in frame.columns
+              if isinstance(frame[c].dtype, np.dtype) and frame[c].dtype.kind == "f"]
+    if not floats:
+        return frame
+    out = frame.copy()
+    done: list[tuple[np.ndarray, np.ndarray]] = []  # a column equal to an earlier one reuses it
+    for c in floats:
+        values = frame[c].to_numpy()
+        text = next((t for v, t in done if np.array_equal(v, values, equal_nan=True)), None)
+        if text is None:
+            text = np.array([float_format % v for v in values.tolist()], dtype=object)
+            text[np.isnan(values)] = ""
+            done.append((values, text))
+        out[c] = text
+    return out
 
 
 CSV_TABLES = ("schools", "assignments", "unserved", "kpis", "projects", "solver_records")
