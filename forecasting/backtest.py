@@ -292,32 +292,78 @@ def run_backtests(
     BacktestResult
 
     """
+    return start_backtests(
+        enrollment, schools, births, geography=geography, townships=townships, methods=methods,
+        max_horizon=max_horizon, n_years=n_years, births_methods=births_methods,
+        births_min_train=births_min_train, births_max_horizon=births_max_horizon, lower=lower,
+        upper=upper, births_errors=births_errors)()
+
+
+def start_backtests(
+    enrollment: pd.DataFrame,
+    schools: pd.DataFrame,
+    births: pd.DataFrame,
+    *,
+    geography: str = "township",
+    townships: pd.DataFrame | None = None,
+    methods: Sequence[str] = baselines.ENROLLMENT_METHODS,
+    max_horizon: int = 4,
+    n_years: int = 3,
+    births_methods: Sequence[str] = baselines.BIRTHS_METHODS,
+    births_min_train: int = 8,
+    births_max_horizon: int = 10,
+    lower: float = 0.1,
+    upper: float = 0.9,
+    births_errors: Callable[[], pd.DataFrame] | None = None,
+) -> Callable[[], BacktestResult]:
+    """Start :func:`run_backtests`; the returned function waits for it and returns its result.
+
+    The enrollment back-test (errors, accuracy tables, calibration and the leave-one-out
+    coverage) is one piece of :func:`forecasting.parallel.start_tasks`: with a scheduler
+    installed it runs on a worker while the caller goes on (the forecast projects the
+    population meanwhile); without one it runs when the function is called, as
+    :func:`run_backtests` always did. Arguments as :func:`run_backtests`.
+    """
     b = births.loc[:, ["county_code", "year", "births"]].astype({"county_code": "str"})
     if births_errors is None:  # on a cluster the fits run during the enrollment back-test
         births_errors = start_births_backtest(b, methods=births_methods,
                                               min_train=births_min_train,
                                               max_horizon=births_max_horizon)
+    pending = start_tasks(_enrollment_backtest,
+                          [(enrollment, schools, geography, townships)],
+                          b, tuple(methods), max_horizon, n_years, lower, upper)
+    errors_of_births = births_errors
+
+    def result() -> BacktestResult:
+        (tables,) = pending()
+        berr = errors_of_births()
+        btable = summarise_errors(berr, ["method", "horizon"]).drop(columns="n_zero")
+        return BacktestResult(births_table=btable, births_errors=berr, geography=geography,
+                              **tables)
+
+    return result
+
+
+def _enrollment_backtest(
+    item: tuple[pd.DataFrame, pd.DataFrame, str, pd.DataFrame | None], births: pd.DataFrame,
+    methods: tuple[str, ...], max_horizon: int, n_years: int, lower: float, upper: float,
+) -> dict[str, object]:
+    """The enrollment part of :func:`run_backtests` (one task): its tables by field name."""
+    enrollment, schools, geography, townships = item
     enr, unit_county = _units(enrollment, schools, geography, townships)
-    errors = _enrollment_errors(enr, unit_county, b, methods, max_horizon, n_years)
+    errors = _enrollment_errors(enr, unit_county, births, methods, max_horizon, n_years)
     table = summarise_errors(errors, ["method", "level", "horizon"]).drop(columns="n_zero")
     sized = errors.assign(size_class=size_class(errors["actual"]).to_numpy())
     by_size = summarise_errors(sized, ["method", "horizon", "size_class"])
-    cal = calibrate_intervals(errors, by=("method",), lower=lower, upper=upper)
-    coverage = _coverage(errors, ("county_code", "unit"), lower, upper)
-    coverage_by_origin = _coverage(errors, ("origin",), lower, upper).drop(columns="holdout")
-    berr = births_errors()
-    btable = summarise_errors(berr, ["method", "horizon"]).drop(columns="n_zero")
-    return BacktestResult(
-        table=table,
-        coverage=coverage,
-        by_size=by_size,
-        errors=errors,
-        births_table=btable,
-        births_errors=berr,
-        calibration=cal,
-        geography=geography,
-        coverage_by_origin=coverage_by_origin,
-    )
+    return {
+        "table": table,
+        "coverage": _coverage(errors, ("county_code", "unit"), lower, upper),
+        "by_size": by_size,
+        "errors": errors,
+        "calibration": calibrate_intervals(errors, by=("method",), lower=lower, upper=upper),
+        "coverage_by_origin": _coverage(errors, ("origin",), lower, upper).drop(
+            columns="holdout"),
+    }
 
 
 def _coverage(errors: pd.DataFrame, holdouts: tuple[str, ...], lower: float,

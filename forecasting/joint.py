@@ -243,7 +243,13 @@ def project_joint(
     monte_carlo = n_d1 > 1
     if monte_carlo and group_member is None:
         raise ValueError("project_joint: group_member is required with Monte Carlo draws")
-    gm = np.asarray(group_member, dtype=dtype) if monte_carlo else None
+    # age-group and county sums by numpy reductions, not BLAS products: their order of additions
+    # does not depend on the BLAS threads of the process or on how many areas a piece holds, so
+    # a county's figures are the same in-process, on a worker and in any county group
+    ages_of = ([np.flatnonzero(col) for col in np.asarray(group_member).T] if monte_carlo
+               else None)
+    county_cols = np.asarray(reg.membership).argmax(axis=1)
+    n_counties = np.asarray(reg.membership).shape[1]
     fac = np.ones(horizon + 1) if factors is None else np.asarray(factors, dtype=float)
     kid_path, births = [kid[0].copy()], []
     q_groups, q_births = [], []
@@ -251,12 +257,98 @@ def project_joint(
         kid, wmn, b = _year(kid, wmn, tfr[k - 1], rate_area, _move_fraction(urban, k), reg, m)
         kid_path.append(kid[0].copy())  # a view would keep the year's whole draws array alive
         births.append(b[0].copy())
-        if gm is not None:
-            q_groups.append(uncertainty.quantiles(kid[1:] @ gm, fac[k]))
-            q_births.append(uncertainty.quantiles(b[1:] @ reg.membership, fac[k]))
+        if ages_of is not None:
+            groups = np.stack([kid[1:, :, a].sum(axis=-1) for a in ages_of], axis=-1)
+            q_groups.append(uncertainty.quantiles(groups, fac[k]))
+            county_births = migration.county_sums(b[1:, :, None], county_cols, n_counties)[..., 0]
+            q_births.append(uncertainty.quantiles(county_births, fac[k]))
     return JointPaths(
         children=np.stack(kid_path),
         births=np.stack(births),
         group_quantiles=np.stack(q_groups) if q_groups else None,
         birth_quantiles=np.stack(q_births) if q_births else None,
     )
+
+
+GROUP_COUNTIES = 8
+"""Counties per piece of :func:`start_joint`: a fixed number, so the pieces (and the float
+sums inside them) are the same whatever runs them; a region of up to this many counties is one
+piece, projected exactly as :func:`project_joint` on the whole region."""
+
+
+def county_groups(n_counties: int, size: int = GROUP_COUNTIES) -> list[np.ndarray]:
+    """Consecutive county columns in groups of about ``size`` (one group up to ``size``).
+
+    Examples
+    --------
+    >>> [g.tolist() for g in county_groups(5, size=2)]
+    [[0, 1], [2, 3], [4]]
+
+    """
+    return [np.arange(a, min(a + size, n_counties)) for a in range(0, n_counties, size)]
+
+
+def _joint_piece(item: tuple[np.ndarray, ...], region: JointRegion | None,
+                 group_member: np.ndarray | None, factors: np.ndarray | None) -> JointPaths:
+    """Worker side of :func:`start_joint`: :func:`project_joint` of one county group."""
+    children, women, tfr, rates, urban, area_county, membership, sender, weights, scale = item
+    piece = JointRegion(area_county, membership, sender, weights, scale) if region is None \
+        else region
+    return project_joint(children, women, tfr, rates, urban, piece, group_member=group_member,
+                         factors=factors)
+
+
+def start_joint(
+    children: np.ndarray,
+    women: np.ndarray,
+    tfr: np.ndarray,
+    rates: np.ndarray,
+    urban: np.ndarray,
+    region: JointRegion,
+    *,
+    group_member: np.ndarray | None = None,
+    factors: np.ndarray | None = None,
+    group_counties: int = GROUP_COUNTIES,
+) -> Callable[[], JointPaths]:
+    """Start :func:`project_joint` per group of counties; the returned function joins them.
+
+    Every county is projected on its own (its migration stays within it, its rates, urban
+    path and fertility scale are its own; the reference TFR paths are shared), so the region
+    is cut into :func:`county_groups` and each group is one piece of
+    :func:`forecasting.parallel.start_tasks`: on a cluster the workers project them while the
+    caller goes on (the forecast fits its share model meanwhile). The pieces are put back in
+    area and county order. Arguments and result as :func:`project_joint`; ``group_counties``
+    is the size of a group.
+    """
+    from forecasting.parallel import start_tasks
+
+    groups = county_groups(np.asarray(region.membership).shape[1], group_counties)
+    if len(groups) == 1:  # the whole region, exactly as before
+        pending = start_tasks(_joint_piece, [(children, women, tfr, rates, urban) + (None,) * 5],
+                              region, group_member, factors)
+        return lambda: pending()[0]
+    area_county = np.asarray(region.area_county)
+    members = [np.flatnonzero(np.isin(area_county, g)) for g in groups]
+    position = np.empty(len(area_county), dtype=np.intp)
+    position[np.concatenate(members)] = np.arange(len(area_county))
+    items = [(children[a], women[a], tfr, rates[:, g], urban[:, g], area_county[a] - g[0],
+              np.asarray(region.membership)[np.ix_(a, g)], np.asarray(region.sender)[a],
+              np.asarray(region.weights)[a], np.asarray(region.fertility_scale)[g])
+             for a, g in zip(members, groups, strict=True)]
+    pending = start_tasks(_joint_piece, items, None, group_member, factors)
+
+    def joined() -> JointPaths:
+        parts = pending()
+
+        def areas(name: str, axis: int) -> np.ndarray:
+            return np.take(np.concatenate([getattr(p, name) for p in parts], axis=axis),
+                           position, axis=axis)
+
+        monte_carlo = parts[0].group_quantiles is not None
+        return JointPaths(
+            children=areas("children", 1), births=areas("births", 1),
+            group_quantiles=areas("group_quantiles", 2) if monte_carlo else None,
+            birth_quantiles=(np.concatenate([p.birth_quantiles for p in parts], axis=2)
+                             if monte_carlo else None))
+
+    return joined

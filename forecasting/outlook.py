@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from forecasting.attendance import AttendanceModel, calibrate_attendance
-from forecasting.backtest import BacktestResult, run_backtests, start_births_backtest
+from forecasting.backtest import BacktestResult, start_backtests
 from forecasting.demand import compute_demand
-from forecasting.population import PopulationForecast, project_population
+from forecasting.population import PopulationForecast, start_population
 from forecasting.scenario import ForecastScenario
 from forecasting.shares import ShareModel, fit_share_model
 from schoolsystem.vocabulary import BAND_AGE_GROUP, BAND_AGE_GROUPS, GRADE_BANDS
@@ -281,29 +281,31 @@ def forecast_region(
     RegionOutlook
 
     """
-    # the births back-test's fits are started first: on a cluster they run during the projection
-    births_errors = (start_births_backtest(births.loc[:, ["county_code", "year", "births"]])
-                     if backtest else None)
+    tw = pd.DataFrame({"township_code": townships["township_code"].astype(str).to_numpy(),
+                       "county_code": townships["county_code"].astype(str).to_numpy()})
+    # the back-tests are started first: on a cluster the births fits and the enrollment
+    # back-test run on the workers during the share model's fit and the projection
+    pending_bt = (start_backtests(enrollment, schools, births, geography="township",
+                                  townships=tw,
+                                  methods=(CALIBRATION_METHOD, "grade_progression",
+                                           "persistence"))
+                  if backtest else None)
+    # the projection is started next (per county group: on a cluster, on the workers), and the
+    # share model, which is only needed to split its county totals, is fitted meanwhile
+    finish_population = start_population(
+        children, women, births, urbanisation, villages, townships, scenario, base_year,
+        horizon=horizon, draws=draws, seed=seed, by_village=True, age_groups=BAND_AGE_GROUPS,
+    )
     share_model = None
     if township_history is not None and len(township_history):
         share_model = fit_share_model(township_history, townships, base_year=base_year,
                                       projected_crs=projected_crs)
-    pop = project_population(
-        children, women, births, urbanisation, villages, townships, scenario, base_year,
-        horizon=horizon, draws=draws, seed=seed, share_model=share_model, by_village=True,
-        age_groups=BAND_AGE_GROUPS,
-    )
-    tw = pd.DataFrame({"township_code": townships["township_code"].astype(str).to_numpy(),
-                       "county_code": townships["county_code"].astype(str).to_numpy()})
+    pop = finish_population(share_model)
     attendance = calibrate_attendance(enrollment, schools, children, villages, year=base_year,
                                       townships=tw)
     years = sorted(int(y) for y in pop.townships["year"].unique())
     rates = participation_rates(attendance, scenario, base_year, years)
-    bt = None
-    if backtest:
-        bt = run_backtests(enrollment, schools, births, geography="township", townships=tw,
-                           methods=(CALIBRATION_METHOD, "grade_progression", "persistence"),
-                           births_errors=births_errors)
+    bt = pending_bt() if pending_bt is not None else None
     factors = _interval_factors(pop, bt, base_year)
 
     county_of_township = tw.set_index("township_code")["county_code"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -39,7 +40,7 @@ import pandas as pd
 from forecasting import fertility, migration, uncertainty, urbanisation
 from forecasting.errors import ForecastInputError
 from forecasting.inputs import age_matrix, require_columns
-from forecasting.joint import JointRegion, age_group_membership, project_joint
+from forecasting.joint import JointPaths, JointRegion, age_group_membership, start_joint
 from forecasting.scenario import ForecastScenario
 from schoolsystem import vocabulary
 
@@ -304,6 +305,37 @@ def project_population(
     PopulationForecast
 
     """
+    start = start_population(children, women, births_hist, urbanisation_hist, villages,
+                             townships, scenario, base_year, horizon, draws, seed,
+                             by_village=by_village, calibration=calibration,
+                             age_groups=age_groups)
+    return start(share_model)
+
+
+def start_population(
+    children: pd.DataFrame,
+    women: pd.DataFrame,
+    births_hist: pd.DataFrame,
+    urbanisation_hist: pd.DataFrame,
+    villages: pd.DataFrame,
+    townships: pd.DataFrame,
+    scenario: ForecastScenario,
+    base_year: int,
+    horizon: int | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    *,
+    by_village: bool = False,
+    calibration: float | Sequence[float] | Mapping[int, float] | None = None,
+    age_groups: Mapping[str, tuple[int, int]] = AGE_GROUPS,
+) -> Callable[[ShareModel | None], PopulationForecast]:
+    """Start :func:`project_population`; the returned function takes the share model and ends it.
+
+    The projection proper (:func:`forecasting.joint.start_joint`, per group of counties) is
+    started here: on a cluster the workers project while the caller fits the share model (it is
+    only needed afterwards, to split county totals into townships). Arguments as
+    :func:`project_population`, whose result the returned function gives.
+    """
     horizon = int(horizon if horizon is not None else scenario.horizon)
     n_draws = int(draws if draws is not None else scenario.draws)
     seed = int(seed if seed is not None else scenario.seed)
@@ -312,9 +344,20 @@ def project_population(
     paths = _scenario_paths(scenario, params, base_year, horizon, n_draws, seed)
     factors = uncertainty.calibration_factors(
         calibration if calibration is not None else scenario.calibration, horizon) if n_draws else None
-    joint = project_joint(base.kids, base.women, paths.tfr_draws, paths.rate_draws, paths.urban,
-                          _joint_region(base, params.scale), group_member=age_group_membership(age_groups),
-                          factors=factors)
+    pending = start_joint(base.kids, base.women, paths.tfr_draws, paths.rate_draws, paths.urban,
+                          _joint_region(base, params.scale),
+                          group_member=age_group_membership(age_groups), factors=factors)
+    return partial(_finish_population, pending, base, params, paths, base_year, horizon,
+                   by_village, age_groups, children, women)
+
+
+def _finish_population(pending: Callable[[], JointPaths], base: _BaseTables,
+                       params: _CountyParameters,
+                       paths: _ScenarioPaths, base_year: int, horizon: int, by_village: bool,
+                       age_groups: Mapping[str, tuple[int, int]], children: pd.DataFrame,
+                       women: pd.DataFrame, share_model: ShareModel | None) -> PopulationForecast:
+    """The tables of :func:`project_population` once its projection (``pending``) is done."""
+    joint = pending()
 
     years = np.arange(base_year, base_year + horizon + 1)
     default_town = town = _township_table(joint.children, base, years)

@@ -236,12 +236,13 @@ def write_plan_outputs(plan: LayoutPlan, region: Region, scenario: Scenario, out
     note = ("SYNTHETIC DATA — 合成数据,仅供演示 (only the county boundaries are real)"
             if region.is_synthetic else None)
     text = data_note(region, scenario)
+    # the slowest file first, so that no worker is still making it when the others are done
+    book = start_tasks(workbook_bytes, [(plan, scenario.effective(), text)])
     # more than one prefecture: an overview and one set each, made on the workers if any
     finish_province = start_province_outputs(
         plan, region, out, scenario_params=scenario.effective(), tiles=scenario.map.tiles,
         title=f"学校布局规划 {scenario.target_year} · {scenario.name}", years_series=series,
         pop_change=change, note=note, text=text)
-    book = start_tasks(workbook_bytes, [(plan, scenario.effective(), text)])  # the slowest file
     files = [write_map(plan, region.townships, region.counties, out / "map.html",
                        pop_change=change, years_series=series, tiles=scenario.map.tiles,
                        title=f"{region.name} 学校布局规划 {scenario.target_year} · {scenario.name}",

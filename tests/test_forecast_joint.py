@@ -117,3 +117,23 @@ def test_transfer_counts_same_for_grouped_and_shuffled_areas():
     np.testing.assert_allclose(shuffled, grouped[:, perm], rtol=1e-12, atol=1e-9)
     # net zero within every county and age
     np.testing.assert_allclose(np.einsum("dna,nc->dca", grouped, membership), 0.0, atol=1e-9)
+
+
+def test_start_joint_by_county_groups_gives_the_whole_region_projection() -> None:
+    """The projection cut into county groups (as on a cluster) and put back is the projection
+    of the whole region, with the areas of the counties interleaved (to the last bits: a
+    county's sums may be taken in another order)."""
+    from forecasting.joint import start_joint
+
+    case = _case(n_draws=30, horizon=5)
+    order = np.array([0, 3, 1, 4, 5, 2])  # areas of the two counties interleaved
+    reg = case["region"]
+    case["children"], case["women"] = case["children"][order], case["women"][order]
+    case["region"] = JointRegion(area_county=reg.area_county[order],
+                                 membership=reg.membership[order], sender=reg.sender[order],
+                                 weights=reg.weights[order], fertility_scale=reg.fertility_scale)
+    whole = project_joint(**case)
+    parts = start_joint(**case, group_counties=1)()
+    for name in ("children", "births", "group_quantiles", "birth_quantiles"):
+        np.testing.assert_allclose(getattr(parts, name), getattr(whole, name), rtol=1e-12)
+    assert parts.children[-1].sum() != whole.children[0].sum()  # the stock did move
