@@ -48,6 +48,7 @@ from layout.plan.staged_model import (
     StagedSubProblem,
     make_staged_subproblems,
     p90_by_period,
+    p90_index,
     p90_students,
     with_p90,
 )
@@ -296,7 +297,7 @@ def prepare_staged(
     counties = sorted(fr.terrain) if counties is None else sorted(set(counties))
     check_ids(p.fixed, fac_all)
     parts = _PlanParts()
-    p90 = None if demand_p90_by_year is None else stage_demand(demand_p90_by_year)
+    p90 = None if demand_p90_by_year is None else p90_index(stage_demand(demand_p90_by_year))
     periods = Periods.from_params(years, int(region.base_year), p)
     first = dict(first_stage or {})
     base: list[CountyModel] = []

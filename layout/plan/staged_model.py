@@ -152,10 +152,13 @@ def students_by_period(cm: CountyModel, n_periods: int) -> np.ndarray:
 def p90_students(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarray:
     """P90 students of each county demand row (part), shape (T, n): P50 part x P90 / P50.
 
-    ``p90`` holds ``demand_id, grade_band, s0, s1, ...`` (the P90 demand per milestone).
+    ``p90`` holds ``demand_id, grade_band, s0, s1, ...`` (the P90 demand per milestone), or
+    the same indexed by ``demand_id, grade_band`` (:func:`p90_index`: a region's table indexed
+    once, each county then looks up its own rows instead of merging the whole table).
     """
     keys = ["demand_id", "grade_band"]
-    mid = cm.demand[keys].merge(p90, on=keys, how="left")
+    indexed = p90 if list(p90.index.names) == keys else p90_index(p90)
+    mid = indexed.reindex(pd.MultiIndex.from_frame(cm.demand[keys]))
     out = np.zeros((n_periods, len(cm.demand)))
     for t in range(n_periods):
         part = cm.demand[f"s{t}"].to_numpy(dtype=float)
@@ -164,6 +167,11 @@ def p90_students(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> np.ndarr
         out[t] = np.where(total50 > 0, part * total90 / np.where(total50 > 0, total50, 1.0),
                           total90 / cm.demand.groupby(keys)[f"s{t}"].transform("size").to_numpy())
     return out
+
+
+def p90_index(p90: pd.DataFrame) -> pd.DataFrame:
+    """The P90 table of :func:`p90_students` indexed by ``demand_id, grade_band`` (for lookups)."""
+    return p90.set_index(["demand_id", "grade_band"])
 
 
 def with_p90(cm: CountyModel, p90: pd.DataFrame, n_periods: int) -> CountyModel:
