@@ -157,10 +157,11 @@ OutOpt = typer.Option(..., "--out", "-o", help="Output folder (created).")
 RegionOpt = typer.Option(None, "--region", "-r",
                          help="Region folder (default: the scenario's, else embedded 广元市).")
 DrawsOpt = typer.Option(None, "--draws", help="Monte Carlo draws (default: the scenario's).")
-QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
-SchedulerOpt = typer.Option("none", "--scheduler",
-                            help="Where the plan's sub-problems are solved: none (in-process), "
-                            "local (a Dask LocalCluster, one worker process per core) or a Dask "
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars (nor the scheduler line).")
+SchedulerOpt = typer.Option("local", "--scheduler",
+                            help="Where the forecast's pieces, the plan's sub-problems and the "
+                            "workbooks are made: local (default: a Dask LocalCluster, one worker "
+                            "process per core), none (in-process; the same files) or a Dask "
                             "scheduler address tcp://HOST:PORT.")
 WorkersOpt = typer.Option(None, "--workers", min=1,
                           help="Worker processes of --scheduler local (default: one per core).")
@@ -220,8 +221,9 @@ def _run_staged(
 
     sc = _with_threads(load_scenario(scenario), threads)
     extra = {} if stages is None else {"stages": stages}
-    with open_client(scheduler, workers=workers) as client, staged_folder(out) as stage:
-        if client is not None:
+    with open_client(scheduler, workers=workers, say=_say) as client, \
+            staged_folder(out) as stage:
+        if client is not None and not quiet:
             typer.echo(describe(client))
         res = run_scenario(sc, stage, region_path=region, draws=draws, say=_say,
                            progress=not quiet, executor=executor_for(client, progress=not quiet),
@@ -353,7 +355,7 @@ def batch_cmd(
 
     with friendly_errors(out):
         paths = [_scenario_path(s) for s in scenarios]
-        with open_client(scheduler, workers=workers) as client:
+        with open_client(scheduler, workers=workers, say=_say) as client:
             typer.echo(describe(client))
             items = run_batch(paths, out, region=region, draws=draws, threads=threads,
                               client=client, parallel=parallel, progress=not quiet, say=_say,

@@ -2,14 +2,16 @@
 
 ``schoolplan run --scheduler none|local|tcp://HOST:PORT`` picks where the independent pieces of
 a run go: the solver sub-problems of :func:`layout.plan.plan_layout` (and of the staged plan),
-the forecast's per-county pieces (the births back-test fits, :mod:`forecasting.parallel`), the
+the forecast's pieces (the births back-test fits, the enrollment back-test, the projection per
+group of counties: :mod:`forecasting.parallel`), the
 forecast's per-county plots (:mod:`layout.forecast_outputs`), the staged plan's per-county
 tables (:mod:`layout.plan.staged_finish`), the workbook and each prefecture's map and workbook
 (:func:`layout.pipeline.write_plan_outputs`):
 
-- ``none`` (default): in this process, as before (a thread pool of ``--threads`` solves);
-- ``local``: a :class:`dask.distributed.LocalCluster` started for the run, one single-threaded
-  worker process per core (``--workers`` to change), closed at the end;
+- ``local`` (the CLI's default): a :class:`dask.distributed.LocalCluster` started for the run,
+  one single-threaded worker process per core (``--workers`` to change), closed at the end; if
+  it cannot start, the CLI says so and runs in-process;
+- ``none``: in this process (a thread pool of ``--threads`` solves); the Python API's default;
 - an address (``tcp://10.0.0.5:8786``): a :class:`dask.distributed.Client` connected to a
   running scheduler (``dask scheduler`` + ``dask worker``, dask-jobqueue on a batch system, or
   dask-kubernetes); the workers need this package installed in the same version.
@@ -34,7 +36,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +72,8 @@ def local_worker_count() -> int:
 
 @contextmanager
 def open_client(scheduler: str, *, workers: int | None = None,
-                memory_limit: str | None = None) -> Iterator[Any]:
+                memory_limit: str | None = None,
+                say: Callable[[str], None] | None = None) -> Iterator[Any]:
     """A Dask client for ``scheduler`` (``None`` for ``none``), closed on exit.
 
     Parameters
@@ -81,35 +84,63 @@ def open_client(scheduler: str, *, workers: int | None = None,
         Worker processes of a ``local`` cluster (default: one per core).
     memory_limit : str, optional
         Memory limit per local worker (Dask's default: the machine's memory shared evenly).
+    say : callable, optional
+        Told when a ``local`` cluster cannot start (no worker processes allowed, no free
+        port...): the run then goes on in-process (``None``), which gives the same files.
+        Without it, :class:`SchedulerError` is raised instead.
 
     """
     scheduler = check_scheduler(scheduler)
     if scheduler == "none":
         yield None
         return
-    import dask
-    from dask.distributed import Client, LocalCluster
-
     if scheduler == "local":
-        n = workers or local_worker_count()
-        kwargs: dict[str, Any] = {"n_workers": n, "threads_per_worker": 1, "processes": True,
-                                  "dashboard_address": None}
-        if memory_limit:
-            kwargs["memory_limit"] = memory_limit
-        # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which gives memory back to the
-        # system eagerly; the solvers allocate and free large arrays all the time, and the same
-        # eight staged sub-problems took 56.2 s in such workers against 46.6 s without it
-        # (49.4 s in two threads of one process). Workers of this run get glibc's default.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
-                LocalCluster(**kwargs) as cluster, Client(cluster) as client:
+        with _local_client(workers, memory_limit, say) as client:
             yield client
         return
+    from dask.distributed import Client
+
     try:
         client = Client(scheduler, timeout="20s")
     except (OSError, TimeoutError) as exc:
         raise SchedulerError(f"--scheduler {scheduler}: cannot connect to the Dask scheduler "
                              f"({exc})") from None
     with client:
+        yield client
+
+
+@contextmanager
+def _local_client(workers: int | None, memory_limit: str | None,
+                  say: Callable[[str], None] | None) -> Iterator[Any]:
+    """:func:`open_client` of ``local``: a LocalCluster and its client, or ``None`` (see there)."""
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    n = workers or local_worker_count()
+    kwargs: dict[str, Any] = {"n_workers": n, "threads_per_worker": 1, "processes": True,
+                              "dashboard_address": None}
+    if memory_limit:
+        kwargs["memory_limit"] = memory_limit
+    stack = ExitStack()
+    try:
+        # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which gives memory back to the
+        # system eagerly; the solvers allocate and free large arrays all the time, and the same
+        # eight staged sub-problems took 56.2 s in such workers against 46.6 s without it
+        # (49.4 s in two threads of one process). Workers of this run get glibc's default.
+        stack.enter_context(dask.config.set(
+            {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
+        cluster = stack.enter_context(LocalCluster(**kwargs))
+        client = stack.enter_context(Client(cluster))
+    except Exception as exc:  # the cluster could not start: nothing of the run is lost yet
+        stack.close()
+        reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        if say is None:
+            raise SchedulerError(f"--scheduler local: cannot start a local Dask cluster "
+                                 f"({reason}); use --scheduler none") from None
+        say(f"WARNING: cannot start a local Dask cluster ({reason}); running in-process "
+            "(--scheduler none), which gives the same files")
+        client = None
+    with stack:
         yield client
 
 
@@ -132,6 +163,20 @@ def chunks(n_items: int, n_workers: int, per_worker: int = 4) -> list[range]:
     n_groups = max(1, min(n_items, n_workers * per_worker))
     bounds = [round(i * n_items / n_groups) for i in range(n_groups + 1)]
     return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+@contextmanager
+def _quiet_submit() -> Iterator[None]:
+    """Submit without Dask's notice on task data above 10 MB.
+
+    A county group or a prefecture's plan has to reach a worker either way; the notice
+    (advice on loading data with Dask) would only alarm the planner reading the run's output.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        yield
 
 
 def _solve_task(sub: Any, params: Any, time_limit: float, threads: int, seed: int) -> Any:
@@ -185,9 +230,10 @@ class DaskExecutor:
         threads = sum(self.client.nthreads().values()) or 1
         groups = [[items[i] for i in r] for r in chunks(len(items), threads)]
         name = getattr(fn, "__name__", "task").strip("_")
-        futures = [self.client.submit(_chunk_task, fn, g, args, pure=False,
-                                      key=f"{name}-{k}-{uuid.uuid4().hex[:8]}")
-                   for k, g in enumerate(groups)]
+        with _quiet_submit():
+            futures = [self.client.submit(_chunk_task, fn, g, args, pure=False,
+                                          key=f"{name}-{k}-{uuid.uuid4().hex[:8]}")
+                       for k, g in enumerate(groups)]
 
         def results() -> list[Any]:
             bar = tqdm(total=len(futures), desc=name, unit="task", disable=not self.progress,
@@ -242,10 +288,11 @@ class SolveQueue:
         for sub in subs:
             i = len(self.subs)
             self.subs.append(sub)
-            self.futures.append(self.client.submit(
-                _solve_task, sub, params=self.params, time_limit=self.time_limit,
-                threads=self.threads, seed=self.seed, pure=False,
-                key=f"solve-{sub.name}-{i}-{uuid.uuid4().hex[:8]}", priority=int(sub.size)))
+            with _quiet_submit():
+                self.futures.append(self.client.submit(
+                    _solve_task, sub, params=self.params, time_limit=self.time_limit,
+                    threads=self.threads, seed=self.seed, pure=False,
+                    key=f"solve-{sub.name}-{i}-{uuid.uuid4().hex[:8]}", priority=int(sub.size)))
 
     def finish(self, failed: dict[str, str] | None) -> None:
         """Wait for every task; see :meth:`DaskExecutor.solve` for ``failed``."""

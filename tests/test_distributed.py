@@ -26,8 +26,9 @@ runner = CliRunner()
 pytestmark = pytest.mark.timeout(600)
 
 
-def _run(out: Path, *extra: str) -> str:
-    res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "-o", str(out), "-q", *extra])
+def _run(out: Path, *extra: str, quiet: bool = True) -> str:
+    res = runner.invoke(app, ["run", "-s", str(TINY_SCENARIO), "-o", str(out),
+                              *(["-q"] if quiet else []), *extra])
     assert res.exit_code == 0, res.output
     return res.output
 
@@ -49,7 +50,7 @@ def cluster() -> Iterator[object]:
 
 def test_local_cluster_gives_the_same_plan_tables_as_in_process(tmp_path: Path) -> None:
     _run(tmp_path / "none", "--scheduler", "none")
-    said = _run(tmp_path / "local", "--scheduler", "local", "--workers", "2")
+    said = _run(tmp_path / "local", "--scheduler", "local", "--workers", "2", quiet=False)
     assert "2 workers" in said
     for name in PLAN_TABLES:
         assert (tmp_path / "none" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
@@ -286,3 +287,28 @@ def test_batch_solve_queue_lets_go_of_the_lock_only_while_waiting() -> None:
     assert lock.locked()  # taken back for the scenario's own work
     # building and submitting a county's parts holds the lock, waiting for the solves lets it go
     assert held == [("add", True), ("add", True), ("finish", False)]
+
+
+def test_a_local_cluster_that_cannot_start_runs_in_process_and_says_so(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`--scheduler local` is the default: where no worker process may start, the run goes on
+    in-process with a warning (the same files); the Python API raises a SchedulerError."""
+    import dask.distributed
+
+    from layout.distributed import open_client
+
+    def no_cluster(**_kwargs: object) -> object:
+        raise OSError("no worker processes allowed here")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", no_cluster)
+    heard: list[str] = []
+    with open_client("local", say=heard.append) as client:
+        assert client is None
+    assert "no worker processes allowed here" in heard[0]
+    assert "in-process" in heard[0]
+    with pytest.raises(SchedulerError, match="--scheduler none"), open_client("local"):
+        pass
+    out = tmp_path / "o"
+    output = _run(out)  # the CLI's default scheduler
+    assert "cannot start a local Dask cluster" in output
+    assert (out / "schools.csv").exists()
