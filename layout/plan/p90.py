@@ -7,10 +7,12 @@ temporary seats used and the pupils left unserved say how much of the high end t
 with temporary measures alone. The check is a transport problem (a village's pupils may be split
 between schools, as a planner would place the extra pupils of a high year), so its unserved
 count is the least any assignment to the plan's network leaves; it was a single-source
-assignment MIP per county, part and milestone, and then took longer than the plan itself.
-Pupils with no permitted school within their journey cap at all
-are the rule-based exceptions already listed in ``unserved``; the rest would need more than
-temporary measures.
+assignment MIP per county, part and milestone, and then took longer than the plan itself. It is
+one transport problem per county and milestone (its parts side by side: they share no village
+and no school). Pupils with no permitted school within their journey cap at all are the
+rule-based exceptions already listed in ``unserved``; pupils whose every permitted school is
+closed by the milestone are unserved at the P90 too; the rest would need more than temporary
+measures.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
     for k, f_idx in enumerate(parts):
         part_of[f_idx] = k
     levels = cm.demand["level"].to_numpy()
+    in_part = part_of[cols] >= 0
+    in_part_row = np.bincount(rows[in_part], minlength=len(cm.demand)) > 0
     out = []
     for t, year in enumerate(years):
         per = sol.periods[t]
@@ -56,12 +60,12 @@ def check_county(cm: CountyModel, sol: StagedSolution, parts: list[np.ndarray],
                   else np.minimum(temp_max, np.floor(share * seats)))
         temp_used = np.zeros(len(fac))
         unserved = np.where(has_pair, 0.0, s90[t])
-        for k in range(len(parts)):
-            sel = (part_of[cols] == k) & open_[cols]
-            if not sel.any():
-                unserved[np.unique(rows[part_of[cols] == k])] = s90[t][
-                    np.unique(rows[part_of[cols] == k])]
-                continue
+        # every part at once: the parts share no row and no school, so one transport problem of
+        # the county is their problems side by side (one solve per milestone, not per part)
+        sel = in_part & open_[cols]
+        closed = in_part_row & (np.bincount(rows[sel], minlength=len(cm.demand)) == 0)
+        unserved[closed] = s90[t][closed]  # every school the row may attend is closed by then
+        if sel.any():
             r_glob, r_loc = np.unique(rows[sel], return_inverse=True)
             f_glob, c_loc = np.unique(cols[sel], return_inverse=True)
             d = s90[t][r_glob]
