@@ -248,7 +248,6 @@ def project_joint(
     # a county's figures are the same in-process, on a worker and in any county group
     ages_of = ([np.flatnonzero(col) for col in np.asarray(group_member).T] if monte_carlo
                else None)
-    county_cols = np.asarray(reg.membership).argmax(axis=1)
     n_counties = np.asarray(reg.membership).shape[1]
     fac = np.ones(horizon + 1) if factors is None else np.asarray(factors, dtype=float)
     kid_path, births = [kid[0].copy()], []
@@ -260,7 +259,7 @@ def project_joint(
         if ages_of is not None:
             groups = np.stack([kid[1:, :, a].sum(axis=-1) for a in ages_of], axis=-1)
             q_groups.append(uncertainty.quantiles(groups, fac[k]))
-            county_births = migration.county_sums(b[1:, :, None], county_cols, n_counties)[..., 0]
+            county_births = migration.county_sums(b[1:, :, None], reg.area_county, n_counties)[..., 0]
             q_births.append(uncertainty.quantiles(county_births, fac[k]))
     return JointPaths(
         children=np.stack(kid_path),
@@ -273,7 +272,7 @@ def project_joint(
 GROUP_COUNTIES = 8
 """Counties per piece of :func:`start_joint`: a fixed number, so the pieces (and the float
 sums inside them) are the same whatever runs them; a region of up to this many counties is one
-piece, projected exactly as :func:`project_joint` on the whole region."""
+piece, the whole region."""
 
 
 def county_groups(n_counties: int, size: int = GROUP_COUNTIES) -> list[np.ndarray]:
@@ -288,14 +287,13 @@ def county_groups(n_counties: int, size: int = GROUP_COUNTIES) -> list[np.ndarra
     return [np.arange(a, min(a + size, n_counties)) for a in range(0, n_counties, size)]
 
 
-def _joint_piece(item: tuple[np.ndarray, ...], region: JointRegion | None,
-                 group_member: np.ndarray | None, factors: np.ndarray | None) -> JointPaths:
+def _joint_piece(item: tuple[np.ndarray, ...], group_member: np.ndarray | None,
+                 factors: np.ndarray | None) -> JointPaths:
     """Worker side of :func:`start_joint`: :func:`project_joint` of one county group."""
     children, women, tfr, rates, urban, area_county, membership, sender, weights, scale = item
-    piece = JointRegion(area_county, membership, sender, weights, scale) if region is None \
-        else region
-    return project_joint(children, women, tfr, rates, urban, piece, group_member=group_member,
-                         factors=factors)
+    return project_joint(children, women, tfr, rates, urban,
+                         JointRegion(area_county, membership, sender, weights, scale),
+                         group_member=group_member, factors=factors)
 
 
 def start_joint(
@@ -323,10 +321,6 @@ def start_joint(
     from forecasting.parallel import start_tasks
 
     groups = county_groups(np.asarray(region.membership).shape[1], group_counties)
-    if len(groups) == 1:  # the whole region, exactly as before
-        pending = start_tasks(_joint_piece, [(children, women, tfr, rates, urban) + (None,) * 5],
-                              region, group_member, factors)
-        return lambda: pending()[0]
     area_county = np.asarray(region.area_county)
     members = [np.flatnonzero(np.isin(area_county, g)) for g in groups]
     position = np.empty(len(area_county), dtype=np.intp)
@@ -335,7 +329,7 @@ def start_joint(
               np.asarray(region.membership)[np.ix_(a, g)], np.asarray(region.sender)[a],
               np.asarray(region.weights)[a], np.asarray(region.fertility_scale)[g])
              for a, g in zip(members, groups, strict=True)]
-    pending = start_tasks(_joint_piece, items, None, group_member, factors)
+    pending = start_tasks(_joint_piece, items, group_member, factors)
 
     def joined() -> JointPaths:
         parts = pending()
