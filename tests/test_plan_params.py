@@ -88,3 +88,19 @@ def test_params_are_frozen():
 def test_grades_1_to_3_may_not_board_even_if_configured() -> None:
     with pytest.raises(ValueError, match="grades 1-3"):
         LayoutParams.model_validate({"bands": {"primary_lower": {"boarding_cap_min": 90}}})
+
+
+def test_a_partial_band_or_site_setting_keeps_that_members_own_defaults() -> None:
+    p = LayoutParams.model_validate({
+        "bands": {"kindergarten": {"day_cap_urban_min": 10}},
+        "village_sites": {"primary_lower": {"min_children": 5}}})
+    kg = p.bands.kindergarten
+    assert (kg.day_cap_urban_min, kg.day_cap_rural_min, kg.mode_urban) == (10, 30, "walk")
+    assert kg.stretch_cap_urban_min == LayoutParams().bands.kindergarten.stretch_cap_urban_min
+    tp = p.village_sites.primary_lower
+    assert (tp.min_children, tp.max_capacity, tp.fixed_cost) == (5, 120, 200_000.0)
+
+
+def test_the_stretch_is_refused_for_a_band_that_boards() -> None:
+    with pytest.raises(ValueError, match="do not board"):
+        LayoutParams.model_validate({"bands": {"junior": {"stretch_cap_rural_min": 60}}})

@@ -108,20 +108,52 @@ def test_plan_travel_minutes_use_mode_by_band_and_urban_flag(terrain):
     assert kg["travel_min"] <= 15
 
 
-def test_walking_band_beyond_its_cap_is_unserved_not_bussed():
-    # An urban kindergarten pupil 1.5 km from the only kindergarten walks 1.5*1.4/4*60 = 31.5 min
-    # > 15-minute urban cap: unserved with a reason giving the journey, never silently bussed.
+def _one_walker(km: float, params: LayoutParams | None = None):
+    """An urban kindergarten row of 30 children ``km`` from the county's only kindergarten."""
     tws = [{"township_code": SEAT, "county_code": C, "is_county_seat": True, "urban": True}]
     vil = [{"village_id": V_URB, "township_code": SEAT, "x_km": 0.0, "y_km": 0.0, "urban": True}]
-    sch = [{"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT, "x_km": 1.5,
+    sch = [{"school_id": "K1", "school_type": "kindergarten", "township_code": SEAT, "x_km": km,
             "y_km": 0.0, "capacity": 100, "enrollment": {"kindergarten": 30}}]
     region = make_region(tws, vil, sch, terrain={C: "hill"})
-    # Without generated village kindergartens (tests/test_plan_village_sites.py covers them).
-    off = LayoutParams.model_validate({"village_sites": {"kindergarten": {"enabled": False}}})
-    plan = plan_layout(region, demand_table([(V_URB, "kindergarten", 30)]), off, target_year=2030,
-                       time_limit=5, threads=1)
+    return plan_layout(region, demand_table([(V_URB, "kindergarten", 30)]), params,
+                       target_year=2030, time_limit=5, threads=1)
+
+
+def test_walking_band_beyond_its_cap_is_unserved_not_bussed():
+    # An urban kindergarten pupil 1.5 km from the only kindergarten walks 1.5*1.4/4*60 = 31.5 min
+    # > 15-minute urban cap: with the stretch and village sites off, unserved with a reason
+    # giving the journey, never silently bussed.
+    off = LayoutParams.model_validate({
+        "village_sites": {"kindergarten": {"enabled": False}},
+        "bands": {"kindergarten": {"stretch_cap_urban_min": 0}}})
+    plan = _one_walker(1.5, off)
     assert plan.assignments.empty
     assert len(plan.unserved) == 1
     reason = plan.unserved["reason"].iloc[0]
     assert "32 min" in reason or "31 min" in reason  # 31.5 min, formatted to whole minutes
     assert "cap 15" in reason
+
+
+def test_todays_kindergarten_serves_beyond_the_standard_instead_of_a_new_one():
+    # The same child at 31.5 min, default rules: the stretch (40 min urban) lets today's
+    # kindergarten keep it; no village kindergarten is built 1.5 km from one with free seats.
+    plan = _one_walker(1.5)
+    a = plan.assignments
+    assert a["school_id"].tolist() == ["K1"]
+    assert a["travel_min"].iloc[0] == pytest.approx(31.5)
+    assert not a["boarding"].iloc[0]
+    s = plan.schools.set_index("school_id")
+    assert set(s.index) == {"K1"}  # nothing new
+    assert "beyond the 15-min standard" in s.loc["K1", "reason"]
+    assert plan.kpis["share_within_standard"].iloc[0] == pytest.approx(0.0)
+    # Beyond the stretch (2.5 km = 52.5 min): a village kindergarten at the village.
+    far = _one_walker(2.5)
+    new = far.schools[far.schools["action"] == "new"]
+    assert len(new) == 1
+    assert "no existing one within 40 min" in new["reason"].iloc[0]
+    assert far.assignments["school_id"].tolist() == new["school_id"].tolist()
+    # ... or, without village sites, unserved with both limits named.
+    off = LayoutParams.model_validate({"village_sites": {"kindergarten": {"enabled": False}}})
+    reason = _one_walker(2.5, off).unserved["reason"].iloc[0]
+    assert "53 min" in reason or "52 min" in reason
+    assert "cap 15 min; existing schools up to 40 min" in reason

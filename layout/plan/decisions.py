@@ -86,6 +86,10 @@ def county_tables(
     fac["n_exception"] = np.bincount(cols, weights=~served["host"] & ~served["transition"],
                                      minlength=n)
     fac["n_transition"] = np.bincount(cols, weights=served["transition"], minlength=n)
+    beyond = (served["minutes"] > served["day_cap"] + 1e-9) & ~served["boarding"]
+    fac["beyond_students"] = np.bincount(cols, weights=st * beyond, minlength=n)
+    fac["beyond_cap"] = pd.Series(served["day_cap"].to_numpy()[beyond.to_numpy()]).groupby(
+        cols[beyond.to_numpy()]).max().reindex(range(n)).to_numpy()
     fac["seats_added"] = fac["blocks"] * fac["block"]
     fac["capacity_after"] = np.where(fac["open"], fac["capacity"] + fac["seats_added"], 0.0)
     fac["beds_added"] = np.where(
@@ -179,6 +183,12 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
         if is_open[i] and not site[i] and fac["n_exception"].iat[i] > 0 and action[i] != "convert":
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 "例外保留: 上限内无集中办学点 (exception: no host school within the cap)")
+        if is_open[i] and fac["beyond_students"].iat[i] > 0.5:
+            k, cap = fac["beyond_students"].iat[i], fac["beyond_cap"].iat[i]
+            reason[i] = (reason[i] + "; " if reason[i] else "") + (
+                f"接收 {k:.0f} 名超出{cap:.0f}分钟就近标准的儿童: 标准内无学校, 保留现有学校而非新建 "
+                f"(serves {k:.0f} children beyond the {cap:.0f}-min standard: none lies within "
+                "it; today's school serves them instead of a new one)")
         if small[i] and action[i] != "convert":
             zh, en = _EXEMPT_WHY.get(
                 str(fac["exempt_why"].iat[i]) if "exempt_why" in fac else "",

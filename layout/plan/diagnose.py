@@ -36,7 +36,7 @@ def diagnose_unserved(
     ----------
     dem : DataFrame
         Demand rows with ``col`` (-1 = unserved), grade_band, level, students, x, y, speed,
-        max_cap.
+        max_cap and optionally ``reach_cap`` (the band's stretch for existing schools).
     pairs : DataFrame
         Permitted pairs (row, col).
     facilities : DataFrame
@@ -74,6 +74,14 @@ def _count(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
 
 
+def _stretch_zh(cap: float, reach: float) -> str:
+    return f" (现有学校放宽至 {reach:.0f} 分钟)" if reach > cap + 1e-9 else ""
+
+
+def _stretch_en(cap: float, reach: float) -> str:
+    return f"; existing schools up to {reach:.0f} min" if reach > cap + 1e-9 else ""
+
+
 def _no_school_within_reach(rows_all: pd.DataFrame, facilities: pd.DataFrame,
                             circ: float) -> pd.Series:
     """Reasons of rows without any permitted school (the model looks within the county)."""
@@ -95,21 +103,23 @@ def _no_school_within_reach(rows_all: pd.DataFrame, facilities: pd.DataFrame,
         # (route missing or much longer than the straight line) removes such a pair.
         reach = rows.get("reach_children", pd.Series(np.nan, index=rows.index)).to_numpy()
         need = rows.get("site_min_children", pd.Series(np.nan, index=rows.index)).to_numpy()
+        caps = rows["max_cap"].to_numpy(dtype=float)
+        far = rows.get("reach_cap", rows["max_cap"]).to_numpy(dtype=float)
         out[rows.index] = [
-            f"县内{c:.0f}分钟内无{zh}, 可及范围内仅 {_count(k)} 名儿童, 少于新建村级学校下限 "
-            f"{q:.0f}: 建议校车或交通补贴 (no {level} school of the county within {c:.0f} min; "
+            f"县内{x:.0f}分钟内无{zh}, 可及范围内仅 {_count(k)} 名儿童, 少于新建村级学校下限 "
+            f"{q:.0f}: 建议校车或交通补贴 (no {level} school of the county within {x:.0f} min; "
             f"fewer than {q:.0f} children within reach ({_count(k)}): no new village school "
             f"proposed; recommend school bus / transport subsidy; nearest allowed school of the "
             f"county {m:.0f} min away)"
-            if np.isfinite(k) and m > c + 1e-9 else
-            f"道路网络上 {c:.0f} 分钟内无法到达县内任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
-            f"(unreachable: no route on the road network within the cap of {c:.0f} min to a "
+            if np.isfinite(k) and m > x + 1e-9 else
+            f"道路网络上 {x:.0f} 分钟内无法到达县内任何{zh} (最近学校 {n} 直线 {m:.0f} 分钟) "
+            f"(unreachable: no route on the road network within the cap of {x:.0f} min to a "
             f"{level} school of the county; nearest {n} is {m:.0f} min in a straight line)"
-            if m <= c + 1e-9 else
-            f"县内最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟 "
-            f"(nearest allowed school of the county {m:.0f} min away, cap {c:.0f} min)"
-            for n, m, c, k, q in zip(names, mins, rows["max_cap"].to_numpy(), reach, need,
-                                      strict=True)
+            if m <= x + 1e-9 else
+            f"县内最近可用学校 {n} 距离 {m:.0f} 分钟, 超过上限 {c:.0f} 分钟{_stretch_zh(c, x)} "
+            f"(nearest allowed school of the county {m:.0f} min away, cap {c:.0f} min"
+            f"{_stretch_en(c, x)})"
+            for n, m, c, x, k, q in zip(names, mins, caps, far, reach, need, strict=True)
         ]
     return out
 

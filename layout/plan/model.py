@@ -72,6 +72,7 @@ DEMAND_MODEL_COLUMNS: dict[str, str] = {
     "y": "projected y (m)", "lon": "WGS84 longitude", "lat": "WGS84 latitude",
     "speed": "travel speed (m/min)", "day_cap": "longest day journey (min)",
     "max_cap": "longest journey incl. boarding (min)",
+    "reach_cap": "longest journey to an existing school (min; max_cap or the band's stretch)",
 }
 """Columns :func:`build_county` guarantees on :attr:`CountyModel.demand`."""
 
@@ -187,13 +188,16 @@ def _band_pairs(
 ) -> pd.DataFrame:
     """Permitted (demand row, facility) journeys per grade band; sets the journey columns.
 
-    Adds ``speed``, ``day_cap``, ``max_cap`` to ``dem`` and ``host`` to ``fac`` (in place).
+    Adds ``speed``, ``day_cap``, ``max_cap``, ``reach_cap`` to ``dem`` and ``host`` to ``fac``
+    (in place).
+    A row with no school or site within its cap may use existing schools up to the band's
+    stretch (``stretch_cap_*_min``; a day journey beyond the standard, not boarding).
     With ``transition`` (the staged plan), a row that has a host may also keep using existing
     non-host schools until the plan closes them (pair column ``transition``): the pupils of a
     village junior section stay there while the central school would need new seats for a
     passing peak. Hosts and other schools each keep their ``max_candidates`` nearest.
     """
-    dem[["speed", "day_cap", "max_cap"]] = np.nan
+    dem[["speed", "day_cap", "max_cap", "reach_cap"]] = np.nan
     fac_xy = fac[["x", "y"]].to_numpy()
     pair_parts = []
     fac["host"] = False
@@ -211,16 +215,25 @@ def _band_pairs(
         dem.loc[d_idx, "speed"] = speed
         dem.loc[d_idx, "day_cap"] = day_cap
         dem.loc[d_idx, "max_cap"] = max_cap
+        stretch = np.where(urban, rules.stretch_cap_urban_min, rules.stretch_cap_rural_min)
+        reach = np.maximum(max_cap, stretch)
+        dem.loc[d_idx, "reach_cap"] = reach
         if f_idx.size == 0:
             continue
         host = _host(fac.iloc[f_idx], band, seat, zones)
         fac.loc[f_idx[host], "host"] = True
         xy = dem[["x", "y"]].to_numpy()[d_idx]
-        r, c, dist = radius_pairs(xy, fac_xy[f_idx], max_cap * speed / circ)
+        r, c, dist = radius_pairs(xy, fac_xy[f_idx], reach * speed / circ)
         if roads is not None and r.size:
             dist = roads.route_m(xy, fac_xy[f_idx], r, c)
         mins = dist * circ / speed[r]
-        ok = np.isfinite(mins) & (mins <= max_cap[r])
+        ok = np.isfinite(mins) & (mins <= reach[r])
+        r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
+        # Beyond the cap only where nothing lies within it, and only to existing schools.
+        within = mins <= max_cap[r]
+        has_within = np.bincount(r[within], minlength=d_idx.size) > 0
+        existing = ~fac["is_site"].to_numpy(dtype=bool)[f_idx]
+        ok = within | (~has_within[r] & existing[c])
         r, c, mins, dist = r[ok], c[ok], mins[ok], dist[ok]
         # Sites are hosts or nothing; a row with a host pair keeps host pairs only.
         site = fac["is_site"].to_numpy()[f_idx][c]
@@ -240,7 +253,8 @@ def _band_pairs(
         r, c, mins, dist, trans = r[near], c[near], mins[near], dist[near], trans[near]
         pair_parts.append(pd.DataFrame({
             "row": d_idx[r], "col": f_idx[c], "minutes": mins, "km": dist * circ / 1000.0,
-            "boarding": mins > day_cap[r], "host": host[c], "transition": trans,
+            "boarding": (mins > day_cap[r]) & rules.boards, "host": host[c],
+            "transition": trans,
         }))
     pairs = (pd.concat(pair_parts, ignore_index=True) if pair_parts else pd.DataFrame(
         {"row": [], "col": [], "minutes": [], "km": [], "boarding": [], "host": [],

@@ -9,7 +9,9 @@ Default values and where they come from
 * Journeys: grades 1-3 at most 30 min, day school only (State Council 2012 and 2018, see
   ``../shared/reference/README.md`` section 2, the project's reference notes outside this
   repository). Kindergarten 15 min urban / 30 min rural ("nearby and
-  convenient"). Junior day pupils up to 45 min, boarders up to 120 min. These are planning
+  convenient"); an urban child with no kindergarten within the 15 minutes may keep going to an
+  existing one up to 40 min away (the *stretch*, a stated exception) before a new village
+  kindergarten is proposed. Junior day pupils up to 45 min, boarders up to 120 min. These are planning
   defaults, not national figures, except the 30-minute rule for grades 1-3.
 * Speeds: walking 4 km/h; bus 30 km/h on mountain roads (the circuity factor already lengthens
   the route). Young children (kindergarten, grades 1-3) walk in urban areas; in rural areas they
@@ -32,6 +34,22 @@ from schoolsystem.scenario import StrictModel
 Mode = Literal["walk", "bus"]
 
 
+def _over_defaults(cls: type[StrictModel], data: Any) -> Any:
+    """A partial mapping for one member updates that member's own defaults (not the class's).
+
+    ``bands: {kindergarten: {day_cap_urban_min: 10}}`` keeps the kindergarten's walking mode and
+    rural cap instead of falling back to :class:`BandRules`' generic defaults.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name, value in data.items():
+        default = cls.model_fields.get(name)
+        if isinstance(value, dict) and default is not None and default.default is not None:
+            out[name] = {**default.default.model_dump(), **value}
+    return out
+
+
 class BandRules(StrictModel):
     """Journey rules of one grade band.
 
@@ -43,6 +61,14 @@ class BandRules(StrictModel):
         Longest day-school journey (minutes); beyond it a pupil boards or is not served.
     boarding_cap_min : float
         Longest journey of a boarder (minutes); ``0`` means this band never boards.
+    stretch_cap_urban_min, stretch_cap_rural_min : float
+        Bands that do not board only. A pupil with no school or candidate site of the level
+        within the day cap may keep using an *existing* school of the level up to this journey
+        (minutes) — a stated exception beyond the standard, counted outside
+        ``share_within_standard`` and named in the school's reason — and a new village site is
+        proposed only where no existing school lies within it. ``0`` (or a value not above the
+        day cap) switches it off. It keeps the standard from closing a kindergarten that
+        children attend today in order to build a new one a few hundred metres nearer them.
 
     """
 
@@ -51,6 +77,16 @@ class BandRules(StrictModel):
     day_cap_urban_min: float = Field(45.0, gt=0)
     day_cap_rural_min: float = Field(45.0, gt=0)
     boarding_cap_min: float = Field(0.0, ge=0)
+    stretch_cap_urban_min: float = Field(0.0, ge=0)
+    stretch_cap_rural_min: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _stretch_only_for_day_bands(self) -> BandRules:
+        if self.boards and max(self.stretch_cap_urban_min, self.stretch_cap_rural_min) > 0:
+            raise ValueError("stretch_cap_urban_min / stretch_cap_rural_min apply only to bands "
+                             "that do not board (boarding_cap_min 0): a boarder's journey "
+                             "already reaches beyond the day cap")
+        return self
 
     @property
     def boards(self) -> bool:
@@ -67,7 +103,8 @@ class BandSet(StrictModel):
     """Journey rules per grade band (defaults follow the national rules and the five principles)."""
 
     kindergarten: BandRules = BandRules(
-        mode_urban="walk", mode_rural="bus", day_cap_urban_min=15, day_cap_rural_min=30
+        mode_urban="walk", mode_rural="bus", day_cap_urban_min=15, day_cap_rural_min=30,
+        stretch_cap_urban_min=40,
     )
     primary_lower: BandRules = BandRules(
         mode_urban="walk", mode_rural="bus", day_cap_urban_min=30, day_cap_rural_min=30
@@ -80,6 +117,11 @@ class BandSet(StrictModel):
     vocational: BandRules = BandRules(
         day_cap_urban_min=60, day_cap_rural_min=60, boarding_cap_min=600
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_bands(cls, data: Any) -> Any:
+        return _over_defaults(cls, data)
 
     def get(self, band: str) -> BandRules:
         """Return the rules of ``band``."""
@@ -159,15 +201,7 @@ class LevelSet(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _partial_levels(cls, data: Any) -> Any:
-        # a partial mapping for a level updates that level's defaults instead of replacing them
-        if not isinstance(data, dict):
-            return data
-        out = dict(data)
-        for level, value in data.items():
-            default = cls.model_fields.get(level)
-            if isinstance(value, dict) and default is not None and default.default is not None:
-                out[level] = {**default.default.model_dump(), **value}
-        return out
+        return _over_defaults(cls, data)
 
     def get(self, level: str) -> LevelRules:
         """Return the rules of ``level``."""
@@ -284,6 +318,11 @@ class VillageSiteParams(StrictModel):
 
     kindergarten: VillageSiteKind = VillageSiteKind()
     primary_lower: VillageSiteKind = VillageSiteKind(max_capacity=120, fixed_cost=200_000.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _partial_kinds(cls, data: Any) -> Any:
+        return _over_defaults(cls, data)
 
     def get(self, band: str) -> VillageSiteKind:
         """Return the assumptions of ``band`` (``kindergarten`` or ``primary_lower``)."""

@@ -38,17 +38,25 @@ SITE_BANDS: dict[str, tuple[str, str, str]] = {
 """Band -> (level, school_type, id prefix) of its generated sites."""
 
 _NOTE = {
-    "kindergarten": ("新建村级幼儿园: 县内{cap:.0f}分钟内无幼儿园 "
+    "kindergarten": ("新建村级幼儿园: 县内{cap:.0f}分钟内无幼儿园{far_zh} "
                      "(new village kindergarten: no kindergarten of the county within "
-                     "{cap:.0f} min)"),
-    "primary_lower": ("新建教学点(1-3年级): 县内{cap:.0f}分钟内无小学 "
+                     "{cap:.0f} min{far_en})"),
+    "primary_lower": ("新建教学点(1-3年级): 县内{cap:.0f}分钟内无小学{far_zh} "
                       "(new lower-grade teaching point, grades 1-3: no school of the county "
-                      "within {cap:.0f} min)"),
+                      "within {cap:.0f} min{far_en})"),
 }
 _NOTE_FULL = ("新建村级幼儿园: 县内{cap:.0f}分钟内的幼儿园扩建后仍容不下 "
               "(new village kindergarten: the kindergartens of the county within {cap:.0f} min "
               "cannot hold these children even when fully expanded)")
 _NAME = {"kindergarten": "村级幼儿园", "primary_lower": "教学点(1-3年级)"}
+
+
+def _far(cap: float, reach: float) -> dict[str, str]:
+    """The stretch part of a site's note: no existing school even beyond the standard."""
+    if not np.isfinite(reach) or reach <= cap + 1e-9:
+        return {"far_zh": "", "far_en": ""}
+    return {"far_zh": f", {reach:.0f}分钟内无现有学校",
+            "far_en": f", and no existing one within {reach:.0f} min"}
 
 
 def _greedy(a: sp.csc_array, minutes: sp.csc_array, students: np.ndarray, cap: np.ndarray,
@@ -255,6 +263,7 @@ def _band_sites(
         x=("x", "first"), y=("y", "first"), lon=("lon", "first"), lat=("lat", "first"),
         township_code=("township_code", "first"), county_code=("county_code", "first"),
         students=("students", "sum"), cap_min=("max_cap", "max"),
+        reach_min=("reach_cap", "max") if "reach_cap" in d else ("max_cap", "max"),
     )
     speed, max_cap = d["speed"].to_numpy(), d["max_cap"].to_numpy()
     xy = d[["x", "y"]].to_numpy()
@@ -305,10 +314,10 @@ def _band_sites(
     conv = (v["converted_from"] != "").to_numpy()
     names = [f"{_NAME[band]}({i})" if not b else f"{_NAME[band]}({i}, 改建自{b})"
              for i, b in zip(v.index, v["building_name"], strict=True)]
-    notes = [(_NOTE_FULL if f else _NOTE[band]).format(cap=m) + (
+    notes = [(_NOTE_FULL if f else _NOTE[band]).format(cap=m, **_far(m, x)) + (
         f"; 利用 {b} 校舍改建 (in the building of {b}, converted)" if b else "")
-        for m, f, b in zip(v["cap_min"], full_site[chosen_ids], v["converted_from"],
-                           strict=True)]
+        for m, x, f, b in zip(v["cap_min"], v["reach_min"], full_site[chosen_ids],
+                              v["converted_from"], strict=True)]
     sites = pd.DataFrame({
         "fac_id": [prefix + str(i) for i in v.index], "level": level,
         "name": names,
