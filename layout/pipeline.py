@@ -299,11 +299,13 @@ def summary_text(plan: LayoutPlan) -> str:
                      f"{v.get('peak_net_need', 0):,.0f}; {v.get('new_seats_idle_share', 0):.0%} "
                      f"of new seats idle in {plan.milestones[-1]} (timeline.csv, "
                      "staged_summary.csv)")
-        near = plan.staged_summary[plan.staged_summary["metric"] == "new_near_closed"]
-        if near["value"].sum() > 0:
-            lines.append(f"new schools within 2 km of a closed school of their level: "
-                         f"{near['value'].sum():,.0f} (each names the nearest idle building "
-                         "in its reason)")
+        ss = plan.staged_summary
+        near = ss.loc[ss["metric"] == "new_near_closed", "value"].sum()
+        seats = ss.loc[ss["metric"] == "seats_added_near_closed", "value"].sum()
+        if near > 0 or seats > 0:
+            lines.append(f"within 2 km of a closed school of their level: {near:,.0f} new "
+                         f"schools, {seats:,.0f} seats built (each names the nearest idle "
+                         "building in its reason)")
     sr = plan.solver_records
     if len(sr):
         counts = ", ".join(f"{k} {v}" for k, v in sr["status"].value_counts().items())

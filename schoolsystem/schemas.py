@@ -89,6 +89,8 @@ _COLUMNS: tuple[Column, ...] = (
     Column("students", "float", "学生数", "目标年学生人数"),
     Column("travel_min", "float", "单程时间(分钟)", "需求点到学校的估计单程出行时间（分钟）"),
     Column("boarding", "bool", "寄宿", "是否寄宿"),
+    Column("standard_min", "float", "通学标准(分钟)",
+           "该年级段走读单程时间标准（分钟）；超出者为寄宿生，或标准内无学校时的放宽例外（见学校原因）"),
     Column("demand_points", "int", "需求点数", "分配到该校的需求点个数"),
     Column("travel_mean_min", "float", "平均单程时间(分钟)", "按学生数加权的平均单程时间"),
     Column("travel_max_min", "float", "最长单程时间(分钟)", "分配到该校的最长单程时间"),
@@ -150,7 +152,7 @@ SCHOOL_COLUMNS: Final[tuple[str, ...]] = (
 )  # fmt: skip
 ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = (
     "demand_id", "level", "grade_band", "school_id", "students", "travel_min", "boarding",
-    "lon", "lat",
+    "standard_min", "lon", "lat",
 )  # fmt: skip
 UNSERVED_COLUMNS: Final[tuple[str, ...]] = (
     "demand_id", "level", "grade_band", "students", "reason",

@@ -149,7 +149,8 @@ def synthetic_plan(
             "demand_id": [f"V{i:06d}" for i in range(n_villages)], "level": lv,
             "grade_band": "primary_upper" if lv == "primary" else lv,
             "school_id": ids[opened[nearest]], "students": rng.integers(1, 80, n_villages),
-            "travel_min": travel, "boarding": travel > 45, "lon": np.round(vlon, 6),
+            "travel_min": travel, "boarding": travel > 45, "standard_min": 45.0,
+            "lon": np.round(vlon, 6),
             "lat": np.round(vlat, 6),
         }))  # fmt: skip
     assignments = pd.concat(parts, ignore_index=True)

@@ -157,7 +157,11 @@ def test_summary_counts_new_schools_next_to_a_closed_one() -> None:
     schools = pd.DataFrame([row("K1", "kindergarten", "merge", 105.80, 32.40),
                             row("N1", "kindergarten", "new", 105.81, 32.40, 90),
                             row("N2", "kindergarten", "new", 105.92, 32.40, 90),
-                            row("P1", "primary", "close", 105.92, 32.40)])
+                            row("P1", "primary", "close", 105.92, 32.40),
+                            row("K2", "kindergarten", "expand", 105.801, 32.401, 60)])
     out = staged_summary(schools, [2030]).set_index(["metric", "level"])["value"]
     assert out[("new_near_closed", "kindergarten")] == 1
     assert out[("new_near_closed", "primary")] == 0
+    # seats built beside the closed K1: N1's 90 and K2's expansion by 60, not N2's
+    assert out[("seats_added_near_closed", "kindergarten")] == 150
+    assert out[("seats_added_near_closed", "primary")] == 0

@@ -151,3 +151,19 @@ def test_builds_below_their_minimum_in_a_later_milestone_say_why(tables) -> None
         small = built[(cap > 0) & (enr < built["level"].map(mins) - 0.5)]
         assert small["reason"].str.contains("minimum size").all(), (
             y, small[["school_id", "reason"]])
+
+
+def test_a_day_journey_beyond_its_standard_is_a_stated_exception(tables) -> None:
+    # Read as an independent check would: travel_min against the row's own standard_min; a
+    # longer day journey (not boarding) must be named in the receiving school's reason.
+    s, a = tables["schools"], tables["assignments"]
+    a = a.assign(travel_min=a["travel_min"].astype(float),
+                 standard_min=a["standard_min"].astype(float),
+                 boarding=a["boarding"].astype(str).str.lower() == "true")
+    assert (a["standard_min"] > 0).all()
+    beyond = a[(a["travel_min"] > a["standard_min"] + 1e-6) & ~a["boarding"]]
+    reason = s.set_index(["school_id", "level"])["reason"]
+    named = reason.reindex(pd.MultiIndex.from_frame(beyond[["school_id", "level"]]))
+    assert named.str.contains("beyond the", regex=False).all(), beyond
+    # the tiny region has such children (an urban kindergarten community beyond the walk)
+    assert len(beyond) > 0

@@ -114,7 +114,7 @@ def county_tables(
         "demand_id": a["demand_id"], "level": a["level"], "grade_band": a["grade_band"],
         "school_id": cm.facilities["fac_id"].to_numpy()[a["col"].to_numpy()],
         "students": a["students"], "travel_min": a["minutes"], "boarding": a["boarding"],
-        "lon": a["lon"], "lat": a["lat"],
+        "standard_min": a["day_cap"], "lon": a["lon"], "lat": a["lat"],
     })
     full = cm.facilities["capacity"] + cm.facilities["max_blocks"] * cm.facilities["block"]
     reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status),

@@ -3,8 +3,8 @@
 * A kept kindergarten or primary school under 30 % of its seats names the rule that keeps it
   (the township keeps one public kindergarten; pupils with no other school within the journey
   cap; closing would cost more than keeping) and its surplus seats, to be put to other use.
-* A new school within reach of an existing building that is closed or has many idle seats says
-  so: a village kindergarten moves into an idle village school only where all its pupils still
+* A new or expanded school within reach of another school's building that is closed or has
+  many idle seats says so: a village kindergarten moves into an idle village school only where all its pupils still
   reach it within the cap (:mod:`layout.plan.village_sites`), so converting that building is to
   be assessed before building (闲置校舍改建).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
-from layout.plan.candidates import nearest
 from layout.plan.model import CountyModel
 
 LOW_UTILIZATION = 0.3
@@ -61,9 +61,14 @@ def low_utilization_reasons(fac: pd.DataFrame, sole: np.ndarray) -> pd.Series:
 
 
 def reuse_reasons(fac: pd.DataFrame) -> pd.Series:
-    """For each new school: the nearest closed or half-empty existing building within reach."""
+    """Per school that builds seats (new or expanded): another school's idle building nearby.
+
+    The nearest existing building of another school within :data:`REUSE_RADIUS_M` that is
+    closed or has at least half its seats free ("" where none).
+    """
     out = pd.Series("", index=fac.index, dtype=object)
-    new = fac["is_site"].to_numpy(dtype=bool) & fac["open"].to_numpy(dtype=bool)
+    new = fac["open"].to_numpy(dtype=bool) & (fac["is_site"].to_numpy(dtype=bool)
+                                              | (fac["seats_added"].to_numpy() > 0))
     if "converted_from" in fac:  # already in an idle building (its note says which)
         new &= fac["converted_from"].fillna("").astype(str).to_numpy() == ""
     existing = ~fac["is_site"].to_numpy(dtype=bool)
@@ -72,13 +77,18 @@ def reuse_reasons(fac: pd.DataFrame) -> pd.Series:
                                 | (spare >= 0.5 * fac["capacity"].to_numpy()))
     if not new.any() or not idle_building.any():
         return out
-    cand = np.flatnonzero(idle_building)
-    xy = fac[["x", "y"]].to_numpy()
-    idx, dist = nearest(xy[new], xy[cand])
-    for i, j, d in zip(np.flatnonzero(new), idx, dist, strict=True):
-        if j < 0 or d > REUSE_RADIUS_M:
-            continue
-        k = cand[j]
+    xy = fac[["x", "y"]].to_numpy(dtype=float)
+    ids = fac["fac_id"].astype(str).to_numpy()
+    cand, grow = np.flatnonzero(idle_building), np.flatnonzero(new)
+    # a school's own other levels share its point: look a few neighbours deep for another's
+    k = min(4, cand.size)
+    dist, idx = cKDTree(xy[cand]).query(xy[grow], k=k, distance_upper_bound=REUSE_RADIUS_M)
+    dist, idx = dist.reshape(grow.size, k), idx.reshape(grow.size, k)
+    other = (idx < cand.size) & (ids[cand[np.minimum(idx, cand.size - 1)]]
+                                 != ids[grow][:, None])
+    first = other.argmax(axis=1)
+    for g in np.flatnonzero(other.any(axis=1)):
+        i, k, d = grow[g], cand[idx[g, first[g]]], float(dist[g, first[g]])
         state = ("已撤并" if not fac["open"].iat[k] else
                  f"空余 {spare[k]:.0f} 学位")
         out.iat[i] = (f"附近 {d / 1000:.1f} km 有闲置校舍 {fac['fac_id'].iat[k]} "

@@ -234,7 +234,9 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
       under 30 % of their seats filled (each names its rule, with the year, in ``reason``);
     * ``new_near_closed`` (per level) — new schools within :data:`REUSE_RADIUS_M` of a school of
       the same level the plan closes: what a planner asks about first (each names the nearest
-      idle building in its ``reason``).
+      idle building in its ``reason``);
+    * ``seats_added_near_closed`` (per level) — seats built (new schools and expansions) within
+      :data:`REUSE_RADIUS_M` of a school of the same level the plan closes.
     """
     s = schools[schools["level"] != "vocational"]
     enr = s[[f"enrollment_{y}" for y in years]].astype(float).fillna(0.0).to_numpy()
@@ -259,19 +261,22 @@ def staged_summary(schools: pd.DataFrame, years: list[int]) -> pd.DataFrame:
             low.append(("kept_under_30pct", str(level), y, float((kept & (e < 0.3 * c)).sum())))
         if level in ("kindergarten", "primary"):
             rows.extend(low)
-        rows.append(("new_near_closed", str(level), years[-1], float(_new_near_closed(grp))))
+        near = _near_closed(grp)
+        rows.append(("new_near_closed", str(level), years[-1],
+                     float((near & (grp["action"] == "new").to_numpy()).sum())))
+        rows.append(("seats_added_near_closed", str(level), years[-1],
+                     float(grp["seats_added"].astype(float).to_numpy()[near].sum())))
     return pd.DataFrame(rows, columns=["metric", "level", "year", "value"])
 
 
-def _new_near_closed(grp: pd.DataFrame) -> int:
-    """New schools of one level within :data:`REUSE_RADIUS_M` of one of its closed schools."""
-    new = grp[grp["action"] == "new"]
+def _near_closed(grp: pd.DataFrame) -> np.ndarray:
+    """Schools of one level within :data:`REUSE_RADIUS_M` of one of its closed schools (bool)."""
     closed = grp[grp["action"].isin(_CLOSED)]
-    if new.empty or closed.empty:
-        return 0
-    lat = np.radians(new["lat"].to_numpy(dtype=float))[:, None]
-    dx = (new["lon"].to_numpy(dtype=float)[:, None] - closed["lon"].to_numpy(dtype=float)) \
+    if closed.empty:
+        return np.zeros(len(grp), dtype=bool)
+    lat = np.radians(grp["lat"].to_numpy(dtype=float))[:, None]
+    dx = (grp["lon"].to_numpy(dtype=float)[:, None] - closed["lon"].to_numpy(dtype=float)) \
         * np.cos(lat)
-    dy = new["lat"].to_numpy(dtype=float)[:, None] - closed["lat"].to_numpy(dtype=float)
+    dy = grp["lat"].to_numpy(dtype=float)[:, None] - closed["lat"].to_numpy(dtype=float)
     metres = np.hypot(dx, dy) * np.radians(1.0) * 6_371_000.0
-    return int((metres.min(axis=1) <= REUSE_RADIUS_M).sum())
+    return (metres.min(axis=1) <= REUSE_RADIUS_M) & ~grp["action"].isin(_CLOSED).to_numpy()

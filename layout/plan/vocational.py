@@ -113,7 +113,7 @@ def integrate_vocational(
         "demand_id": flows["demand_id"], "level": "vocational", "grade_band": "vocational",
         "school_id": f["fac_id"].to_numpy()[n_cols], "students": flows["students"],
         "travel_min": flows["minutes"], "boarding": flows["boarding"],
-        "lon": flows["lon"], "lat": flows["lat"],
+        "standard_min": flows["standard_min"], "lon": flows["lon"], "lat": flows["lat"],
     })
     return out, d, assignments, notes
 
@@ -221,7 +221,7 @@ def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.n
     A transport problem on the core (:class:`layout.core.FacilityLocation`, every open school
     forced open, no fixed cost, capacities = planned seats, demand may split): the fewest
     pupil-minutes such that no school is over its seats. Returns one row per (demand row,
-    school) with ``row`` (of ``d``), ``demand_id, col, students, minutes, boarding, lon, lat``.
+    school) with ``row`` (of ``d``), ``demand_id, col, students, minutes, boarding, standard_min, lon, lat``.
     """
     open_idx = np.flatnonzero(is_open)
     rules, bus = p.bands.vocational, float(speed_mpm(["bus"], p.travel)[0])
@@ -254,7 +254,8 @@ def _assign(d: pd.DataFrame, xy: np.ndarray, capacity: np.ndarray, is_open: np.n
     return pd.DataFrame({
         "row": rows, "demand_id": d["demand_id"].to_numpy()[rows], "col": open_idx[cols],
         "students": students[rows] * fl["fraction"].to_numpy(), "minutes": mins,
-        "boarding": mins > day_cap[rows], "lon": d["lon"].to_numpy()[rows],
+        "boarding": mins > day_cap[rows], "standard_min": day_cap[rows],
+        "lon": d["lon"].to_numpy()[rows],
         "lat": d["lat"].to_numpy()[rows],
     }).query("students > 1e-9").reset_index(drop=True)
 
