@@ -317,6 +317,8 @@ class SolveQueue:
                 failed.setdefault(sub.county_code, str(reason))
                 continue
             sub.model = solved.model
+            if hasattr(sub, "held"):  # schools a staged part's refine step held open
+                sub.held = solved.held
         self.subs.clear()
         self.futures.clear()
 

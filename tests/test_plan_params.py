@@ -104,3 +104,10 @@ def test_a_partial_band_or_site_setting_keeps_that_members_own_defaults() -> Non
 def test_the_stretch_is_refused_for_a_band_that_boards() -> None:
     with pytest.raises(ValueError, match="do not board"):
         LayoutParams.model_validate({"bands": {"junior": {"stretch_cap_rural_min": 60}}})
+
+
+def test_keep_near_growth_levels_are_known_levels() -> None:
+    p = LayoutParams.model_validate({"keep_near_growth_levels": ["kindergarten", "primary"]})
+    assert p.keep_near_growth_levels == ("kindergarten", "primary")
+    with pytest.raises(ValueError, match="not among"):
+        LayoutParams.model_validate({"keep_near_growth_levels": ["vocational"]})

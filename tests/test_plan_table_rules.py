@@ -95,9 +95,17 @@ def test_merges_go_to_open_schools_of_the_same_level(tables) -> None:
 
 
 def test_assignments_only_to_open_schools(tables) -> None:
+    # assignments.csv is the target year's: a school a staged plan closes after it still teaches
     s, a = tables["schools"], tables["assignments"]
-    closed = set(s.loc[s["action"].isin(["close", "merge"]), "school_id"])
-    assert not set(a["school_id"]) & closed
+    target = yaml.safe_load((FIX / "scenarios" / "tiny.yaml").read_text(encoding="utf-8"))[
+        "target_year"]
+    year = pd.to_numeric(s["action_year"].replace("", np.nan))
+    gone = s["action"].isin(["close", "merge"]) & ~(year > target)
+    closed = set(zip(s.loc[gone, "school_id"], s.loc[gone, "level"], strict=True))
+    assert not set(zip(a["school_id"], a["level"], strict=True)) & closed
+    # and one closed later than the target year is open then, with its seats
+    later = s[s["action"].isin(["close", "merge"]) & (year > target)]
+    assert (later[f"capacity_{target}"].astype(float) > 0).all()
 
 
 def test_kept_schools_under_30_percent_name_the_rule_that_keeps_them(tables) -> None:

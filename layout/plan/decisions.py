@@ -31,6 +31,7 @@ _EXEMPT_WHY = {
     "sole_option": ("上限内唯一学校", "the only school within the cap, stated exception"),
     "catchment": ("可及范围内生源不足, 无更大服务范围",
                   "no larger catchment possible within the caps"),
+    "held": ("附近新增同学段学位期间保留", "held open while seats of its level are built beside it"),
 }
 
 
@@ -101,8 +102,9 @@ def county_tables(
     fac["merge_into"] = _merge_targets(fac, before, dem)
     _actions(fac, params)
     notes = [low_utilization_reasons(fac, sole_pupils(cm, dem)), reuse_reasons(fac)]
-    if "fixed_note" in fac:
-        notes.append(fac["fixed_note"])
+    for col in ("fixed_note", "held_note"):  # the planner's decisions; layout.plan.rebuild
+        if col in fac:
+            notes.append(fac[col])
     for extra in notes:
         fac["reason"] = _join_reasons(fac["reason"], extra)
     fac["demand_target"] = fac["load"]

@@ -463,4 +463,7 @@ def solve_subproblem(
     sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
                     solver=params.solver, gap=params.mip_gap, hint=sub.hint,
                     node_limit=params.mip_node_limit)
+    refine = getattr(sub, "refine", None)  # a staged part's rules read from its plan
+    if refine is not None:
+        refine(params, time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed)
     return sub

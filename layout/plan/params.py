@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from schoolsystem.scenario import StrictModel
+from schoolsystem.vocabulary import LEVELS
 
 Mode = Literal["walk", "bus"]
 
@@ -424,6 +425,27 @@ class LayoutParams(StrictModel):
     principle (a village junior section, a senior school outside the county seat) until the plan
     closes it; each such pupil-year costs this much (CNY), the weight of the principle against
     seats built for a passing peak. A planning weight, not a cost anyone pays."""
+    keep_near_growth_m: float = Field(2_000.0, ge=0)
+    """Staged plan: a school that hosts its level (of ``keep_near_growth_levels``) is not closed
+    in a milestone in which seats of that level are built (a new school, added classes) within this distance (straight line,
+    metres) — the part is solved again with it held open through that milestone
+    (:mod:`layout.plan.rebuild`). Closing it and rebuilding its seats next door can cost about
+    the same in the model; a planner signs neither the capital nor the move. 0 switches it
+    off."""
+    keep_near_growth_levels: tuple[str, ...] = ("kindergarten",)
+    """Levels ``keep_near_growth_m`` applies to (kindergartens: the "nearby" principle; primary
+    and junior schools are concentrated by the layout principle, and their parts are larger,
+    so a second solve costs more). Levels of :data:`schoolsystem.vocabulary.LEVELS` but
+    vocational (planned for the target year only)."""
+
+    @field_validator("keep_near_growth_levels")
+    @classmethod
+    def _known_levels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if v not in LEVELS or v == "vocational"]
+        if bad:
+            raise ValueError(f"keep_near_growth_levels: {bad} not among "
+                             f"{[lv for lv in LEVELS if lv != 'vocational']}")
+        return value
     bands: BandSet = BandSet()
     levels: LevelSet = LevelSet()
     costs: CostParams = CostParams()

@@ -21,6 +21,7 @@ from layout.plan.decisions import county_tables
 from layout.plan.model import CountyModel
 from layout.plan.p90 import check_county
 from layout.plan.params import LayoutParams
+from layout.plan.rebuild import held_note
 from layout.plan.staged_model import (
     FirstStage,
     StagedSolution,
@@ -93,6 +94,15 @@ def county_tables_task(item: CountyTablesInput) -> CountyTables:
     are planned); an error of the P90 check is raised, as it is a defect of the check.
     """
     cm, years = item.cm, item.years
+    held = [(int(sub.facilities[i]), t) for sub in item.part for i, t in sub.held.items()]
+    if held:
+        note = pd.Series("", index=cm.facilities.index, dtype=object)
+        for f, t in held:
+            note.iat[f] = held_note(years[t])
+        why = cm.facilities["exempt_why"].where((note == "") | (cm.facilities["exempt_why"] != ""),
+                                                 "held")
+        cm = dataclasses.replace(cm, facilities=cm.facilities.assign(held_note=note,
+                                                                     exempt_why=why))
     try:
         sol = assemble_staged(cm, item.part, len(years), item.first)
         tables: list[YearTables] = []

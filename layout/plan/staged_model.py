@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ from layout.plan.assemble import SEVERITY, CountySolution
 from layout.plan.fixed import schedule
 from layout.plan.model import CountyModel, subproblems
 from layout.plan.params import LayoutParams
+from layout.plan.rebuild import hold_and_resolve, near_pairs
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,19 @@ class StagedSubProblem:
     hint: str = "existing"
     first_blocks: np.ndarray | None = None
     """Blocks of a fixed first stage, held as seats of the model (see :func:`_part_model`)."""
+    near: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    """Closable schools and the schools or sites beside them that may build seats
+    (:func:`layout.plan.rebuild.near_pairs`, local positions)."""
+    held: dict[int, int] = field(default_factory=dict)
+    """Schools held open rather than closed beside new seats: local position -> last milestone
+    index (:func:`layout.plan.rebuild.hold_and_resolve`)."""
+
+    def refine(self, params: LayoutParams, *, time_limit: float, threads: int | None,
+               seed: int) -> None:
+        """After the solve: hold open the schools the plan would close beside new seats."""
+        hold_and_resolve(self, time_limit=time_limit, threads=threads, seed=seed,
+                         solver=params.solver, gap=params.mip_gap,
+                         node_limit=params.mip_node_limit)
 
     @property
     def blocks(self) -> np.ndarray:
@@ -237,13 +251,15 @@ def make_staged_subproblems(cm: CountyModel, params: LayoutParams, periods: Peri
         c_loc = np.searchsorted(f_idx, sub["col"].to_numpy())
         part_first = (None if first is None else FirstStage(first.open_[f_idx],
                                                              first.blocks[f_idx]))
+        near = near_pairs(fac.iloc[f_idx], params.keep_near_growth_m,
+                          params.keep_near_growth_levels)
         model = _part_model(fac.iloc[f_idx], r_loc, c_loc, per_pupil[p_idx], s_t[:, rows],
                             s_max[rows], params, periods, part_first,
                             None if peak is None else peak[:, rows])
         name = f"{cm.county_code}/{levels}" + (f"#{n_same + 1}" if n_same else "")
         out.append(StagedSubProblem(cm.county_code, name, f_idx, rows, model,
                                     first_blocks=None if part_first is None
-                                    else np.maximum(part_first.blocks, 0)))
+                                    else np.maximum(part_first.blocks, 0), near=near))
     return out
 
 
