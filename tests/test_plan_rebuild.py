@@ -37,12 +37,12 @@ def _plan(params: LayoutParams | None = None):
 
 
 def test_a_kindergarten_is_kept_rather_than_its_seats_rebuilt_next_door():
-    off = LayoutParams.model_validate({"keep_near_growth_m": 0})
-    s0 = _plan(off).schools.set_index("school_id")
+    s0 = _plan().schools.set_index("school_id")  # the rule is off by default
     # the cost model alone closes K1 and builds its seats 1 km away at K2
     assert s0.loc["K1", "action"] == "merge"
     assert s0.loc["K2", "seats_added"] > 0
-    s = _plan().schools.set_index("school_id")
+    s = _plan(LayoutParams.model_validate({"keep_near_growth_m": 2000})).schools.set_index(
+        "school_id")
     assert s.loc["K1", "action"] == "keep"
     assert s.loc["K1", "capacity_2030"] > 0
     assert s.loc["K1", "enrollment_2030"] >= 30
