@@ -175,3 +175,8 @@ def test_a_day_journey_beyond_its_standard_is_a_stated_exception(tables) -> None
     assert named.str.contains("beyond the", regex=False).all(), beyond
     # the tiny region has such children (an urban kindergarten community beyond the walk)
     assert len(beyond) > 0
+
+
+def test_nobody_is_listed_unserved_with_no_pupils(tables) -> None:
+    u = tables["unserved"]
+    assert (u["students"].astype(float) > 0).all(), u

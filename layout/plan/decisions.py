@@ -121,6 +121,8 @@ def county_tables(
     full = cm.facilities["capacity"] + cm.facilities["max_blocks"] * cm.facilities["block"]
     reasons = diagnose_unserved(dem, cm.pairs, cm.facilities, cm.circuity, str(m.status),
                                 full - m.load, is_open=m.open)
+    # a staged row with no pupils this milestone is nobody left unserved
+    reasons = reasons[dem.loc[reasons.index, "students"].to_numpy() > 1e-9]
     u = dem.loc[reasons.index]
     unserved = pd.DataFrame({
         "demand_id": u["demand_id"], "level": u["level"], "grade_band": u["grade_band"],
@@ -190,7 +192,7 @@ def _actions(fac: pd.DataFrame, params: LayoutParams) -> None:
             reason[i] = (reason[i] + "; " if reason[i] else "") + (
                 f"接收 {k:.0f} 名超出{cap:.0f}分钟就近标准的儿童: 标准内无学校, 保留现有学校而非新建 "
                 f"(serves {k:.0f} children beyond the {cap:.0f}-min standard: none lies within "
-                "it; today's school serves them instead of a new one)")
+                "it; an existing school serves them instead of a new one)")
         if small[i] and action[i] != "convert":
             zh, en = _EXEMPT_WHY.get(
                 str(fac["exempt_why"].iat[i]) if "exempt_why" in fac else "",
