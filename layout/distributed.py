@@ -316,9 +316,7 @@ class SolveQueue:
                     raise RuntimeError(reason)
                 failed.setdefault(sub.county_code, str(reason))
                 continue
-            sub.model = solved.model
-            if hasattr(sub, "held"):  # schools a staged part's refine step held open
-                sub.held = solved.held
+            vars(sub).update(vars(solved))  # its solved state: the model, what refine learnt
         self.subs.clear()
         self.futures.clear()
 

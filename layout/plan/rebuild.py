@@ -19,11 +19,12 @@ no pupil are never both in a part). The held schools are kept on the part (``hel
 so in their reason (:func:`held_note`).
 
 Off by default (``keep_near_growth_m`` 0). Measured with 2,000 m on the Guangyuan demo
-(baseline): 30 kindergartens are kept (155 children each on average in 2025) instead of closed
-beside new seats; seats built within 2 km of a closed kindergarten fell from 3,270 to 2,040 (the
+(baseline): 30 kindergartens are kept (165 children each on average in 2025) instead of closed
+beside new seats; seats built within 2 km of a closed kindergarten fell from 3,270 to 2,190 (the
 rest serve children the closed one could not take as cheaply, or are built in a later
-milestone); the solves took 1.8 s more (33.8 -> 35.6 s). On the 183-county province the plan
-stage took 1,099 s instead of 767 s (urban Chengdu's kindergarten parts need all three rounds),
+milestone); the solves took about 3 s more (34.8 against 31.4 s). On the 183-county province the
+plan stage took 1,099 s instead of 767 s (commit 108e4ff; urban Chengdu's kindergarten parts need
+all three rounds),
 which is why it is not the default.
 """
 
@@ -41,6 +42,7 @@ from layout.core import MultiPeriodLocation
 from layout.core.status import SolveStatus
 
 if TYPE_CHECKING:
+    from layout.core.multiperiod_model import MultiPeriodData
     from layout.plan.staged_model import StagedSubProblem
 
 ROUNDS = 3
@@ -135,8 +137,7 @@ def rebuilt_beside(open_: np.ndarray, blocks: np.ndarray, assignment: np.ndarray
     return out
 
 
-def hold_and_resolve(sub: StagedSubProblem, *, time_limit: float, threads: int | None,
-                     seed: int, solver: str, gap: float, node_limit: int | None) -> None:
+def hold_and_resolve(sub: StagedSubProblem, **solve: Any) -> None:
     """Re-solve ``sub`` (in place) until no school closes beside seats built for its pupils.
 
     Each round holds the schools :func:`rebuilt_beside` names open through that milestone
@@ -144,11 +145,12 @@ def hold_and_resolve(sub: StagedSubProblem, *, time_limit: float, threads: int |
     new plan leaves under its minimum size was no substitute for the new seats (its pupils are
     better served where they are built): it is released, never held again, and the round is
     solved once more without it. A solve that finds no plan leaves the last one.
-    ``sub.held`` records school -> last milestone held.
+    ``sub.held`` records school -> last milestone held; ``solve`` are the arguments of
+    :meth:`layout.core.MultiPeriodLocation.solve` but the hint.
     """
     if sub.near.size == 0:
         return
-    base = sub.model.data
+    base = sub.model.data  # the part as built: every round holds schools on top of it
     held: dict[int, int] = dict(sub.held)
     released: set[int] = set()
     for _ in range(ROUNDS):
@@ -160,8 +162,7 @@ def hold_and_resolve(sub: StagedSubProblem, *, time_limit: float, threads: int |
         if not new:
             break
         trial = {**held, **new}
-        model = _solve_held(sub, trial, time_limit=time_limit, threads=threads, seed=seed,
-                            solver=solver, gap=gap, node_limit=node_limit)
+        model = _solve_held(base, sub.model, trial, **solve)
         if model is None:
             break
         low = {i for i, t in trial.items()
@@ -169,22 +170,23 @@ def hold_and_resolve(sub: StagedSubProblem, *, time_limit: float, threads: int |
         if low:
             released |= low
             trial = {i: t for i, t in trial.items() if i not in low}
-            if trial.keys() == held.keys() and trial == held:
+            if trial == held:
                 break  # nothing new worth holding
-            model = _solve_held(sub, trial, time_limit=time_limit, threads=threads, seed=seed,
-                                solver=solver, gap=gap, node_limit=node_limit)
+            model = _solve_held(base, sub.model, trial, **solve)
             if model is None:
                 break
         sub.model, held = model, trial
         sub.held = dict(held)
 
 
-def _solve_held(sub: StagedSubProblem, held: dict[int, int], **solve: Any
-                ) -> MultiPeriodLocation | None:
-    """``sub``'s model solved with ``held`` open through their milestones (None: no plan)."""
-    base = sub.model.data
+def _solve_held(base: MultiPeriodData, last: MultiPeriodLocation, held: dict[int, int],
+                **solve: Any) -> MultiPeriodLocation | None:
+    """The part ``base`` solved with ``held`` open through their milestones (None: no plan).
+
+    ``last`` is the plan so far (the warm start; its solve time is added to the new one's).
+    """
     lb, min_load = base.y_lb.copy(), base.min_load.copy()
-    hint = sub.model.open_.copy()
+    hint = last.open_.copy()
     for i, t in held.items():
         lb[: t + 1, base.group[i]] = 1.0
         min_load[i] = 0.0
@@ -193,7 +195,7 @@ def _solve_held(sub: StagedSubProblem, held: dict[int, int], **solve: Any
     model.solve(hint=hint, **solve)
     if model.status in (SolveStatus.NO_SOLUTION, SolveStatus.INFEASIBLE):
         return None
-    model.wall_time += sub.model.wall_time
+    model.wall_time += last.wall_time
     return model
 
 
