@@ -2,37 +2,58 @@
 
 Works on plain pandas tables (see ``data/geo/README.md``); never imports ``layout``. Levels, grade
 bands, ages and table schemas come from :mod:`schoolsystem`.
+
+The public names below are imported from their modules on first use (PEP 562), so that importing
+one light module (``forecasting.errors``, ``forecasting.parallel``) does not import them all:
+the share model alone brings scikit-learn, half a second of a fresh process's start (a Dask
+worker that only solves plans, or ``schoolplan data check``, never needs it).
+
+Examples
+--------
+>>> import forecasting
+>>> forecasting.tfr_path is forecasting.fertility.tfr_path
+True
+>>> "fit_share_model" in dir(forecasting)
+True
+
 """
 
-from forecasting.attendance import AttendanceModel as AttendanceModel
-from forecasting.attendance import calibrate_attendance as calibrate_attendance
-from forecasting.backtest import BacktestResult as BacktestResult
-from forecasting.backtest import run_backtests as run_backtests
-from forecasting.calibration import IntervalCalibration as IntervalCalibration
-from forecasting.calibration import calibrate_intervals as calibrate_intervals
-from forecasting.calibration import interval_coverage as interval_coverage
-from forecasting.cohort import iter_project as iter_project
-from forecasting.cohort import project_cohorts as project_cohorts
-from forecasting.demand import LevelRates as LevelRates
-from forecasting.demand import compute_demand as compute_demand
-from forecasting.errors import ForecastError as ForecastError
-from forecasting.errors import ForecastInputError as ForecastInputError
-from forecasting.errors import ScenarioError as ScenarioError
-from forecasting.fertility import TFR_PATHS as TFR_PATHS
-from forecasting.fertility import asfr_schedule as asfr_schedule
-from forecasting.fertility import tfr_path as tfr_path
-from forecasting.joint import project_joint as project_joint
-from forecasting.lifetable import survival as survival
-from forecasting.metrics import malpe as malpe
-from forecasting.metrics import mape as mape
-from forecasting.metrics import mdape as mdape
-from forecasting.metrics import summarise_errors as summarise_errors
-from forecasting.outlook import RegionOutlook as RegionOutlook
-from forecasting.outlook import forecast_region as forecast_region
-from forecasting.population import PopulationForecast as PopulationForecast
-from forecasting.population import project_population as project_population
-from forecasting.scenario import ForecastScenario as ForecastScenario
-from forecasting.scenario import load_forecast_scenario as load_forecast_scenario
-from forecasting.shares import ShareModel as ShareModel
-from forecasting.shares import fit_share_model as fit_share_model
-from forecasting.urbanisation import fit_logistic as fit_logistic
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "attendance": ("AttendanceModel", "calibrate_attendance"),
+    "backtest": ("BacktestResult", "run_backtests"),
+    "calibration": ("IntervalCalibration", "calibrate_intervals", "interval_coverage"),
+    "cohort": ("iter_project", "project_cohorts"),
+    "demand": ("LevelRates", "compute_demand"),
+    "errors": ("ForecastError", "ForecastInputError", "ScenarioError"),
+    "fertility": ("TFR_PATHS", "asfr_schedule", "tfr_path"),
+    "joint": ("project_joint",),
+    "lifetable": ("survival",),
+    "metrics": ("malpe", "mape", "mdape", "summarise_errors"),
+    "outlook": ("RegionOutlook", "forecast_region"),
+    "population": ("PopulationForecast", "project_population"),
+    "scenario": ("ForecastScenario", "load_forecast_scenario"),
+    "shares": ("ShareModel", "fit_share_model"),
+    "urbanisation": ("fit_logistic",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'forecasting' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"forecasting.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

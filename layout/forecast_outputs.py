@@ -15,13 +15,16 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from forecasting import RegionOutlook
 from forecasting.parallel import start_tasks
 from layout.region import Region
 from schoolsystem.vocabulary import BANDS, CHILD_AGES
+
+if TYPE_CHECKING:  # the outlook module brings the share model's scikit-learn
+    from forecasting.outlook import RegionOutlook
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from forecasting import RegionOutlook, forecast_region
+from forecasting.outlook import RegionOutlook, forecast_region
 from layout.errors import ScenarioError
 from layout.forecast_outputs import (  # re-exported: callers import them from here
     pop_change,

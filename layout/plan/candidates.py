@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.neighbors import BallTree
 
 
 def radius_pairs(
@@ -40,6 +39,7 @@ def radius_pairs(
     if n == 0 or facility_xy.shape[0] == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), np.zeros(0)
+    from sklearn.neighbors import BallTree  # scikit-learn: imported when needed
     tree = BallTree(facility_xy)
     ind, dist = tree.query_radius(demand_xy, r=radius_m, return_distance=True, sort_results=True)
     counts = np.fromiter((a.size for a in ind), dtype=np.int64, count=n)
@@ -57,5 +57,6 @@ def nearest(
     n = demand_xy.shape[0]
     if facility_xy.shape[0] == 0:
         return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+    from sklearn.neighbors import BallTree
     dist, ind = BallTree(facility_xy).query(demand_xy, k=1)
     return ind[:, 0].astype(np.int64), dist[:, 0]

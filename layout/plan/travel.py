@@ -18,7 +18,6 @@ import networkx as nx
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Transformer
-from sklearn.neighbors import BallTree
 
 from layout.errors import LayoutError
 from layout.plan.params import TravelParams
@@ -72,6 +71,7 @@ class RoadNetwork:
         self.graph = graph
         self.nodes = nodes
         self.xy = xy
+        from sklearn.neighbors import BallTree  # scikit-learn: imported when needed
         self._tree = BallTree(xy)
         # Routes are searched backwards from each school: on a directed (one-way) network the
         # reversed graph gives the journey from home to school.

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 
 from layout.plan.candidates import nearest
 
@@ -59,6 +58,7 @@ def junior_zones(
     k = int(min(4, max(1, np.ceil(total / zone_size)), len(villages_xy)))
     if k == 0 or total <= 0:
         return Zones(frozenset(seat), False, "")
+    from sklearn.cluster import KMeans  # scikit-learn: imported when needed
     km = KMeans(n_clusters=k, n_init=10, random_state=seed)
     km.fit(villages_xy, sample_weight=np.maximum(junior_students, 1e-9))
     centres = km.cluster_centers_
