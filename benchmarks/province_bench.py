@@ -24,6 +24,11 @@ least-squares line of wall and CPU time against counties (slope s/county and R²
 speed-up ``none`` / ``local``. Results go to ``OUT/province_bench.json`` and a text table
 ``OUT/province_bench.txt``, rewritten after every run (``--runs`` picks the runs one by one).
 
+``--repeat K`` runs the whole list K times, one pass after the other (so a slow spell of a shared
+machine hits every mode alike); the speed-up is then the ratio of the median wall times, with its
+range (slowest ``none`` over fastest ``local`` and the other way round). A 40-second run (10
+counties) varies by a few seconds from run to run, enough to move the ratio by 0.1.
+
 ``--node-limit N --time-limit T`` run a copy of the scenario whose solves stop at ``N``
 branch-and-bound nodes with a wall-clock guard ``T`` that does not bind: the plan is then the
 same whatever the load of the machine, and the modes can be compared table for table.
@@ -226,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", default=None,
                     help="explicit runs N:mode,... (e.g. 10:none,10:local,183:local) instead of "
                          "--counties x --modes")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the whole list this many times (speed-up on the medians)")
     args = ap.parse_args(argv)
     codes = county_codes(args.region)
     if args.runs:
@@ -236,12 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     scenario = bench_scenario(args.scenario, args.out, args.time_limit, args.node_limit)
     results: list[dict] = []
-    for n, mode in plan:
+    for rep, (n, mode) in ((k, run) for k in range(max(1, args.repeat)) for run in plan):
         region = (args.region if n == len(codes) else
                   sub_region(args.region, pick(codes, n), args.out / f"region_{n}"))
         run_out = args.out / f"run_{n}_{mode.replace('/', '_').replace(':', '_')}"
         r = run_once(scenario, region, run_out, mode, args.draws)
-        r.update(counties=n, mode=mode)
+        r.update(counties=n, mode=mode, repeat=rep + 1)
         results.append(r)
         print(json.dumps(r, ensure_ascii=False), flush=True)
         report(args, scenario, results)
@@ -269,11 +276,15 @@ def report(args: argparse.Namespace, scenario: str, runs: list[dict]) -> None:
                    "cpu": fit([r["counties"] for r in runs if r["mode"] == m],
                               [r["cpu_total_s"] for r in runs if r["mode"] == m])}
                for m in modes}
-    speedups, same = {}, {}
+    speedups, ranges, same = {}, {}, {}
     for n in sizes:
-        t = {r["mode"]: r["wall_s"] for r in runs if r["counties"] == n}
-        if "none" in t and "local" in t:
-            speedups[n] = round(t["none"] / t["local"], 2)
+        t = {m: [r["wall_s"] for r in runs if r["counties"] == n and r["mode"] == m]
+             for m in ("none", "local")}
+        if t["none"] and t["local"]:
+            speedups[n] = round(float(np.median(t["none"]) / np.median(t["local"])), 2)
+            ranges[n] = (round(min(t["none"]) / max(t["local"]), 2),
+                         round(max(t["none"]) / min(t["local"]), 2), len(t["none"]),
+                         len(t["local"]))
         same[n] = identical(args.out, n, [r["mode"] for r in runs if r["counties"] == n])
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -284,7 +295,10 @@ def report(args: argparse.Namespace, scenario: str, runs: list[dict]) -> None:
     full = {"commit": commit, "date": date,
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
             "scenario": scenario, "draws": args.draws, "runs": runs, "fit": summary,
-            "speedup_none_over_local": speedups, "identical_plan_tables": same}
+            "speedup_none_over_local": speedups,
+            "speedup_range_and_runs": {n: dict(zip(("low", "high", "runs_none", "runs_local"), v,
+                                                    strict=True)) for n, v in ranges.items()},
+            "identical_plan_tables": same}
     (args.out / "province_bench.json").write_text(json.dumps(full, indent=1), encoding="utf-8")
     lines = [f"province_bench: commit {commit}, {date}, {os.cpu_count()} CPUs, scenario "
              f"{scenario}, draws {args.draws or 'scenario'}",
@@ -303,7 +317,10 @@ def report(args: argparse.Namespace, scenario: str, runs: list[dict]) -> None:
                      f"{r['peak_main_gb']:>7.2f} {max(r['peak_worker_gb'], default=0):>9.2f}")
     lines += [f"fit {m} (time = slope x counties + intercept): wall {v['wall']}, cpu {v['cpu']}"
               for m, v in summary.items()]
-    lines.append(f"speed-up wall none/local: {speedups}")
+    lines.append(f"speed-up wall none/local (medians): {speedups}")
+    if any(v[2] > 1 or v[3] > 1 for v in ranges.values()):
+        lines.append("  range (low, high, runs none, runs local): "
+                     + ", ".join(f"{n}: {v}" for n, v in ranges.items()))
     lines.append(f"plan tables byte-identical across modes: {same}")
     (args.out / "province_bench.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
