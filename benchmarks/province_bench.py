@@ -205,7 +205,7 @@ def run_once(scenario: str, region: Path, out: Path, mode: str, draws: int | Non
 
 
 def fit(xs: list[int], ys: list[float]) -> dict[str, float]:
-    if len(xs) < 2:
+    if len(set(xs)) < 2:  # a line needs two sizes (repeats of one size give none)
         return {}
     x, y = np.asarray(xs, float), np.asarray(ys, float)
     slope, icpt = np.polyfit(x, y, 1)
