@@ -213,7 +213,7 @@ def fit(xs: list[int], ys: list[float]) -> dict[str, float]:
     ss = float(((y - y.mean()) ** 2).sum())
     r2 = 1 - float(((y - pred) ** 2).sum()) / ss if ss else 1.0
     return {"slope_s_per_county": round(float(slope), 3), "intercept_s": round(float(icpt), 1),
-            "r2": round(r2, 4)}
+            "r2": round(r2, 6)}
 
 
 def main(argv: list[str] | None = None) -> None:
