@@ -395,6 +395,9 @@ class SubProblem:
         """Number of pairs of the model."""
         return int(self.model.data.rows.size)
 
+    def refine(self, **solve: Any) -> None:
+        """Nothing after the solve (a one-year sub-problem has no rule read from its plan)."""
+
 
 def make_subproblems(cm: CountyModel, params: LayoutParams) -> list[SubProblem]:
     """Models of the independent sub-problems of ``cm`` (single source, unserved at a penalty).
@@ -452,6 +455,10 @@ class Solvable(Protocol):
         """Work estimate (largest solved first)."""
         ...
 
+    def refine(self, **solve: Any) -> None:
+        """After the solve, with the same solver arguments: rules read from the plan."""
+        ...
+
 
 S = TypeVar("S", bound=Solvable)
 
@@ -459,11 +466,14 @@ S = TypeVar("S", bound=Solvable)
 def solve_subproblem(
     sub: S, params: LayoutParams, *, time_limit: float, threads: int | None, seed: int,
 ) -> S:
-    """Solve ``sub`` with ``params.solver`` from its warm start (also its fallback)."""
-    sub.model.solve(time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed,
-                    solver=params.solver, gap=params.mip_gap, hint=sub.hint,
-                    node_limit=params.mip_node_limit)
-    refine = getattr(sub, "refine", None)  # a staged part's rules read from its plan
-    if refine is not None:
-        refine(params, time_limit=max(float(time_limit), 1e-3), threads=threads, seed=seed)
+    """Solve ``sub`` with ``params.solver`` from its warm start (also its fallback).
+
+    Then ``sub.refine`` with the same solver arguments: a staged part holds open the schools
+    its plan would close beside new seats (:func:`layout.plan.rebuild.hold_and_resolve`).
+    """
+    solve: dict[str, Any] = {
+        "time_limit": max(float(time_limit), 1e-3), "threads": threads, "seed": seed,
+        "solver": params.solver, "gap": params.mip_gap, "node_limit": params.mip_node_limit}
+    sub.model.solve(hint=sub.hint, **solve)
+    sub.refine(**solve)
     return sub

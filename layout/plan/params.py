@@ -432,7 +432,7 @@ class LayoutParams(StrictModel):
     (:mod:`layout.plan.rebuild`). Closing it and rebuilding its seats next door can cost about
     the same in the model; a planner signs neither the capital nor the move. 0 (the default)
     switches it off; 2,000 is the radius measured in the README (on the Guangyuan demo it
-    keeps 30 kindergartens and costs 2 s; on the 183-county province it costs a third more
+    keeps 30 kindergartens and costs about 3 s; on the 183-county province it costs a third more
     solver time)."""
     keep_near_growth_levels: tuple[str, ...] = ("kindergarten",)
     """Levels ``keep_near_growth_m`` applies to (kindergartens: the "nearby" principle; primary

@@ -36,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,12 +140,9 @@ class StagedSubProblem:
     """Schools held open rather than closed beside new seats: local position -> last milestone
     index (:func:`layout.plan.rebuild.hold_and_resolve`)."""
 
-    def refine(self, params: LayoutParams, *, time_limit: float, threads: int | None,
-               seed: int) -> None:
+    def refine(self, **solve: Any) -> None:
         """After the solve: hold open the schools the plan would close beside new seats."""
-        hold_and_resolve(self, time_limit=time_limit, threads=threads, seed=seed,
-                         solver=params.solver, gap=params.mip_gap,
-                         node_limit=params.mip_node_limit)
+        hold_and_resolve(self, **solve)
 
     @property
     def blocks(self) -> np.ndarray:
